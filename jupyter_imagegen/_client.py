@@ -1,0 +1,519 @@
+"""The client: the one module that talks HTTP to OpenRouter (or anything that speaks its protocol).
+
+It owns a pooled ``requests.Session`` and adds what a notebook needs around the pure protocol
+layer: the key and attribution headers, retries that honour ``Retry-After``, timeouts, streaming
+with progress events, cancellation, and model discovery with a cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from ._config import Settings
+from ._dataurl import decode_data_url
+from ._exceptions import (
+    APIConnectionError,
+    CancelledError,
+    ImageGenError,
+    IncompleteStreamError,
+    InvalidInputError,
+    ModelCapabilityError,
+    NotFoundError,
+    RequestTimeoutError,
+    ResponseError,
+)
+from ._inputs import to_image_urls
+from ._models import ModelInfo, closest_ids, parse_models
+from ._protocol import (
+    RETRYABLE_STATUSES,
+    ChatCompletion,
+    StreamAccumulator,
+    build_chat_body,
+    error_from_response,
+    modalities_for,
+    parse_chat_completion,
+    retry_delay,
+)
+from ._results import GeneratedImage, ImageResult
+from ._sse import SSEDecoder
+from ._version import __version__
+
+__all__ = ["Client", "StreamEvent"]
+
+log = logging.getLogger("jupyter_imagegen")
+
+Timeout = float | tuple[float, float] | None
+_CHUNK = 64 * 1024  # big enough for multi-MB events, small enough that keep-alives arrive promptly
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One step of a streamed generation, for progress displays.
+
+    ``kind`` is ``"keepalive"`` (the service is still working), ``"text"`` / ``"reasoning"``
+    (a delta in ``text``), ``"image"`` (a complete, decoded-ready image in ``image``),
+    ``"retry"`` (waiting ``delay`` seconds before attempt ``attempt``) or ``"done"`` (``result``).
+    """
+
+    kind: Literal["keepalive", "text", "reasoning", "image", "retry", "done"]
+    text: str = ""
+    image: GeneratedImage | None = None
+    result: ImageResult | None = None
+    elapsed: float = 0.0
+    attempt: int = 0
+    delay: float = 0.0
+
+
+class Client:
+    """A connection to OpenRouter's image generation, usable as a context manager.
+
+    ```python
+    with Client() as client:             # key from OPENROUTER_API_KEY
+        result = client.generate("a lighthouse at dusk", aspect_ratio="16:9")
+        result.image                     # a PIL image
+    ```
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        model: str | None = None,
+        timeout: Timeout = (10.0, 300.0),
+        max_retries: int = 2,
+        max_retry_delay: float = 60.0,
+        pool_size: int = 10,
+        referer: str | None = None,
+        title: str | None = None,
+        models_ttl: float = 600.0,
+        check_models: bool = True,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        settings = Settings.from_env(api_key, base_url)
+        self._api_key = settings.api_key
+        self.base_url = settings.base_url
+        self.default_model = model or settings.default_model
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_retry_delay = max_retry_delay
+        self.models_ttl = models_ttl
+        self.check_models = check_models
+        self._sleep = sleep
+        self._owns_session = session is None
+        self._session = session or requests.Session()
+        self._pool_size = 0
+        self.ensure_pool(pool_size)
+        self._session.headers.update(self._headers(referer or settings.referer, title or settings.title))
+        self._catalogue: dict[bool, tuple[float, list[ModelInfo]]] = {}
+        self._lock = threading.Lock()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _headers(self, referer: str | None, title: str | None) -> dict[str, str]:
+        headers = {
+            "User-Agent": f"jupyter-imagegen/{__version__} requests/{requests.__version__}",
+            "Accept": "application/json",
+            "X-OpenRouter-Categories": "image-gen",
+        }
+        if referer:
+            headers["HTTP-Referer"] = referer
+        if title:
+            headers["X-OpenRouter-Title"] = title
+            headers["X-Title"] = title
+        return headers
+
+    @property
+    def has_key(self) -> bool:
+        """True when an API key is configured. The key itself is never exposed."""
+        return bool(self._api_key)
+
+    def ensure_pool(self, size: int) -> None:
+        """Grow the connection pool to ``size`` connections (batches call this for their concurrency)."""
+        if size <= self._pool_size:
+            return
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=size, pool_block=False)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._pool_size = size
+
+    def close(self) -> None:
+        """Close pooled connections (only if this client created the session)."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        key = "set" if self.has_key else "unset"
+        return f"<Client base_url={self.base_url!r} model={self.default_model!r} key={key}>"
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        stream: bool = False,
+        timeout: Timeout = None,
+        on_retry: Callable[[int, float], None] | None = None,
+    ) -> requests.Response:
+        """Send with retries; return a 2xx response or raise the mapped error."""
+        data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
+        headers = {**self._auth()}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        attempt = 0
+        while True:
+            error: ImageGenError
+            try:
+                response = self._session.request(
+                    method, self._url(path), data=data, params=params, headers=headers,
+                    stream=stream, timeout=timeout if timeout is not None else self.timeout,
+                )
+            except requests.exceptions.ConnectTimeout:
+                error = RequestTimeoutError(f"timed out connecting to {self.base_url}")
+            except requests.exceptions.Timeout:
+                # A read timeout may mean the generation is still running (and billed): no retry.
+                raise RequestTimeoutError(
+                    f"no response from {self.base_url} within the read timeout; raise "
+                    "Client(timeout=...) for slow models") from None
+            except requests.exceptions.RequestException as exc:
+                error = APIConnectionError(f"cannot reach {self.base_url}: {type(exc).__name__}")
+            else:
+                if response.status_code < 400:
+                    return response
+                error = error_from_response(
+                    response.status_code, response.content,
+                    retry_after=response.headers.get("Retry-After"),
+                    request_id=response.headers.get("X-Generation-Id"),
+                )
+                response.close()
+                if response.status_code not in RETRYABLE_STATUSES:
+                    raise error
+            if attempt >= self.max_retries:
+                error.metadata.setdefault("attempts", attempt + 1)
+                raise error
+            delay = retry_delay(attempt, retry_after=error.retry_after,
+                                cap=self.max_retry_delay)
+            log.debug("retrying %s %s in %.2fs after %s", method, path, delay, type(error).__name__)
+            if on_retry is not None:
+                on_retry(attempt + 1, delay)
+            self._sleep(delay)
+            attempt += 1
+
+    # -- models -------------------------------------------------------------------------------
+
+    def models(self, *, refresh: bool = False, all: bool = False) -> list[ModelInfo]:
+        """Image-capable models (``GET /models?output_modalities=image``), cached for ``models_ttl``.
+
+        With ``all=True``, every model of the listing (text models included).
+        """
+        with self._lock:
+            cached = self._catalogue.get(all)
+            if cached and not refresh and time.monotonic() - cached[0] < self.models_ttl:
+                return list(cached[1])
+        query = {"output_modalities": "all" if all else "image"}
+        response = self._send("GET", "models", params=query)
+        try:
+            listing = json.loads(response.content)
+        except ValueError:
+            raise ResponseError("the model listing is not valid JSON") from None
+        models = parse_models(listing, images_only=not all)
+        with self._lock:
+            self._catalogue[all] = (time.monotonic(), models)
+        return list(models)
+
+    def model_info(self, model: str) -> ModelInfo:
+        """The listing entry for ``model``; :class:`NotFoundError` with suggestions if unknown."""
+        catalogue = {m.id: m for m in self.models(all=True)}
+        found = catalogue.get(model) or catalogue.get(model.split(":", 1)[0])
+        if found is None:
+            image_ids = [m.id for m in catalogue.values() if m.outputs_images]
+            suggestions = closest_ids(model, image_ids) or closest_ids(model, catalogue)
+            hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+            raise NotFoundError(f"unknown model {model!r}.{hint} List image models with "
+                                "client.models() or `jupyter-imagegen models`.",
+                                suggestions=suggestions, code="model_not_found")
+        return found
+
+    def _check_model(self, model: str, *, wants_input: bool) -> ModelInfo | None:
+        """Fail before sending when the listing says the model cannot do it (None: listing unusable)."""
+        if not self.check_models:
+            return None
+        try:
+            info = self.model_info(model)
+        except NotFoundError:
+            raise
+        except ImageGenError as exc:
+            log.debug("model check skipped: %s", exc)
+            return None
+        if not info.outputs_images:
+            alternatives = [m.id for m in self.models()][:5]
+            raise ModelCapabilityError(
+                f"{model!r} cannot output images (its outputs: {', '.join(info.output_modalities)}). "
+                f"Image-capable models: {', '.join(alternatives) or 'none listed'}.",
+                alternatives=alternatives)
+        if wants_input and not info.accepts_images:
+            editors = [m.id for m in self.models() if m.accepts_images][:5]
+            raise ModelCapabilityError(
+                f"{model!r} does not accept input images. Models that do: "
+                f"{', '.join(editors) or 'none listed'}.", alternatives=editors)
+        return info
+
+    def generation(self, generation_id: str) -> dict[str, Any]:
+        """The service's record of one generation (``GET /generation?id=...``)."""
+        response = self._send("GET", "generation", params={"id": generation_id})
+        data = json.loads(response.content)
+        return dict(data.get("data", data)) if isinstance(data, Mapping) else {}
+
+    # -- generation ---------------------------------------------------------------------------
+
+    def build_request(
+        self,
+        prompt: str,
+        model: str | None = None,
+        *,
+        images: Any = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        stream: bool = False,
+        modalities: Sequence[str] | None = None,
+        image_config: Mapping[str, Any] | None = None,
+        provider: Mapping[str, Any] | None = None,
+        messages: Sequence[Mapping[str, Any]] = (),
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON body :meth:`generate` would send (checks the model; sends no generation)."""
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InvalidInputError("the prompt is empty: describe the image you want")
+        model = model or self.default_model
+        urls = to_image_urls(images)
+        info = self._check_model(model, wants_input=bool(urls))
+        if modalities is None:
+            modalities = modalities_for(info.output_modalities) if info else ["image", "text"]
+        return build_chat_body(
+            prompt, model, images=urls, modalities=modalities, aspect_ratio=aspect_ratio,
+            image_size=image_size, image_config=image_config, seed=seed, stream=stream,
+            provider=provider, messages=messages, extra=extra_body,
+        )
+
+    def generate(
+        self,
+        prompt: str,
+        model: str | None = None,
+        *,
+        images: Any = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        stream: bool = False,
+        on_event: Callable[[StreamEvent], None] | None = None,
+        cancel: threading.Event | None = None,
+        timeout: Timeout = None,
+        **options: Any,
+    ) -> ImageResult:
+        """Generate images for ``prompt`` and return an :class:`ImageResult`.
+
+        ``images`` are input images for editing (PIL images, bytes, paths, data/https URLs or
+        earlier results). With ``stream=True`` the result is assembled from the SSE stream and
+        ``on_event`` sees keep-alives, text and each image as it arrives. Setting ``cancel``
+        (a ``threading.Event``) from another thread stops the request with :class:`CancelledError`.
+        Other keyword arguments (``modalities``, ``image_config``, ``provider``, ``messages``,
+        ``extra_body``) go into the request body.
+        """
+        if stream or on_event is not None or cancel is not None:
+            events = self.stream(prompt, model, images=images, aspect_ratio=aspect_ratio,
+                                 image_size=image_size, seed=seed, cancel=cancel, timeout=timeout,
+                                 _sse=stream, **options)
+            for event in events:
+                if on_event is not None:
+                    on_event(event)
+                if event.result is not None:
+                    return event.result
+            raise IncompleteStreamError("the stream ended without a result")  # pragma: no cover
+        started = time.perf_counter()
+        model = model or self.default_model
+        body = self.build_request(prompt, model, images=images, aspect_ratio=aspect_ratio,
+                                  image_size=image_size, seed=seed, **options)
+        response = self._send("POST", "chat/completions", body=body, timeout=timeout)
+        completion = self._parse_body(response)
+        return self._result(completion, body, prompt, model, started)
+
+    def stream(
+        self,
+        prompt: str,
+        model: str | None = None,
+        *,
+        images: Any = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        cancel: threading.Event | None = None,
+        timeout: Timeout = None,
+        _sse: bool = True,
+        **options: Any,
+    ) -> Iterator[StreamEvent]:
+        """Generate with ``stream: true`` and yield :class:`StreamEvent` values; the last is ``done``.
+
+        An image event is yielded only once its whole event arrived and decoded; a stream cut
+        mid-event raises :class:`IncompleteStreamError` and no result is produced.
+        """
+        started = time.perf_counter()
+        model = model or self.default_model
+        body = self.build_request(prompt, model, images=images, aspect_ratio=aspect_ratio,
+                                  image_size=image_size, seed=seed, stream=_sse, **options)
+        retries: list[tuple[int, float]] = []
+        response = self._send_cancellable(body, timeout, cancel, lambda a, d: retries.append((a, d)))
+        for attempt, delay in retries:
+            yield StreamEvent("retry", attempt=attempt, delay=delay)
+        with response:
+            if "text/event-stream" not in response.headers.get("Content-Type", ""):
+                completion = self._parse_body(response)  # the server ignored stream: plain JSON
+            else:
+                accumulator = StreamAccumulator()
+                yield from self._read_stream(response, accumulator, started, cancel)
+                completion = accumulator.result()
+        result = self._result(completion, body, prompt, model, started)
+        yield StreamEvent("done", result=result, elapsed=time.perf_counter() - started)
+
+    def _send_cancellable(
+        self,
+        body: Mapping[str, Any],
+        timeout: Timeout,
+        cancel: threading.Event | None,
+        on_retry: Callable[[int, float], None],
+    ) -> requests.Response:
+        """POST with ``stream=True``; while waiting for headers, a set ``cancel`` wins at once."""
+        if cancel is None:
+            return self._send("POST", "chat/completions", body=body, stream=True, timeout=timeout,
+                              on_retry=on_retry)
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box["response"] = self._send("POST", "chat/completions", body=body, stream=True,
+                                             timeout=timeout, on_retry=on_retry)
+            except BaseException as exc:  # handed to the waiting thread
+                box["error"] = exc
+            finally:
+                done.set()
+                if cancel.is_set() and "response" in box:
+                    box["response"].close()
+
+        threading.Thread(target=run, name="jupyter-imagegen-request", daemon=True).start()
+        while not done.wait(0.05):
+            if cancel.is_set():
+                raise CancelledError("generation cancelled")
+        if "error" in box:
+            raise box["error"]
+        response: requests.Response = box["response"]
+        if cancel.is_set():
+            response.close()
+            raise CancelledError("generation cancelled")
+        return response
+
+    def _read_stream(
+        self,
+        response: requests.Response,
+        accumulator: StreamAccumulator,
+        started: float,
+        cancel: threading.Event | None,
+    ) -> Iterator[StreamEvent]:
+        decoder = SSEDecoder()
+        try:
+            for chunk in response.iter_content(chunk_size=_CHUNK):
+                if cancel is not None and cancel.is_set():
+                    raise CancelledError("generation cancelled")
+                for event in decoder.feed(chunk):
+                    elapsed = time.perf_counter() - started
+                    if event.is_comment:
+                        yield StreamEvent("keepalive", text=event.comment or "", elapsed=elapsed)
+                        continue
+                    update = accumulator.add_data(event.data)
+                    if accumulator.done:
+                        return
+                    if update is None:
+                        continue
+                    if update.reasoning:
+                        yield StreamEvent("reasoning", text=update.reasoning, elapsed=elapsed)
+                    if update.text:
+                        yield StreamEvent("text", text=update.text, elapsed=elapsed)
+                    for payload in update.images:
+                        mime, data = decode_data_url(payload.url, index=payload.index)
+                        image = GeneratedImage(data=data, mime=mime, index=payload.index)
+                        yield StreamEvent("image", image=image, elapsed=elapsed)
+        except requests.exceptions.RequestException as exc:
+            raise IncompleteStreamError(
+                f"the stream broke off ({type(exc).__name__}); no partial image was kept",
+                request_id=accumulator.result().id) from None
+        cut = " in the middle of an event" if decoder.pending else ""
+        raise IncompleteStreamError(
+            f"the stream ended{cut} before 'data: [DONE]'; no partial image was kept",
+            request_id=accumulator.result().id)
+
+    def _parse_body(self, response: requests.Response) -> ChatCompletion:
+        try:
+            content = response.content
+        except requests.exceptions.RequestException as exc:
+            raise IncompleteStreamError(f"the response broke off ({type(exc).__name__})") from None
+        finally:
+            response.close()
+        try:
+            obj = json.loads(content)
+        except ValueError:
+            raise ResponseError(
+                f"the response is not JSON ({len(content)} bytes, "
+                f"Content-Type {response.headers.get('Content-Type')!r})") from None
+        return parse_chat_completion(obj, status=response.status_code)
+
+    def _result(
+        self,
+        completion: ChatCompletion,
+        body: Mapping[str, Any],
+        prompt: str,
+        model: str,
+        started: float,
+    ) -> ImageResult:
+        completion.require_images()
+        generated = []
+        for payload in completion.images:
+            mime, data = decode_data_url(payload.url, index=payload.index)
+            generated.append(GeneratedImage(data=data, mime=mime, index=payload.index))
+        return ImageResult.from_completion(
+            completion, generated, prompt=prompt, model=model, params=_params_of(body),
+            elapsed=time.perf_counter() - started,
+        )
+
+
+def _params_of(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The request parameters worth keeping with a result (no prompt text, no image payloads)."""
+    params: dict[str, Any] = {k: v for k, v in body.items() if k not in ("messages", "model")}
+    content = body["messages"][-1]["content"] if body.get("messages") else ""
+    if isinstance(content, list):
+        params["input_images"] = sum(1 for part in content if part.get("type") == "image_url")
+    return params
+

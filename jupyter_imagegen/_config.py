@@ -1,0 +1,61 @@
+"""Settings resolved from arguments and the environment (pure: the environment is injected)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ._protocol import DEFAULT_BASE_URL
+
+__all__ = ["DEFAULT_MODEL", "DEFAULT_OFFLINE_MODEL", "Settings"]
+
+#: The model used when none is given. The offline server serves it too, so notebooks written for
+#: the real service run unchanged offline.
+DEFAULT_MODEL = "google/gemini-2.5-flash-image"
+DEFAULT_OFFLINE_MODEL = "offline/sketch"
+DEFAULT_REFERER = "https://github.com/jupyter-imagegen/jupyter-imagegen"
+DEFAULT_TITLE = "jupyter_imagegen"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where to send requests and how, with the key kept out of ``repr``."""
+
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    default_model: str = DEFAULT_MODEL
+    referer: str | None = DEFAULT_REFERER
+    title: str | None = DEFAULT_TITLE
+
+    @property
+    def has_key(self) -> bool:
+        """True when an API key is configured (its value is never shown)."""
+        return bool(self.api_key)
+
+    @classmethod
+    def from_env(
+        cls,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Resolve settings: explicit argument, then the environment, then the defaults.
+
+        ``OPENROUTER_API_KEY``, ``OPENROUTER_BASE_URL`` and ``JUPYTER_IMAGEGEN_MODEL`` are read.
+        """
+        env = os.environ if environ is None else environ
+        key = api_key if api_key is not None else (env.get("OPENROUTER_API_KEY") or None)
+        url = base_url or env.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL
+        return cls(
+            api_key=key,
+            base_url=url.rstrip("/"),
+            default_model=env.get("JUPYTER_IMAGEGEN_MODEL") or DEFAULT_MODEL,
+        )
+
+    @staticmethod
+    def is_configured(environ: Mapping[str, str] | None = None) -> bool:
+        """True when the environment names a key or a base URL (so no offline fallback)."""
+        env = os.environ if environ is None else environ
+        return bool(env.get("OPENROUTER_API_KEY") or env.get("OPENROUTER_BASE_URL"))

@@ -1,0 +1,87 @@
+"""The default client behind ``jupyter_imagegen.generate()``, with the offline fallback.
+
+With no ``OPENROUTER_API_KEY`` and no ``OPENROUTER_BASE_URL`` there is nothing to talk to, so the
+kit starts its local OpenRouter-compatible server in-process and says so once: notebooks, demos
+and classrooms then work with no network and no key, and going online is one call.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+from ._client import Client
+from ._config import Settings
+from ._models import ModelInfo
+from ._results import ImageResult
+
+__all__ = ["default_client", "generate", "is_offline", "models", "offline", "online",
+           "set_default_client"]
+
+_lock = threading.Lock()
+_client: Client | None = None
+_server: Any = None  # the in-process LocalServer, once started
+
+
+def _start_offline() -> Client:
+    global _server
+    if _server is None:
+        from .server import LocalServer  # front-end layer: only here does the kit start a server
+
+        _server = LocalServer(port=0).start()
+        print(
+            f"jupyter_imagegen: offline mode: no OPENROUTER_API_KEY set, so images come from the "
+            f"local offline server at {_server.base_url} (procedural renderer, no cost). "
+            "To go online: set OPENROUTER_API_KEY, then call jupyter_imagegen.online().",
+            file=sys.stderr,
+        )
+    return Client(api_key="", base_url=_server.base_url)
+
+
+def default_client() -> Client:
+    """The shared client: configured from the environment, or offline when nothing is configured."""
+    global _client
+    with _lock:
+        if _client is None:
+            _client = Client() if Settings.is_configured() else _start_offline()
+        return _client
+
+
+def set_default_client(client: Client | None) -> None:
+    """Replace the shared client (``None`` resolves it again from the environment on next use)."""
+    global _client
+    with _lock:
+        _client = client
+
+
+def offline() -> Client:
+    """Switch the shared client to the local offline server (started on first use)."""
+    global _client
+    with _lock:
+        _client = _start_offline()
+        return _client
+
+
+def online(api_key: str | None = None, base_url: str | None = None) -> Client:
+    """Switch the shared client to OpenRouter (key from the argument or ``OPENROUTER_API_KEY``)."""
+    global _client
+    client = Client(api_key=api_key, base_url=base_url)
+    with _lock:
+        _client = client
+    return client
+
+
+def is_offline() -> bool:
+    """True when the shared client talks to the in-process offline server."""
+    return _server is not None and _client is not None and _client.base_url == _server.base_url
+
+
+def generate(prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult:
+    """Generate with the shared client; see :meth:`Client.generate` for the options."""
+    return default_client().generate(prompt, model, **kwargs)
+
+
+def models(**kwargs: Any) -> list[ModelInfo]:
+    """Image-capable models of the shared client's service."""
+    return default_client().models(**kwargs)

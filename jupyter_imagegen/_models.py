@@ -1,0 +1,98 @@
+"""Model discovery records: ``GET /models`` entries as typed values (pure, stdlib only)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ModelInfo", "closest_ids", "parse_models"]
+
+#: Router pseudo-models that list ``image`` as an output but are not image models to pick.
+EXCLUDED_IDS = frozenset({"openrouter/auto"})
+
+
+def _price(value: Any) -> float | None:
+    """Prices are decimal strings in USD per unit; ``"-1"`` or junk mean unknown."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model from ``GET /models``, with the fields an image user needs."""
+
+    id: str
+    name: str
+    description: str = ""
+    input_modalities: tuple[str, ...] = ("text",)
+    output_modalities: tuple[str, ...] = ("text",)
+    pricing: Mapping[str, float | None] = field(default_factory=dict)
+    supported_parameters: tuple[str, ...] = ()
+    context_length: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def outputs_images(self) -> bool:
+        """True when the model lists ``image`` in ``architecture.output_modalities``."""
+        return "image" in self.output_modalities
+
+    @property
+    def accepts_images(self) -> bool:
+        """True when the model takes input images (editing, references)."""
+        return "image" in self.input_modalities
+
+    @property
+    def image_only(self) -> bool:
+        """True for models that output images but no text (they need ``modalities: ["image"]``)."""
+        return self.outputs_images and "text" not in self.output_modalities
+
+    @property
+    def price_per_image(self) -> float | None:
+        """USD per output image when the listing says so (``pricing.image_output``)."""
+        return self.pricing.get("image_output")
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> ModelInfo:
+        """Read one model object leniently (older listings lack newer fields)."""
+        arch = obj.get("architecture")
+        arch = arch if isinstance(arch, Mapping) else {}
+        pricing = obj.get("pricing")
+        pricing = pricing if isinstance(pricing, Mapping) else {}
+        params = obj.get("supported_parameters")
+        context = obj.get("context_length")
+        return cls(
+            id=str(obj.get("id", "")),
+            name=str(obj.get("name") or obj.get("id", "")),
+            description=str(obj.get("description") or ""),
+            input_modalities=tuple(str(m) for m in arch.get("input_modalities") or ("text",)),
+            output_modalities=tuple(str(m) for m in arch.get("output_modalities") or ("text",)),
+            pricing={str(k): _price(v) for k, v in pricing.items() if not isinstance(v, (list, dict))},
+            supported_parameters=tuple(str(p) for p in params) if isinstance(params, list) else (),
+            context_length=context if isinstance(context, int) else None,
+            raw=dict(obj),
+        )
+
+
+def parse_models(obj: Any, *, images_only: bool = True) -> list[ModelInfo]:
+    """Parse a ``{"data": [...]}`` listing; by default keep image-capable models only."""
+    data = obj.get("data") if isinstance(obj, Mapping) else None
+    models = [ModelInfo.from_json(m) for m in data or () if isinstance(m, Mapping) and m.get("id")]
+    if images_only:
+        models = [m for m in models if m.outputs_images and m.id not in EXCLUDED_IDS]
+    return models
+
+
+def closest_ids(wanted: str, ids: Iterable[str], n: int = 3) -> list[str]:
+    """The ids closest to ``wanted`` (for 'did you mean'), matching with or without the author."""
+    ids = list(ids)
+    by_slug = {i.rsplit("/", 1)[-1]: i for i in ids}
+    found = difflib.get_close_matches(wanted, ids, n=n, cutoff=0.5)
+    for slug in difflib.get_close_matches(wanted.rsplit("/", 1)[-1], list(by_slug), n=n, cutoff=0.5):
+        if by_slug[slug] not in found:
+            found.append(by_slug[slug])
+    return found[:n]

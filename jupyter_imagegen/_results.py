@@ -1,0 +1,288 @@
+"""Generated images and results: lazy decoding, lossless saving, notebook display.
+
+The bytes the model sent are kept as they came: saving writes them unchanged (plus metadata) and
+display hands them straight to the front end, so nothing is re-encoded on the way.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ._dataurl import EXTENSIONS, encode_data_url
+from ._exceptions import ImageDecodeError
+from ._html import caption_html, grid_html
+from ._pngmeta import add_png_text
+from ._protocol import ChatCompletion, Usage
+from ._version import __version__
+
+__all__ = ["GeneratedImage", "ImageResult"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe slug: model ids contain ``/``, prompts anything at all."""
+    slug = _UNSAFE.sub("-", text.strip()).strip("-._")[:limit].strip("-._")
+    return slug or "image"
+
+
+@dataclass(eq=False)
+class GeneratedImage:
+    """One generated image: the original encoded bytes, their mime, and a lazily decoded PIL image."""
+
+    data: bytes
+    mime: str
+    index: int = 0
+    _pil: Image.Image | None = field(default=None, repr=False)
+
+    @property
+    def image(self) -> Image.Image:
+        """The decoded PIL image (decoded once, on first use)."""
+        if self._pil is None:
+            try:
+                pil = Image.open(io.BytesIO(self.data))
+                pil.load()
+            except Exception as exc:  # Pillow raises many types for bad data
+                raise ImageDecodeError(f"image {self.index}: cannot decode {self.mime} data: {exc}",
+                                       index=self.index) from None
+            self._pil = pil
+        return self._pil
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels."""
+        return self.image.size
+
+    @property
+    def extension(self) -> str:
+        """File extension for the mime, with the dot (``.png``)."""
+        return EXTENSIONS.get(self.mime, ".bin")
+
+    @property
+    def data_url(self) -> str:
+        """The image as a base64 data URL (to send it back as an input image)."""
+        return encode_data_url(self.data, self.mime)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        width, height = self.size
+        data = {self.mime: self.data, "text/plain": f"<GeneratedImage {self.mime} {width}x{height}>"}
+        return data, {self.mime: {"width": width, "height": height}}
+
+    def __repr__(self) -> str:
+        return f"<GeneratedImage {self.mime} {len(self.data)} bytes index={self.index}>"
+
+
+@dataclass(eq=False)
+class ImageResult:
+    """The outcome of one generation: images plus everything needed to understand and repeat it."""
+
+    prompt: str
+    model: str
+    generated: tuple[GeneratedImage, ...]
+    text: str = ""
+    reasoning: str | None = None
+    id: str | None = None
+    provider: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str | None = None
+    native_finish_reason: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    requested_model: str | None = None
+    created: float = field(default_factory=time.time)
+    elapsed: float | None = None
+    cached: bool = False
+
+    @classmethod
+    def from_completion(
+        cls,
+        completion: ChatCompletion,
+        generated: Sequence[GeneratedImage],
+        *,
+        prompt: str,
+        model: str,
+        params: Mapping[str, Any],
+        elapsed: float | None = None,
+    ) -> ImageResult:
+        """Combine a parsed completion with its decoded images and the request that made them."""
+        return cls(
+            prompt=prompt,
+            model=completion.model or model,
+            requested_model=model,
+            generated=tuple(generated),
+            text=completion.text,
+            reasoning=completion.reasoning,
+            id=completion.id,
+            provider=completion.provider,
+            usage=completion.usage,
+            finish_reason=completion.finish_reason,
+            native_finish_reason=completion.native_finish_reason,
+            params=dict(params),
+            created=float(completion.created) if completion.created else time.time(),
+            elapsed=elapsed,
+        )
+
+    # -- images -------------------------------------------------------------------------------
+
+    @property
+    def images(self) -> list[Image.Image]:
+        """All images as PIL images (decoded on first access)."""
+        return [g.image for g in self.generated]
+
+    @property
+    def image(self) -> Image.Image:
+        """The first image."""
+        return self.generated[0].image
+
+    @property
+    def cost(self) -> float | None:
+        """Cost in USD credits as reported by the service (``usage.cost``)."""
+        return self.usage.cost
+
+    def __len__(self) -> int:
+        return len(self.generated)
+
+    def __iter__(self) -> Iterator[Image.Image]:
+        return iter(self.images)
+
+    def __getitem__(self, index: int) -> Image.Image:
+        return self.generated[index].image
+
+    # -- provenance ---------------------------------------------------------------------------
+
+    def metadata(self) -> dict[str, Any]:
+        """Provenance: prompt, model, parameters, generation id, cost. Never any credential."""
+        return {
+            "prompt": self.prompt,
+            "model": self.model,
+            "requested_model": self.requested_model,
+            "generation_id": self.id,
+            "provider": self.provider,
+            "parameters": dict(self.params),
+            "cost": self.cost,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
+            "software": f"jupyter_imagegen {__version__}",
+        }
+
+    def caption(self) -> str:
+        """One line: model, image sizes, cost and time."""
+        parts = [self.model]
+        if self.generated:
+            sizes = sorted({f"{g.size[0]}x{g.size[1]}" for g in self.generated})
+            count = f"{len(self.generated)} images " if len(self.generated) > 1 else ""
+            parts.append(count + ", ".join(sizes))
+        if self.cost is not None:
+            parts.append(f"${self.cost:.4f}")
+        if self.elapsed is not None:
+            parts.append(f"{self.elapsed:.1f}s")
+        if self.cached:
+            parts.append("cached")
+        return " · ".join(parts)
+
+    # -- saving -------------------------------------------------------------------------------
+
+    def save(self, target: str | os.PathLike[str] = ".", *, overwrite: bool = False) -> list[Path]:
+        """Write every image, unchanged, with its metadata; return the paths written.
+
+        ``target`` is a directory, or a pattern with ``{index}``, ``{model}``, ``{prompt}``,
+        ``{id}`` and ``{ext}`` fields (for example ``"out/{prompt}-{index}{ext}"``). Files are
+        written atomically; existing files get a numbered name instead unless ``overwrite``.
+        PNGs carry the metadata as ``iTXt`` chunks, other formats in a ``.json`` sidecar.
+        """
+        meta = self.metadata()
+        text_meta = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in meta.items()
+                     if v is not None}
+        paths = []
+        for g in self.generated:
+            path = self._path_for(Path(os.fspath(target)), g, overwrite=overwrite)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if g.mime == "image/png":
+                _atomic_write(path, add_png_text(g.data, {**text_meta, "image_index": str(g.index)}))
+            else:
+                _atomic_write(path, g.data)
+                sidecar = json.dumps({**meta, "image_index": g.index}, indent=2).encode()
+                _atomic_write(path.with_name(path.name + ".json"), sidecar)
+            paths.append(path)
+        return paths
+
+    def _path_for(self, target: Path, g: GeneratedImage, *, overwrite: bool) -> Path:
+        fields = {
+            "index": g.index, "model": _slug(self.model, 60), "prompt": _slug(self.prompt),
+            "id": _slug(self.id or "local"), "ext": g.extension,
+        }
+        if "{" in str(target):
+            path = Path(str(target).format(**fields))
+        else:
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.created))
+            name = f"{stamp}-{fields['prompt']}-{fields['model']}-{g.index}{g.extension}"
+            path = target / name
+        if overwrite:
+            return path
+        candidate, n = path, 1
+        while candidate.exists():
+            candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+            n += 1
+        return candidate
+
+    # -- display ------------------------------------------------------------------------------
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One bundle: an escaped HTML figure of all images, the first image, and plain text."""
+        data: dict[str, Any] = {"text/plain": repr(self)}
+        meta: dict[str, Any] = {"jupyter_imagegen": self.metadata()}
+        if self.generated:
+            first = self.generated[0]
+            data[first.mime] = first.data
+            meta[first.mime] = {"width": first.size[0], "height": first.size[1]}
+            images = [(g.data, g.mime, f"image {g.index}: {self.prompt[:100]}") for g in self.generated]
+            data["text/html"] = grid_html(images, self.caption())
+        return data, meta
+
+    def _ipython_display_(self) -> None:
+        """Each image as its own plain image output, then an escaped caption.
+
+        Plain ``image/png`` outputs survive everywhere (exported HTML, GitHub, nbviewer); the
+        caption is separate so a front end that drops HTML still shows every image.
+        """
+        from IPython.display import display
+
+        meta = self.metadata()
+        for g in self.generated:
+            width, height = g.size
+            bundle = {g.mime: g.data, "text/plain": f"<image {g.index}: {width}x{height} {g.mime}>"}
+            display(bundle, raw=True, metadata={g.mime: {"width": width, "height": height},
+                                                "jupyter_imagegen": meta})
+        display({"text/html": caption_html(self.caption()), "text/plain": self.caption()}, raw=True)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{g.size[0]}x{g.size[1]}" for g in self.generated)
+        cost = f" cost=${self.cost:.4f}" if self.cost is not None else ""
+        prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
+        return (f"<ImageResult model={self.model!r} images={len(self.generated)} [{sizes}]"
+                f"{cost} prompt={prompt!r}>")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temporary file and ``os.replace`` so a crash never leaves a half-written image."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

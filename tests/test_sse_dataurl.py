@@ -1,0 +1,131 @@
+"""The SSE decoder and the data-URL parser, with examples and hypothesis."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from jupyter_imagegen._dataurl import decode_data_url, encode_data_url, sniff_mime
+from jupyter_imagegen._exceptions import ImageDecodeError, ImageGenError
+from jupyter_imagegen._sse import SSEDecoder, encode_sse, iter_sse
+
+
+def image_bytes(fmt: str, size: tuple[int, int] = (5, 4)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (10, 200, 30)).save(buf, fmt)
+    return buf.getvalue()
+
+
+class TestSSE:
+    STREAM = (b": OPENROUTER PROCESSING\n\n"
+              b"data: {\"a\": 1}\n\n"
+              b": OPENROUTER PROCESSING\r\n\r\n"
+              b"data: line one\r\ndata: line two\r\n\r\n"
+              b"event: custom\nid: 7\nretry: 1500\ndata:no-space\n\n"
+              b"data: [DONE]\n\n")
+
+    def expected(self) -> list[tuple[str | None, str]]:
+        return [("OPENROUTER PROCESSING", ""), (None, '{"a": 1}'), ("OPENROUTER PROCESSING", ""),
+                (None, "line one\nline two"), (None, "no-space"), (None, "[DONE]")]
+
+    def decode(self, chunks: list[bytes]) -> list[tuple[str | None, str]]:
+        return [(e.comment, e.data) for e in iter_sse(chunks)]
+
+    def test_whole_stream(self) -> None:
+        assert self.decode([self.STREAM]) == self.expected()
+
+    @pytest.mark.parametrize("size", [1, 2, 3, 7, 64])
+    def test_any_chunking_gives_the_same_events(self, size: int) -> None:
+        chunks = [self.STREAM[i:i + size] for i in range(0, len(self.STREAM), size)]
+        assert self.decode(chunks) == self.expected()
+
+    def test_event_fields(self) -> None:
+        events = [e for e in iter_sse([self.STREAM]) if e.data == "no-space"]
+        assert events[0].event == "custom" and events[0].id == "7" and events[0].retry == 1500
+
+    def test_cr_split_across_chunks_is_one_line_end(self) -> None:
+        assert self.decode([b"data: x\r", b"\n\r", b"\ndata: y\n\n"]) == [(None, "x"), (None, "y")]
+
+    def test_pending_reports_a_cut_event(self) -> None:
+        d = SSEDecoder()
+        assert d.feed(b'data: {"images": "data:image/png;base64,iVBO') == []
+        assert d.pending
+        d2 = SSEDecoder()
+        d2.feed(b"data: complete\n\n")
+        assert not d2.pending
+
+    def test_multi_megabyte_event_in_small_chunks(self) -> None:
+        payload = "A" * 3_000_000
+        raw = encode_sse(payload)
+        d = SSEDecoder()
+        events = []
+        for i in range(0, len(raw), 16 * 1024):
+            events += d.feed(raw[i:i + 16 * 1024])
+        assert [len(e.data) for e in events] == [3_000_000]
+
+    def test_encode_roundtrip(self) -> None:
+        raw = encode_sse("a\nb") + encode_sse(comment="KEEP") + encode_sse("[DONE]")
+        assert self.decode([raw]) == [(None, "a\nb"), ("KEEP", ""), (None, "[DONE]")]
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.binary(max_size=400), st.integers(min_value=1, max_value=50))
+    def test_never_raises_and_chunking_never_matters(self, data: bytes, size: int) -> None:
+        whole = [(e.comment, e.data, e.event) for e in iter_sse([data])]
+        parts = [(e.comment, e.data, e.event)
+                 for e in iter_sse([data[i:i + size] for i in range(0, len(data), size)])]
+        assert whole == parts
+
+
+class TestDataURL:
+    @pytest.mark.parametrize(("fmt", "mime"), [("PNG", "image/png"), ("JPEG", "image/jpeg"),
+                                               ("WEBP", "image/webp"), ("GIF", "image/gif")])
+    def test_formats_decode_to_their_real_mime(self, fmt: str, mime: str) -> None:
+        data = image_bytes(fmt)
+        assert decode_data_url(encode_data_url(data)) == (mime, data)
+        # A wrong or missing declared mime is corrected from the magic bytes.
+        b64 = base64.b64encode(data).decode()
+        assert decode_data_url(f"data:image/png;base64,{b64}")[0] == mime
+        assert decode_data_url(f"data:;base64,{b64}")[0] == mime
+        assert Image.open(io.BytesIO(decode_data_url(f"data:;base64,{b64}")[1])).size == (5, 4)
+
+    def test_tolerates_line_breaks_and_missing_padding(self) -> None:
+        b64 = base64.b64encode(image_bytes("PNG")).decode()
+        wrapped = "\n".join(b64[i:i + 60] for i in range(0, len(b64), 60)).rstrip("=")
+        assert decode_data_url(f"data:image/png;base64,{wrapped}")[0] == "image/png"
+
+    def test_bad_base64_names_the_index(self) -> None:
+        with pytest.raises(ImageDecodeError) as info:
+            decode_data_url("data:image/png;base64,iVBORw0KGgo!!!not*base64", index=2)
+        assert info.value.index == 2 and "image 2" in str(info.value) and "base64" in str(info.value)
+
+    @pytest.mark.parametrize("url", ["https://x.test/a.png", "data:image/png;base64,", "",
+                                     "data:text/plain;base64,aGVsbG8=", "data:image/png,notanimage"])
+    def test_not_an_image(self, url: str) -> None:
+        with pytest.raises(ImageDecodeError):
+            decode_data_url(url)
+
+    def test_sniff(self) -> None:
+        assert sniff_mime(b"<svg xmlns='x'></svg>") == "image/svg+xml"
+        assert sniff_mime(b"nothing") is None
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(max_size=200))
+    def test_never_raises_outside_the_tree_on_text(self, text: str) -> None:
+        for url in (text, "data:" + text, "data:image/png;base64," + text):
+            try:
+                decode_data_url(url)
+            except ImageGenError:
+                pass
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.binary(max_size=200))
+    def test_never_raises_outside_the_tree_on_bytes(self, data: bytes) -> None:
+        try:
+            decode_data_url("data:image/png;base64," + base64.b64encode(data).decode())
+        except ImageGenError:
+            pass
