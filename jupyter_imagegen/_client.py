@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from ._config import Settings
@@ -358,7 +359,7 @@ class Client:
         model = model or self.default_model
         body = self.build_request(prompt, model, images=images, aspect_ratio=aspect_ratio,
                                   image_size=image_size, seed=seed, **options)
-        response = self._send("POST", "chat/completions", body=body, timeout=timeout)
+        response = self._send("POST", "chat/completions", body=body, timeout=timeout, stream=True)
         completion = self._parse_body(response)
         return self._result(completion, body, prompt, model, started)
 
@@ -393,10 +394,14 @@ class Client:
             if "text/event-stream" not in response.headers.get("Content-Type", ""):
                 completion = self._parse_body(response)  # the server ignored stream: plain JSON
             else:
-                accumulator = StreamAccumulator()
-                yield from self._read_stream(response, accumulator, started, cancel)
+                accumulator = StreamAccumulator(keep_images=False)
+                generated: list[GeneratedImage] = []
+                for event in self._read_stream(response, accumulator, started, cancel):
+                    if event.image is not None:
+                        generated.append(event.image)
+                    yield event
                 completion = accumulator.result()
-        result = self._result(completion, body, prompt, model, started)
+        result = self._result(completion, body, prompt, model, started, generated)
         yield StreamEvent("done", result=result, elapsed=time.perf_counter() - started)
 
     def _send_cancellable(
@@ -448,12 +453,16 @@ class Client:
             for chunk in response.iter_content(chunk_size=_CHUNK):
                 if cancel is not None and cancel.is_set():
                     raise CancelledError("generation cancelled")
-                for event in decoder.feed(chunk):
+                events = decoder.feed(chunk)
+                events.reverse()
+                while events:
+                    event = events.pop()  # drop each event's text once parsed (multi-MB images)
                     elapsed = time.perf_counter() - started
                     if event.is_comment:
                         yield StreamEvent("keepalive", text=event.comment or "", elapsed=elapsed)
                         continue
                     update = accumulator.add_data(event.data)
+                    del event
                     if accumulator.done:
                         return
                     if update is None:
@@ -477,8 +486,9 @@ class Client:
 
     def _parse_body(self, response: requests.Response) -> ChatCompletion:
         try:
-            content = response.content
-        except requests.exceptions.RequestException as exc:
+            # One read of the whole body: iter_content's 10 KB steps cost more than the transfer.
+            content = response.raw.read(decode_content=True)
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise IncompleteStreamError(f"the response broke off ({type(exc).__name__})") from None
         finally:
             response.close()
@@ -497,12 +507,15 @@ class Client:
         prompt: str,
         model: str,
         started: float,
+        generated: list[GeneratedImage] | None = None,
     ) -> ImageResult:
-        completion.require_images()
-        generated = []
-        for payload in completion.images:
-            mime, data = decode_data_url(payload.url, index=payload.index)
-            generated.append(GeneratedImage(data=data, mime=mime, index=payload.index))
+        if generated is None:
+            generated = []
+            for payload in completion.images:
+                mime, data = decode_data_url(payload.url, index=payload.index)
+                generated.append(GeneratedImage(data=data, mime=mime, index=payload.index))
+        if not generated:
+            completion.require_images()
         return ImageResult.from_completion(
             completion, generated, prompt=prompt, model=model, params=_params_of(body),
             elapsed=time.perf_counter() - started,

@@ -331,7 +331,11 @@ class StreamAccumulator:
     one seen wins). A chunk carrying ``error`` raises the mapped error at once.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_images: bool = True) -> None:
+        # A caller that decodes each image as it arrives passes keep_images=False, so megabytes
+        # of base64 are not held twice until the end of the stream.
+        self._keep_images = keep_images
+        self._image_count = 0
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._images: list[ImagePayload] = []
@@ -380,7 +384,7 @@ class StreamAccumulator:
             text.append(_text_of(delta.get("content")))
             if isinstance(delta.get("reasoning"), str):
                 reasoning.append(delta["reasoning"])
-            found = _images_of(delta.get("images"), start=len(self._images) + len(new_images))
+            found = _images_of(delta.get("images"), start=self._image_count + len(new_images))
             new_images.extend(found)
             finish = _str_or_none(choice.get("finish_reason")) or finish
             native = _str_or_none(choice.get("native_finish_reason"))
@@ -393,7 +397,9 @@ class StreamAccumulator:
                               images=tuple(new_images), finish_reason=finish)
         self._text.append(update.text)
         self._reasoning.append(update.reasoning)
-        self._images.extend(new_images)
+        self._image_count += len(new_images)
+        if self._keep_images:
+            self._images.extend(new_images)
         return update
 
     def result(self) -> ChatCompletion:

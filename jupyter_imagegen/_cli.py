@@ -1,0 +1,245 @@
+"""The ``jupyter-imagegen`` command: serve the offline API, run the demo, list models, generate.
+
+``serve`` and ``demo`` need nothing but the package (no key, no network); ``models`` and
+``generate`` are thin front ends over the public client API. Errors the kit raises on purpose
+print as ``error: <message>`` with exit status 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+
+__all__ = ["main"]
+
+DEMO_KEY = "sk-or-offline-demo-key"
+_DEMO_HINT = "pip install 'jupyter-imagegen[demo]'"
+_IMAGE_MIMES = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp",
+                "image/gif": ".gif"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jupyter-imagegen",
+        description="OpenRouter image generation for Jupyter, with an offline local server.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the offline OpenRouter-compatible API server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default 0: pick a free one)")
+    serve.add_argument("--api-key", help="require this bearer key (default: accept any)")
+    serve.add_argument("--latency", type=float, default=0.0, metavar="S",
+                       help="seconds of simulated generation time per request")
+    serve.add_argument("--fault", action="append", default=[], metavar="SPEC",
+                       help="queue a fault, e.g. '429,retry_after=2,times=3', 'cut-stream', "
+                            "'slow,delay=5' (repeatable)")
+    serve.add_argument("--no-aliases", action="store_true",
+                       help="do not serve real model ids (google/..., black-forest-labs/...)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="allow binding a non-loopback address")
+    serve.add_argument("--access-log", action="store_true",
+                       help="log request lines to stderr (never headers)")
+
+    demo = sub.add_parser("demo", help="run the quickstart notebook offline and export it")
+    demo.add_argument("--out", default="imagegen-demo", help="output folder (default ./imagegen-demo)")
+    demo.add_argument("--notebook", help="notebook to run (default: the bundled quickstart)")
+    demo.add_argument("--timeout", type=int, default=300, help="seconds allowed per cell")
+
+    models = sub.add_parser("models", help="list image models")
+    models.add_argument("--all", action="store_true", help="include text-only models")
+    models.add_argument("--base-url", help="API base URL (default: OPENROUTER_BASE_URL, or offline)")
+
+    gen = sub.add_parser("generate", help="generate images for a prompt and save them")
+    gen.add_argument("prompt")
+    gen.add_argument("-m", "--model", help="model id (default: the configured default model)")
+    gen.add_argument("--aspect-ratio", help="e.g. 1:1, 16:9, 9:16")
+    gen.add_argument("--size", help="image size: 1K, 2K or 4K")
+    gen.add_argument("--seed", type=int)
+    gen.add_argument("-o", "--out", default=".", help="folder to save images in (default .)")
+    gen.add_argument("--stream", action="store_true", help="stream the response")
+    gen.add_argument("--base-url", help="API base URL (default: OPENROUTER_BASE_URL, or offline)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    handler = {"serve": _serve, "demo": _demo, "models": _models, "generate": _generate}
+    from ._exceptions import ImageGenError
+
+    try:
+        return handler[args.command](args)
+    except ImageGenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import LocalServer, parse_fault_spec
+
+    try:
+        faults = [parse_fault_spec(spec) for spec in args.fault]
+        server = LocalServer(args.host, args.port, api_key=args.api_key, latency=args.latency,
+                             catalogue_aliases=not args.no_aliases,
+                             allow_remote=args.allow_remote,
+                             access_log=sys.stderr if args.access_log else None)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for fault, times in faults:
+        server.faults.push(fault, times=times)
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"error: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    key = args.api_key or "anything"
+    print(f"Serving OpenRouter-compatible API at {server.base_url}")
+    print("Point jupyter_imagegen (or any OpenRouter/OpenAI client) at it with:")
+    print(f"  export OPENROUTER_BASE_URL={server.base_url}")
+    print(f"  export OPENROUTER_API_KEY={key}")
+    print("Models are procedural offline renderers (not neural models); prices are simulated.")
+    print("Press Ctrl+C to stop.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("Stopped.")
+    return 0
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+
+def _bundled_notebook() -> Path | None:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "notebooks" / "quickstart.ipynb",
+                      here.parent / "notebooks" / "quickstart.ipynb"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _kernel_env(base_url: str) -> dict[str, str]:
+    """The kernel's environment: the local server, a dummy key, and no real key at all."""
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith("OPENROUTER_") or k == "JUPYTER_IMAGEGEN_MODEL")}
+    env["OPENROUTER_BASE_URL"] = base_url
+    env["OPENROUTER_API_KEY"] = DEMO_KEY
+    return env
+
+
+def _save_outputs(nb: Any, out: Path) -> list[Path]:
+    saved = []
+    for number, cell in enumerate(nb.cells, 1):
+        for k, output in enumerate(cell.get("outputs", ())):
+            for mime, ext in _IMAGE_MIMES.items():  # the first (richest) image form only
+                data = output.get("data", {}).get(mime)
+                if data:
+                    path = out / f"cell{number:02d}-{k}{ext}"
+                    path.write_bytes(base64.b64decode(data))
+                    saved.append(path)
+                    break
+    return saved
+
+
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        import nbconvert
+        import nbformat as _nbformat
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+    except ImportError as exc:
+        print(f"error: the demo needs nbclient, nbconvert and ipykernel ({exc.name} is missing); "
+              f"install them with: {_DEMO_HINT}", file=sys.stderr)
+        return 1
+    source = Path(args.notebook) if args.notebook else _bundled_notebook()
+    if source is None or not source.is_file():
+        print(f"error: notebook not found: {source or 'bundled quickstart'}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from .server import LocalServer
+
+    nbformat: Any = _nbformat  # untyped library
+
+    nb = nbformat.read(source, as_version=4)
+    with LocalServer() as server:
+        print(f"Running {source} against the offline server at {server.base_url} ...",
+              flush=True)
+        client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(out.resolve())}})
+        try:
+            client.execute(env=_kernel_env(server.base_url))
+        except CellExecutionError as exc:
+            failed = out / f"{source.stem}.failed.ipynb"
+            nbformat.write(nb, failed)
+            print(f"error: a notebook cell failed (partial notebook: {failed}):\n{exc}",
+                  file=sys.stderr)
+            return 1
+        except Exception as exc:
+            print(f"error: could not run the notebook: {exc}\n(is ipykernel installed? "
+                  f"{_DEMO_HINT})", file=sys.stderr)
+            return 1
+    executed = out / f"{source.stem}.ipynb"
+    nbformat.write(nb, executed)
+    exporter: Any = nbconvert.HTMLExporter
+    html, _ = exporter().from_notebook_node(nb)
+    page = out / f"{source.stem}.html"
+    page.write_text(html, encoding="utf-8")
+    images = _save_outputs(nb, out)
+    print(f"Executed notebook: {executed}")
+    print(f"HTML export:       {page}")
+    print(f"Images:            {len(images)} files in {out.resolve()}")
+    return 0
+
+
+# -- models / generate ------------------------------------------------------------------------
+
+
+def _client(base_url: str | None) -> Any:
+    import jupyter_imagegen as ig
+
+    if base_url:
+        return ig.Client(base_url=base_url)
+    return ig.default_client()
+
+
+def _models(args: argparse.Namespace) -> int:
+    client = _client(args.base_url)
+    models = client.models(all=args.all)
+    width = max((len(m.id) for m in models), default=10)
+    for m in models:
+        price = f"${m.price_per_image:.4f}/image" if m.price_per_image else ""
+        kind = "image-only" if m.image_only else "+".join(m.output_modalities)
+        print(f"{m.id:<{width}}  {kind:<10}  {price}")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    client = _client(args.base_url)
+    result = client.generate(args.prompt, model=args.model, aspect_ratio=args.aspect_ratio,
+                             image_size=args.size, seed=args.seed, stream=args.stream)
+    if result.text:
+        print(result.text)
+    for path in result.save(args.out):
+        print(f"saved {path}")
+    if result.cost is not None:
+        print(f"model {result.model}, cost ${result.cost:.4f}, id {result.id}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""An offline, OpenRouter-compatible API server for notebooks, demos and tests.
+
+``LocalServer`` speaks OpenRouter's chat-completions image protocol on loopback, with offline
+models drawn by a procedural Pillow renderer (not a neural model) and scriptable faults::
+
+    from jupyter_imagegen.server import Fault, LocalServer
+
+    with LocalServer() as srv:
+        srv.faults.push(Fault("429", retry_after=1))
+        ...  # point a client at srv.base_url
+
+It imports only the pure protocol layer of the package, never the client, so it checks the wire
+format rather than the client's assumptions.
+"""
+
+from __future__ import annotations
+
+from ._catalog import ModelSpec, build_catalogue, model_json
+from ._faults import FAULT_KINDS, Fault, FaultQueue, parse_fault_spec
+from ._records import GenerationRecord, RecordedRequest, RecordList
+from ._render import parse_prompt, render
+from ._server import LocalServer
+
+__all__ = [
+    "FAULT_KINDS",
+    "Fault",
+    "FaultQueue",
+    "GenerationRecord",
+    "LocalServer",
+    "ModelSpec",
+    "RecordList",
+    "RecordedRequest",
+    "build_catalogue",
+    "model_json",
+    "parse_fault_spec",
+    "parse_prompt",
+    "render",
+]

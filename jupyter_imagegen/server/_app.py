@@ -1,0 +1,325 @@
+"""The HTTP side: one request handler that routes ``/api/v1/...`` and writes the wire format.
+
+HTTP/1.1 throughout: JSON answers carry ``Content-Length`` and keep the connection alive (clients
+pool connections), streams use chunked transfer encoding. Each JSON body is written with its
+headers in a single ``write`` so a multi-megabyte image answer costs one copy and no Nagle delay.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from jupyter_imagegen._protocol import error_body
+from jupyter_imagegen._sse import encode_sse
+
+from ._catalog import filter_models, model_json
+from ._chat import completion_json, compose, dumps, stream_chunks
+from ._faults import Fault
+from ._records import RecordedRequest, new_generation_id
+from ._validate import ChatRequest, Rejected, parse_chat_request
+
+if TYPE_CHECKING:
+    from ._server import LocalServer
+
+__all__ = ["API_PREFIX", "HTTPServer"]
+
+API_PREFIX = "/api/v1"
+KEEPALIVE = "OPENROUTER PROCESSING"
+_AUTH_PATHS = ("/chat/completions", "/key", "/generation")
+
+
+class HTTPServer(ThreadingHTTPServer):
+    """A threading server that knows its :class:`LocalServer` and stays quiet about dropped peers."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: LocalServer) -> None:
+        self.app = app
+        super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Dropped connections are normal (cancelled streams); anything else goes to the log."""
+        if self.app.access_log is not None:
+            super().handle_error(request, client_address)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Routes one request; see the module docstring for the transport choices."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "jupyter-imagegen-local"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    server: HTTPServer
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Access log (request line and status only, never headers), off unless configured."""
+        stream = self.server.app.access_log
+        if stream is not None:
+            stream.write(f"{self.address_string()} - {format % args}\n")
+            stream.flush()
+
+    def _write_json(self, status: int, obj: Any, headers: Mapping[str, str] | None = None,
+                    *, close: bool = False, cut: bool = False) -> None:
+        body = dumps(obj)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        buffer: list[bytes] = getattr(self, "_headers_buffer", [])
+        head = b"".join([*buffer, b"\r\n"])
+        setattr(self, "_headers_buffer", [])  # noqa: B010 - stdlib private, untyped
+        if cut:  # promise the whole body, deliver half, hang up
+            self.wfile.write(head + body[: len(body) // 2])
+            self._hang_up()
+            return
+        self.wfile.write(head + body)
+
+    def _error(self, status: int, message: str, metadata: Mapping[str, Any] | None = None,
+               headers: Mapping[str, str] | None = None, *, close: bool = False) -> None:
+        self._write_json(status, error_body(status, message, metadata), headers, close=close)
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # -- entry points --------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        """``GET`` routes."""
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        """``POST`` routes."""
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        """``DELETE`` routes (fault admin only)."""
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        app = self.server.app
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query))
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._error(400, "Invalid Content-Length", close=True)
+            return
+        if length > app.max_body_bytes:
+            app.requests.append(RecordedRequest(method, url.path, query, dict(self.headers), b""))
+            self._error(413, f"Request body too large: {length} bytes exceeds the limit of "
+                        f"{app.max_body_bytes} bytes", close=True)
+            return
+        body = self.rfile.read(length) if length else b""
+        app.requests.append(RecordedRequest(method, url.path, query, dict(self.headers), body))
+        if not url.path.startswith(API_PREFIX + "/"):
+            self._error(404, f"Not found: {url.path}")
+            return
+        path = url.path[len(API_PREFIX):].rstrip("/") or "/"
+        try:
+            self._route(method, path, query, body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _route(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
+        app = self.server.app
+        if path == "/_faults":
+            self._admin_faults(method, body)
+            return
+        model = _peek_model(body) if path == "/chat/completions" else None
+        fault = app.faults.take(path, model)
+        if fault is not None and fault.status is not None:
+            self._status_fault(fault)
+            return
+        if path in _AUTH_PATHS and not self._authorised():
+            return
+        if method == "POST" and path == "/chat/completions":
+            self._chat(body, fault)
+        elif method == "GET" and path == "/models":
+            specs = filter_models(app.catalogue.values(), query)
+            self._write_json(200, {"data": [model_json(s) for s in specs],
+                                   "total_count": len(specs), "links": {"next": None}})
+        elif method == "GET" and path.startswith("/model/"):
+            model_id = path[len("/model/"):].split(":", 1)[0]
+            spec = app.catalogue.get(model_id)
+            if spec is None:
+                self._error(404, f"Model {model_id} not found")
+            else:
+                self._write_json(200, {"data": model_json(spec)})
+        elif method == "GET" and path == "/key":
+            self._write_json(200, {"data": app.key_info()})
+        elif method == "GET" and path == "/generation":
+            record = app.generation(query.get("id", ""))
+            if record is None:
+                self._error(404, f"Generation {query.get('id', '')!r} not found")
+            else:
+                self._write_json(200, {"data": record.to_json()})
+        else:
+            self._error(404, f"Not found: {method} {API_PREFIX}{path}")
+
+    # -- auth, faults --------------------------------------------------------------------------
+
+    def _authorised(self) -> bool:
+        expected = self.server.app.api_key
+        if expected is None:
+            return True
+        value = self.headers.get("Authorization", "")
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            self._error(401, "No auth credentials found")
+            return False
+        if token.strip() != expected:
+            self._error(401, "User not found.")
+            return False
+        return True
+
+    def _status_fault(self, fault: Fault) -> None:
+        app = self.server.app
+        time.sleep(app.latency + fault.delay)
+        err = fault.envelope()
+        headers = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(err.get("metadata", {}).get("headers", {}).get(
+                "Retry-After", _num(fault.retry_after)))
+        self._write_json(int(fault.kind), {"error": err}, headers)
+
+    def _admin_faults(self, method: str, body: bytes) -> None:
+        faults = self.server.app.faults
+        if method == "DELETE":
+            faults.clear()
+        elif method == "POST":
+            try:
+                obj = json.loads(body or b"{}")
+                items = obj.get("faults", [obj]) if isinstance(obj, dict) else obj
+                parsed = [Fault.from_mapping(item) for item in items]
+            except (ValueError, TypeError, AttributeError) as exc:
+                self._error(400, f"Invalid fault: {exc}")
+                return
+            for fault, times in parsed:
+                faults.push(fault, times=times)
+        elif method != "GET":
+            self._error(405, f"{method} not allowed on {API_PREFIX}/_faults")
+            return
+        pending = [{"kind": f.kind, "times": t, "delay": f.delay, "path": f.path,
+                    "model": f.model, "retry_after": f.retry_after} for f, t in faults.pending()]
+        self._write_json(200, {"data": {"pending": pending}})
+
+    # -- chat ----------------------------------------------------------------------------------
+
+    def _chat(self, body: bytes, fault: Fault | None) -> None:
+        app = self.server.app
+        started = time.monotonic()
+        try:
+            obj = json.loads(body)
+        except ValueError as exc:
+            self._error(400, f"Invalid JSON in request body: {exc}")
+            return
+        try:
+            req = parse_chat_request(obj, app.catalogue)
+        except Rejected as exc:
+            self._error(exc.status, exc.message, exc.metadata)
+            return
+        kind = fault.kind if fault else None
+        delay = app.latency + (fault.delay if fault else 0.0)
+        gen_id = new_generation_id()
+        created = int(time.time())
+        if req.stream:
+            self._stream(req, gen_id, created, fault, delay, started)
+            return
+        time.sleep(delay)
+        answer = compose(req, app.cache, drop_images=kind == "no-image",
+                         bad_base64=kind == "bad-base64")
+        headers = {"X-Generation-Id": gen_id}
+        if kind == "error-200" and fault is not None:
+            self._write_json(200, {"error": fault.envelope(), "id": gen_id}, headers)
+            return
+        choice_error = fault.envelope() if fault and kind in ("choice-error",
+                                                                "stream-error") else None
+        body_obj = completion_json(gen_id, created, req, answer, choice_error)
+        if choice_error is None:
+            app.record(gen_id, req, answer, streamed=False, latency=time.monotonic() - started)
+        self._write_json(200, body_obj, headers, cut=kind == "cut-stream")
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%b\r\n" % (len(data), data))
+
+    def _stream(self, req: ChatRequest, gen_id: str, created: int, fault: Fault | None,
+                delay: float, started: float) -> None:
+        app = self.server.app
+        kind = fault.kind if fault else None
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("X-Generation-Id", gen_id)
+        self.end_headers()
+        self._chunk(encode_sse(comment=KEEPALIVE))
+        deadline = time.monotonic() + delay
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, app.keepalive_interval))
+            if deadline - time.monotonic() > 0:
+                self._chunk(encode_sse(comment=KEEPALIVE))
+        if kind == "error-200" and fault is not None:  # a pre-content error, as a lone event
+            self._chunk(encode_sse(json.dumps({"id": gen_id, "error": fault.envelope(),
+                                               "choices": []})))
+            self._chunk(b"")
+            return
+        answer = compose(req, app.cache, drop_images=kind == "no-image",
+                         bad_base64=kind == "bad-base64")
+        error = fault.envelope() if fault and kind in ("stream-error", "choice-error") else None
+        chunks = list(stream_chunks(gen_id, created, req, answer, error))
+        cut_at = _cut_index(chunks) if kind == "cut-stream" else None
+        for i, chunk in enumerate(chunks):
+            event = encode_sse(dumps(chunk).decode())
+            if i == cut_at:
+                self._chunk(event[: len(event) // 2])
+                self._hang_up()
+                return
+            self._chunk(event)
+        if error is None:
+            self._chunk(encode_sse("[DONE]"))
+            app.record(gen_id, req, answer, streamed=True, latency=time.monotonic() - started)
+        self._chunk(b"")
+
+
+def _cut_index(chunks: list[dict[str, Any]]) -> int:
+    """The first image event, or the last event when there is no image."""
+    for i, chunk in enumerate(chunks):
+        for choice in chunk.get("choices") or ():
+            if choice.get("delta", {}).get("images"):
+                return i
+    return len(chunks) - 1
+
+
+def _peek_model(body: bytes) -> str | None:
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return None
+    model = obj.get("model") if isinstance(obj, dict) else None
+    return model if isinstance(model, str) else None
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,216 @@
+"""Chat-completion answers: what the offline model "says", and its JSON and SSE shapes.
+
+The shapes follow recorded OpenRouter traffic (see the protocol notes): ``provider``,
+``native_finish_reason``, ``images[]`` items with ``type``/``index``, full ``usage`` with
+``image_tokens`` and ``cost``; ``system_fingerprint`` is present (null) because the official SDK
+validates against the OpenAPI spec, where it is required.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_imagegen._dataurl import encode_data_url
+from jupyter_imagegen._protocol import IMAGE_SIZES
+
+from ._render import RenderCache, encode_image, parse_prompt, render, seed_for
+from ._validate import ChatRequest
+
+__all__ = ["PROVIDER", "Answer", "completion_json", "compose", "stream_chunks"]
+
+PROVIDER = "jupyter-imagegen offline"
+BAD_BASE64_URL = "data:image/png;base64,iVBORw0KGgo%%%%not*valid*base64!!"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The content of one reply and its usage."""
+
+    text: str
+    reasoning: str | None
+    urls: tuple[str, ...]
+    usage: dict[str, Any]
+
+    @property
+    def cost(self) -> float:
+        """Simulated cost in USD."""
+        return float(self.usage["cost"])
+
+
+def _tokens(text: str | None) -> int:
+    return math.ceil(len(text) / 4) if text else 0
+
+
+def _texts(req: ChatRequest, images: bool, seed: int) -> tuple[str, str | None]:
+    scene = parse_prompt(req.prompt)
+    spec = req.spec
+    width, height = req.size
+    reasoning = None
+    if spec.reasoning:
+        reasoning = (f"**Planning the image**\n\nThe prompt asks for {scene.describe()}. "
+                     f"I will lay the background out as a gradient, place the shapes with seed "
+                     f"{seed}, and caption the result at {width}x{height}.")
+    if not spec.makes_images:
+        return (f"{spec.id} is a text-only offline model and cannot draw. You asked for: "
+                f"{req.prompt.strip()!r} — that would show {scene.describe()}."), reasoning
+    if not images:
+        return (f"A picture of {req.prompt.strip()!r} would show {scene.describe()}. "
+                "(No image was requested: send modalities [\"image\", \"text\"] to get one.)"
+                ), reasoning
+    if req.modalities is None or "text" not in req.modalities:
+        return "", reasoning
+    what = "four variations of" if spec.images > 1 else "an offline sketch of"
+    edit = " (edited from your image)" if req.inputs else ""
+    return f"Here is {what} {req.prompt.strip()!r}{edit}: {scene.describe()}.", reasoning
+
+
+def _image_urls(req: ChatRequest, cache: RenderCache) -> tuple[str, ...]:
+    urls = []
+    for variant in range(req.spec.images):
+        key = (req.spec.id, req.prompt, req.seed, req.size, req.inputs_digest, req.spec.mime,
+               variant)
+
+        def make(variant: int = variant) -> str:
+            image = render(req.prompt, req.seed, req.size, variant=variant, inputs=req.inputs)
+            return encode_data_url(encode_image(image, req.spec.mime), req.spec.mime)
+
+        urls.append(cache.get(key, make))
+    return tuple(urls)
+
+
+def compose(req: ChatRequest, cache: RenderCache, *, drop_images: bool = False,
+            bad_base64: bool = False) -> Answer:
+    """Render (or fetch from the cache) the reply to a valid request."""
+    seed = seed_for(req.prompt, req.seed)
+    images = req.wants_images and not drop_images
+    text, reasoning = _texts(req, images, seed)
+    if drop_images and req.wants_images:
+        text = f"I could not draw {req.prompt.strip()!r} this time; here is a description instead."
+    urls = _image_urls(req, cache) if images else ()
+    if bad_base64 and urls:
+        urls = (BAD_BASE64_URL, *urls[1:])
+    scale = IMAGE_SIZES[req.image_size]
+    image_tokens = round(1290 * max(1.0, scale)) * len(urls)
+    prompt_tokens = max(1, _tokens(req.prompt)) + 258 * len(req.inputs)
+    text_tokens = _tokens(text) + _tokens(reasoning)
+    prompt_cost, completion_cost = req.spec.cost(prompt_tokens, text_tokens, len(urls))
+    if req.spec.prompt_price == "-1":
+        prompt_cost = completion_cost = 0.0
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": text_tokens + image_tokens,
+        "total_tokens": prompt_tokens + text_tokens + image_tokens,
+        "cost": round(prompt_cost + completion_cost, 10),
+        "is_byok": False,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0, "video_tokens": 0},
+        "cost_details": {"upstream_inference_cost": None,
+                         "upstream_inference_prompt_cost": prompt_cost,
+                         "upstream_inference_completions_cost": completion_cost},
+        "completion_tokens_details": {"reasoning_tokens": _tokens(reasoning),
+                                      "image_tokens": image_tokens},
+    }
+    return Answer(text, reasoning, urls, usage)
+
+
+def _images(urls: tuple[str, ...], start: int = 0) -> list[dict[str, Any]]:
+    return [{"type": "image_url", "image_url": {"url": url}, "index": start + i}
+            for i, url in enumerate(urls)]
+
+
+def _head(gen_id: str, model: str, created: int, obj: str) -> dict[str, Any]:
+    return {"id": gen_id, "provider": PROVIDER, "model": model, "object": obj,
+            "created": created, "system_fingerprint": None}
+
+
+def completion_json(gen_id: str, created: int, req: ChatRequest, answer: Answer,
+                    choice_error: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The non-streaming body; ``choice_error`` puts an error on the choice (HTTP 200)."""
+    message: dict[str, Any] = {"role": "assistant", "content": answer.text, "refusal": None,
+                               "reasoning": answer.reasoning}
+    if answer.urls:
+        message["images"] = _images(answer.urls)
+    choice: dict[str, Any] = {"logprobs": None, "finish_reason": "stop",
+                              "native_finish_reason": "STOP", "index": 0, "message": message}
+    if choice_error is not None:
+        choice.update(finish_reason="error", native_finish_reason="ERROR", error=choice_error)
+    body = _head(gen_id, req.spec.id, created, "chat.completion")
+    body["choices"] = [choice]
+    body["usage"] = answer.usage
+    return body
+
+
+def _split(text: str, parts: int = 3) -> list[str]:
+    if not text:
+        return []
+    step = max(1, math.ceil(len(text) / parts))
+    return [text[i:i + step] for i in range(0, len(text), step)]
+
+
+def stream_chunks(gen_id: str, created: int, req: ChatRequest, answer: Answer,
+                  error: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """The chunk objects of a stream, in order; ``error`` ends it early with an error chunk.
+
+    Order: role, reasoning deltas, text deltas, one event per whole image, the finish chunk,
+    then a usage chunk with no choices. (``data: [DONE]`` is the caller's job.)
+    """
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        body = _head(gen_id, req.spec.id, created, "chat.completion.chunk")
+        body["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish,
+                            "native_finish_reason": "STOP" if finish else None,
+                            "logprobs": None}]
+        return body
+
+    yield chunk({"role": "assistant", "content": ""})
+    for piece in _split(answer.reasoning or ""):
+        yield chunk({"role": "assistant", "content": "", "reasoning": piece})
+    pieces = _split(answer.text)
+    for piece in pieces[: len(pieces) // 2 + 1] if error else pieces:
+        yield chunk({"role": "assistant", "content": piece})
+    if error is not None:
+        body = _head(gen_id, req.spec.id, created, "chat.completion.chunk")
+        body["error"] = error
+        body["choices"] = [{"index": 0, "delta": {"content": ""}, "finish_reason": "error",
+                            "native_finish_reason": None, "logprobs": None}]
+        yield body
+        return
+    for i, url in enumerate(answer.urls):
+        yield chunk({"role": "assistant", "content": "", "images": _images((url,), i)})
+    yield chunk({"role": "assistant", "content": ""}, "stop")
+    final = _head(gen_id, req.spec.id, created, "chat.completion.chunk")
+    final["choices"] = []
+    final["usage"] = answer.usage
+    yield final
+
+
+_SPLICE_MIN = 32 * 1024
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON bytes, as the service sends them.
+
+    Image data URLs (megabytes of base64 that need no escaping) are spliced in after encoding
+    the small rest, instead of being scanned by the JSON encoder: that halves the server's time
+    to first byte on a 1K image, which every client benchmark would otherwise pay.
+    """
+    spliced: list[bytes] = []
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        if (isinstance(value, str) and len(value) >= _SPLICE_MIN and value.startswith("data:")
+                and value.isascii() and value.isprintable() and '"' not in value
+                and "\\" not in value):
+            spliced.append(value.encode("ascii"))
+            return f"\x00{len(spliced) - 1}\x00"
+        return value
+
+    text = json.dumps(swap(obj), separators=(",", ":"), ensure_ascii=False).encode()
+    for index, raw in enumerate(spliced):
+        text = text.replace(b'"\\u0000%d\\u0000"' % index, b'"' + raw + b'"', 1)
+    return text

@@ -1,0 +1,354 @@
+"""A deterministic procedural renderer: prompts in, Pillow pictures out (no neural model).
+
+The picture is visibly driven by the prompt so that notebooks and tests can tell requests apart:
+colour words pick the background gradient and the shapes' colours, shape words draw shapes, a
+number before a shape repeats it, and the prompt is written on the image as a caption. The same
+(prompt, seed, size, inputs) always gives the same pixels; a film grain drawn from the seed makes
+the payload as large as a real 1K image, so clients are exercised with realistic sizes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import random
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
+
+__all__ = ["COLOURS", "SHAPES", "RenderCache", "Scene", "encode_image", "parse_prompt",
+           "render", "seed_for"]
+
+RGB = tuple[int, int, int]
+
+COLOURS: dict[str, RGB] = {
+    "red": (220, 40, 40), "orange": (245, 140, 30), "yellow": (245, 215, 50),
+    "gold": (212, 175, 55), "green": (50, 170, 70), "lime": (160, 220, 50),
+    "teal": (30, 140, 140), "cyan": (40, 200, 220), "blue": (40, 90, 220),
+    "navy": (20, 30, 100), "purple": (130, 60, 180), "violet": (150, 90, 220),
+    "pink": (240, 120, 180), "magenta": (220, 40, 180), "brown": (130, 80, 40),
+    "black": (15, 15, 20), "white": (245, 245, 245), "gray": (128, 128, 128),
+    "grey": (128, 128, 128), "silver": (190, 195, 200),
+}
+#: Shape words, with plurals, mapped to the shape drawn.
+SHAPES: dict[str, str] = {
+    "circle": "circle", "circles": "circle", "ball": "circle", "balls": "circle",
+    "dot": "circle", "dots": "circle", "sun": "sun", "suns": "sun", "moon": "moon",
+    "moons": "moon", "star": "star", "stars": "star", "square": "square",
+    "squares": "square", "box": "square", "boxes": "square", "triangle": "triangle",
+    "triangles": "triangle", "mountain": "mountain", "mountains": "mountain",
+    "tree": "tree", "trees": "tree", "house": "house", "houses": "house", "wave": "wave",
+    "waves": "wave", "sea": "wave", "ocean": "wave", "grid": "grid", "checkerboard": "grid",
+}
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+            "seven": 7, "eight": 8, "nine": 9, "ten": 10, "several": 3, "many": 6, "some": 3}
+_WORD = re.compile(r"[a-z]+|\d+")
+_GROUND = {"mountain", "wave", "grid", "tree", "house"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One shape word of the prompt: what to draw, how many, in which colour (None: palette)."""
+
+    kind: str
+    count: int
+    colour: RGB | None
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What the prompt asks for, as the renderer understands it."""
+
+    colours: tuple[RGB, ...]
+    colour_words: tuple[str, ...]
+    shapes: tuple[Shape, ...] = field(default=())
+
+    def describe(self) -> str:
+        """A short English description, used for the text and reasoning replies."""
+        parts = [f"{s.count} {s.kind}{'s' if s.count > 1 else ''}" for s in self.shapes]
+        what = ", ".join(parts) if parts else "abstract shapes"
+        palette = " and ".join(self.colour_words) if self.colour_words else "a seeded palette"
+        return f"{what} in {palette}"
+
+
+def parse_prompt(prompt: str) -> Scene:
+    """Find colour words, shape words and the counts/colours that precede each shape."""
+    words = _WORD.findall(prompt.lower())
+    colours: list[RGB] = []
+    names: list[str] = []
+    shapes: list[Shape] = []
+    for i, word in enumerate(words):
+        if word in COLOURS and word not in names:
+            names.append(word)
+            colours.append(COLOURS[word])
+        kind = SHAPES.get(word)
+        if kind is None:
+            continue
+        count, colour = (3 if word.endswith("s") and word != "grass" else 1), None
+        for back in words[max(0, i - 3):i][::-1]:
+            if colour is None and back in COLOURS:
+                colour = COLOURS[back]
+            if back.isdigit():
+                count = int(back)
+                break
+            if back in _NUMBERS:
+                count = _NUMBERS[back]
+                break
+        shapes.append(Shape(kind, max(1, min(count, 24)), colour))
+    return Scene(tuple(colours), tuple(names), tuple(shapes[:12]))
+
+
+def seed_for(prompt: str, seed: int | None) -> int:
+    """The effective seed: the given one, or one derived from the prompt (still deterministic)."""
+    if seed is not None:
+        return seed
+    return int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big")
+
+
+def _rng(*parts: object) -> random.Random:
+    key = "\x1f".join(map(str, parts)).encode()
+    return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+
+
+def _mix(a: RGB, b: RGB, t: float) -> RGB:
+    return (round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t),
+            round(a[2] + (b[2] - a[2]) * t))
+
+
+def _gradient(size: tuple[int, int], top: RGB, bottom: RGB) -> Image.Image:
+    strip = Image.new("RGB", (1, 256))
+    strip.putdata([_mix(top, bottom, y / 255) for y in range(256)])
+    return strip.resize(size, Image.Resampling.BILINEAR)
+
+
+def _background(scene: Scene, rng: random.Random, size: tuple[int, int]) -> Image.Image:
+    if scene.colours:
+        top = scene.colours[-1] if len(scene.colours) > 1 else scene.colours[0]
+        bottom = _mix(scene.colours[0], (0, 0, 0), 0.35) if len(scene.colours) == 1 \
+            else scene.colours[0]
+        top = _mix(top, (255, 255, 255), 0.25)
+    else:
+        top = (rng.randrange(40, 220), rng.randrange(40, 220), rng.randrange(40, 220))
+        bottom = (rng.randrange(20, 160), rng.randrange(20, 160), rng.randrange(20, 160))
+    return _gradient(size, top, bottom)
+
+
+def _star(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
+    points = []
+    for k in range(10):
+        radius = r if k % 2 == 0 else r * 0.45
+        angle = -math.pi / 2 + k * math.pi / 5
+        points.append((cx + radius * math.cos(angle), cy + radius * math.sin(angle)))
+    return points
+
+
+def _draw_shape(draw: ImageDraw.ImageDraw, kind: str, colour: RGB, box: tuple[float, ...],
+                rng: random.Random) -> None:
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, min(w, h) / 2
+    outline = _mix(colour, (0, 0, 0), 0.5)
+    line = max(2, round(r / 20))
+    if kind == "circle":
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour, outline=outline, width=line)
+    elif kind == "sun":
+        for k in range(12):
+            a = k * math.pi / 6
+            draw.line((cx + r * 0.8 * math.cos(a), cy + r * 0.8 * math.sin(a),
+                       cx + r * 1.25 * math.cos(a), cy + r * 1.25 * math.sin(a)),
+                      fill=colour, width=line * 2)
+        draw.ellipse((cx - r * 0.75, cy - r * 0.75, cx + r * 0.75, cy + r * 0.75), fill=colour)
+    elif kind == "moon":
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
+        draw.ellipse((cx - r * 0.45, cy - r * 1.05, cx + r * 1.35, cy + r * 0.85),
+                     fill=_mix(colour, (0, 0, 30), 0.8))
+    elif kind == "star":
+        draw.polygon(_star(cx, cy, r), fill=colour, outline=outline)
+    elif kind == "square":
+        draw.rectangle((cx - r * 0.8, cy - r * 0.8, cx + r * 0.8, cy + r * 0.8), fill=colour,
+                       outline=outline, width=line)
+    elif kind == "triangle":
+        draw.polygon([(cx, cy - r), (cx + r, cy + r * 0.8), (cx - r, cy + r * 0.8)],
+                     fill=colour, outline=outline)
+    elif kind == "mountain":
+        draw.polygon([(x0, y1), (cx, y0), (x1, y1)], fill=colour, outline=outline)
+        draw.polygon([(cx - w * 0.12, y0 + h * 0.24), (cx, y0), (cx + w * 0.12, y0 + h * 0.24)],
+                     fill=(245, 245, 245))
+    elif kind == "tree":
+        draw.rectangle((cx - w * 0.07, cy, cx + w * 0.07, y1), fill=(110, 70, 35))
+        draw.ellipse((x0 + w * 0.1, y0, x1 - w * 0.1, cy + h * 0.15), fill=colour)
+    elif kind == "house":
+        draw.rectangle((x0 + w * 0.15, cy - h * 0.05, x1 - w * 0.15, y1), fill=colour,
+                       outline=outline, width=line)
+        draw.polygon([(x0, cy), (cx, y0), (x1, cy)], fill=_mix(colour, (120, 20, 20), 0.5))
+        draw.rectangle((cx - w * 0.08, y1 - h * 0.3, cx + w * 0.08, y1), fill=outline)
+    elif kind == "wave":
+        step = max(4, round(w / 48))
+        amp = h * (0.1 + 0.1 * rng.random())
+        phase = rng.random() * 6.28
+        pts = [(float(x), cy + amp * math.sin(phase + (x - x0) / w * 6.28 * 3))
+               for x in range(round(x0), round(x1) + step, step)]
+        draw.polygon([*pts, (x1, y1), (x0, y1)], fill=colour)
+        draw.line(pts, fill=_mix(colour, (255, 255, 255), 0.6), width=line)
+    elif kind == "grid":
+        cells = 8
+        for i in range(cells):
+            for j in range(cells // 2):
+                if (i + j) % 2 == 0:
+                    draw.rectangle((x0 + w * i / cells, y0 + h * j * 2 / cells,
+                                    x0 + w * (i + 1) / cells, y0 + h * (j * 2 + 1) / cells),
+                                   fill=colour)
+
+
+def _place(kind: str, index: int, count: int, rng: random.Random,
+           size: tuple[int, int]) -> tuple[float, float, float, float]:
+    width, height = size
+    unit = min(width, height)
+    if kind in ("wave", "grid"):
+        top = height * (0.62 + 0.08 * index / max(count, 1))
+        return (0.0, top, float(width), float(height))
+    if kind == "mountain":
+        span = width / max(count, 1) * 1.5
+        x = width * (index + 0.5) / max(count, 1) + rng.uniform(-0.05, 0.05) * width
+        return (x - span / 2, height * rng.uniform(0.3, 0.45), x + span / 2, height * 0.8)
+    r = unit * (0.16 if count == 1 else max(0.05, 0.3 / count ** 0.5))
+    if kind in ("tree", "house"):
+        x = width * (index + 0.5) / count + rng.uniform(-0.3, 0.3) * width / count
+        ground = height * 0.72
+        return (x - r, ground - 2.2 * r, x + r, ground)
+    band = (0.08, 0.4) if kind in ("sun", "moon", "star") else (0.15, 0.6)
+    x = width * (index + 0.5) / count + rng.uniform(-0.25, 0.25) * width / count
+    y = height * rng.uniform(*band)
+    return (x - r, y - r, x + r, y + r)
+
+
+def _font(px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=px)
+    except TypeError:  # Pillow < 10.1 has no sized default font
+        return ImageFont.load_default()
+
+
+def _caption(image: Image.Image, text: str) -> None:
+    width, height = image.size
+    px = max(10, round(min(width, height) / 40))
+    band = round(px * 1.8)
+    shade = Image.new("RGB", (width, band), (0, 0, 0))
+    region = (0, height - band, width, height)
+    image.paste(Image.blend(image.crop(region), shade, 0.55), region)
+    draw = ImageDraw.Draw(image)
+    font = _font(px)
+    limit = max(8, round(width / (px * 0.55)))
+    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    draw.text((px // 2, height - band + (band - px) // 2), shown, fill=(255, 255, 255),
+              font=font)
+
+
+def _grain(image: Image.Image, seed: int) -> Image.Image:
+    """Seeded film grain: deterministic (unlike ``Image.effect_noise``) and cheap."""
+    noise = Image.frombytes("RGB", image.size, random.Random(seed).randbytes(
+        image.size[0] * image.size[1] * 3)).point(lambda v: v // 32)
+    return ImageChops.add(image, noise)
+
+
+def _from_input(base: Image.Image, scene: Scene, size: tuple[int, int]) -> Image.Image:
+    fitted = ImageOps.fit(base.convert("RGB"), size, Image.Resampling.BILINEAR)
+    if not scene.colours:
+        return fitted
+    tint = Image.new("RGB", size, scene.colours[0])
+    return Image.blend(fitted, tint, 0.35)
+
+
+def render(
+    prompt: str,
+    seed: int | None,
+    size: tuple[int, int],
+    *,
+    variant: int = 0,
+    inputs: Sequence[Image.Image] = (),
+    grain: bool = True,
+) -> Image.Image:
+    """Draw ``prompt`` at ``size``; with ``inputs``, draw over the first input (an edit)."""
+    scene = parse_prompt(prompt)
+    base_seed = seed_for(prompt, seed)
+    rng = _rng(prompt, base_seed, size, variant)
+    image = _from_input(inputs[0], scene, size) if inputs else _background(scene, rng, size)
+    draw = ImageDraw.Draw(image)
+    palette = list(scene.colours) or [(rng.randrange(256), rng.randrange(256),
+                                       rng.randrange(256)) for _ in range(3)]
+    shapes = list(scene.shapes)
+    if not shapes and not inputs:
+        kinds = ("circle", "square", "triangle", "star")
+        shapes = [Shape(rng.choice(kinds), 1, None) for _ in range(rng.randint(2, 4))]
+    shapes.sort(key=lambda s: s.kind not in _GROUND or s.kind in ("tree", "house"))
+    for n, shape in enumerate(shapes):
+        for i in range(shape.count):
+            colour = shape.colour or palette[(n + i) % len(palette)]
+            if shape.colour is None and palette == list(scene.colours) and len(palette) > 1:
+                colour = palette[(n + i + 1) % len(palette)]
+            box = _place(shape.kind, i, shape.count, rng, size)
+            _draw_shape(draw, shape.kind, colour, box, rng)
+    _caption(image, prompt.strip() or "(empty prompt)")
+    if grain and size[0] * size[1] <= 2048 * 2048:  # 4K stays smooth: a sane payload size
+        image = _grain(image, base_seed * 31 + variant)
+    return image
+
+
+def encode_image(image: Image.Image, mime: str) -> bytes:
+    """Encode as PNG, JPEG or WebP; fast settings, since the server answers interactively."""
+    buffer = io.BytesIO()
+    if mime == "image/jpeg":
+        image.convert("RGB").save(buffer, "JPEG", quality=90)
+    elif mime == "image/webp":
+        image.save(buffer, "WEBP", quality=85, method=0)
+    else:
+        image.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+class RenderCache:
+    """A thread-safe LRU of encoded images with single-flight filling.
+
+    Concurrent requests for the same key render once: the others wait for the first, which keeps
+    a burst of identical requests from rendering the same picture on every thread.
+    """
+
+    def __init__(self, maxsize: int = 64) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pending: dict[Hashable, threading.Lock] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable, make: Callable[[], str]) -> str:
+        """The cached value for ``key``, calling ``make()`` once when it is missing."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+            gate = self._pending.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                if key in self._items:
+                    self.hits += 1
+                    return self._items[key]
+            value = make()
+            with self._lock:
+                self.misses += 1
+                self._items[key] = value
+                while len(self._items) > self.maxsize:
+                    self._items.popitem(last=False)
+                self._pending.pop(key, None)
+        return value
+
+    def clear(self) -> None:
+        """Forget every cached image."""
+        with self._lock:
+            self._items.clear()

@@ -1,0 +1,194 @@
+"""``LocalServer``: the OpenRouter-compatible server's lifecycle and shared state.
+
+It runs in a daemon thread of the current process (tests, notebooks, the ``demo`` command) or in
+the foreground (``jupyter-imagegen serve``). It binds to loopback unless told otherwise, because
+it accepts any key by default and should never be reachable from the network by accident.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from types import TracebackType
+from typing import Any, TextIO
+
+from ._app import API_PREFIX, HTTPServer
+from ._catalog import ModelSpec, build_catalogue
+from ._chat import Answer
+from ._faults import FaultQueue
+from ._records import GenerationRecord, RecordedRequest, RecordList
+from ._render import RenderCache
+from ._validate import ChatRequest
+
+__all__ = ["LocalServer"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LocalServer:
+    """An offline, OpenRouter-compatible API at ``base_url`` (``http://127.0.0.1:PORT/api/v1``).
+
+    ``api_key=None`` accepts any (or no) key; a key makes the server answer 401 like the service.
+    ``latency`` delays every generation; ``catalogue_aliases`` serves real model ids
+    (``google/gemini-2.5-flash-image`` ...) with the offline renderer so notebooks written for the
+    service run unchanged. Use it as a context manager or with :meth:`start` / :meth:`stop`::
+
+        with LocalServer() as srv:
+            client = Client(base_url=srv.base_url, api_key="offline")
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        api_key: str | None = None,
+        latency: float = 0.0,
+        catalogue_aliases: bool = True,
+        allow_remote: bool = False,
+        max_body_bytes: int = 32 * 1024 * 1024,
+        keepalive_interval: float = 0.5,
+        cache_size: int = 64,
+        access_log: TextIO | None = None,
+    ) -> None:
+        if not allow_remote and not _is_loopback(host):
+            raise ValueError(f"refusing to bind {host!r}: the local server accepts any key and is "
+                             "meant for this machine only; pass allow_remote=True to bind a "
+                             "non-loopback address on purpose")
+        if latency < 0 or keepalive_interval <= 0:
+            raise ValueError("latency must be >= 0 and keepalive_interval > 0")
+        self.host = host
+        self._port = port
+        self.api_key = api_key
+        self.latency = latency
+        self.max_body_bytes = max_body_bytes
+        self.keepalive_interval = keepalive_interval
+        self.access_log = access_log
+        self.catalogue: dict[str, ModelSpec] = build_catalogue(catalogue_aliases)
+        self.cache = RenderCache(cache_size)
+        self.faults = FaultQueue()
+        self.requests: RecordList[RecordedRequest] = RecordList()
+        self.generations: RecordList[GenerationRecord] = RecordList()
+        self._httpd: HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._httpd is not None
+
+    @property
+    def port(self) -> int:
+        """The bound port (the chosen one when created with ``port=0``)."""
+        if self._httpd is None:
+            raise RuntimeError("the server is not running; call start() first")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The server root, e.g. ``http://127.0.0.1:54321``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL to give clients, e.g. ``http://127.0.0.1:54321/api/v1``."""
+        return self.url + API_PREFIX
+
+    def start(self) -> LocalServer:
+        """Bind and serve in a daemon thread; returns ``self``."""
+        with self._lock:
+            if self._httpd is not None:
+                return self
+            httpd = HTTPServer((self.host, self._port), self)
+            thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                      name=f"jupyter-imagegen-server:{httpd.server_address[1]}",
+                                      daemon=True)
+            thread.start()
+            self._httpd, self._thread = httpd, thread
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (idempotent)."""
+        with self._lock:
+            httpd, thread = self._httpd, self._thread
+            self._httpd = self._thread = None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until ``KeyboardInterrupt`` (the CLI's ``serve``)."""
+        self.start()
+        try:
+            while True:
+                time.sleep(3600)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.base_url if self.running else "stopped"
+        return f"LocalServer({where})"
+
+    # -- state used by the handler -------------------------------------------------------------
+
+    def record(self, gen_id: str, req: ChatRequest, answer: Answer, *, streamed: bool,
+               latency: float) -> GenerationRecord:
+        """Remember a completed generation for ``GET /generation`` and :attr:`generations`."""
+        details = answer.usage["completion_tokens_details"]
+        record = GenerationRecord(
+            id=gen_id, model=req.spec.id, created=time.time(), total_cost=answer.cost,
+            prompt_tokens=answer.usage["prompt_tokens"],
+            completion_tokens=answer.usage["completion_tokens"],
+            image_tokens=details["image_tokens"], reasoning_tokens=details["reasoning_tokens"],
+            num_images=len(answer.urls), num_input_images=len(req.inputs), streamed=streamed,
+            finish_reason="stop", latency=latency,
+        )
+        self.generations.append(record)
+        return record
+
+    def generation(self, gen_id: str) -> GenerationRecord | None:
+        """The generation with this id, if this server made it."""
+        return next((g for g in self.generations if g.id == gen_id), None)
+
+    @property
+    def total_cost(self) -> float:
+        """Simulated USD spent on this server so far."""
+        return round(sum(g.total_cost for g in self.generations), 10)
+
+    def key_info(self) -> dict[str, Any]:
+        """The ``data`` object of ``GET /key`` (an unlimited, simulated key)."""
+        usage = self.total_cost
+        return {
+            "label": "jupyter-imagegen offline key", "limit": None, "limit_remaining": None,
+            "limit_reset": None, "include_byok_in_limit": False, "usage": usage,
+            "usage_daily": usage, "usage_weekly": usage, "usage_monthly": usage,
+            "byok_usage": 0.0, "byok_usage_daily": 0.0, "byok_usage_weekly": 0.0,
+            "byok_usage_monthly": 0.0, "is_free_tier": False, "is_management_key": False,
+            "is_provisioning_key": False, "creator_user_id": None, "expires_at": None,
+            "allowed_data_regions": ["global"], "budgets": [], "effective_budget": None,
+            "free_model_daily_requests": {"limit": 1000, "remaining": 1000, "used": 0},
+            "organization_id": None, "workspace_id": None,
+            "rate_limit": {"requests": -1, "interval": "10s",
+                           "note": "The offline server does not rate limit."},
+        }

@@ -1,0 +1,180 @@
+"""Validate a ``POST /chat/completions`` body the way the service does, or say why not.
+
+Each rejection carries the HTTP status and message a client would meet online, so error handling
+written against this server holds up against the real one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from jupyter_imagegen._dataurl import decode_data_url
+from jupyter_imagegen._exceptions import ImageDecodeError
+from jupyter_imagegen._protocol import ASPECT_RATIOS, IMAGE_SIZES, pixel_size
+
+from ._catalog import ModelSpec
+
+__all__ = ["ChatRequest", "Rejected", "parse_chat_request"]
+
+_MODALITIES = ("text", "image", "audio")
+
+
+class Rejected(Exception):
+    """A request the service would refuse: ``status``, ``message`` and optional ``metadata``."""
+
+    def __init__(self, status: int, message: str, metadata: Mapping[str, Any] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.metadata = dict(metadata or {})
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A valid request, reduced to what the renderer and the response builder need."""
+
+    requested_model: str
+    spec: ModelSpec
+    prompt: str
+    inputs: tuple[Image.Image, ...]
+    inputs_digest: str
+    modalities: tuple[str, ...] | None
+    aspect_ratio: str
+    image_size: str
+    seed: int | None
+    stream: bool
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Output size in pixels, from the documented aspect ratio and size tables."""
+        return pixel_size(self.aspect_ratio, self.image_size)
+
+    @property
+    def wants_images(self) -> bool:
+        """True when the request asked for images (``"image"`` in ``modalities``)."""
+        return self.modalities is not None and "image" in self.modalities
+
+
+def _user_content(messages: list[Any]) -> tuple[str, list[str]]:
+    """Text and image URLs of the last user message (earlier turns are context only)."""
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return content, []
+        texts, urls = [], []
+        for part in content if isinstance(content, list) else ():
+            if not isinstance(part, Mapping):
+                raise Rejected(400, "Each content part must be an object")
+            if part.get("type") == "text" and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif part.get("type") == "image_url":
+                image_url = part.get("image_url")
+                url = image_url.get("url") if isinstance(image_url, Mapping) else image_url
+                if not isinstance(url, str) or not url:
+                    raise Rejected(400, "image_url parts need an image_url.url string")
+                urls.append(url)
+        return " ".join(texts), urls
+    raise Rejected(400, "messages must contain a user message")
+
+
+def _decode_inputs(urls: list[str]) -> tuple[tuple[Image.Image, ...], str]:
+    digest = hashlib.sha256()
+    images = []
+    for i, url in enumerate(urls):
+        if not url.startswith("data:"):
+            raise Rejected(400, f"Input image {i}: the offline server cannot download {url[:60]!r};"
+                           " send the image as a data URL",
+                           {"error_type": "image_download_failed"})
+        try:
+            _, raw = decode_data_url(url, index=i)
+            image = Image.open(io.BytesIO(raw))
+            image.load()
+        except (ImageDecodeError, OSError, ValueError) as exc:
+            raise Rejected(400, f"Input image {i} is not a valid image: {exc}",
+                           {"error_type": "invalid_image"}) from None
+        digest.update(raw)
+        images.append(image)
+    return tuple(images), digest.hexdigest()
+
+
+def _closest_ratio(image: Image.Image) -> str:
+    aspect = image.width / max(1, image.height)
+    return min(ASPECT_RATIOS, key=lambda r: abs(ASPECT_RATIOS[r][0] / ASPECT_RATIOS[r][1] - aspect))
+
+
+def _no_endpoints(what: str) -> Rejected:
+    return Rejected(404, f"No endpoints found that support {what}")
+
+
+def parse_chat_request(body: Any, catalogue: Mapping[str, ModelSpec]) -> ChatRequest:
+    """Check ``body`` against the catalogue; raise :class:`Rejected` like the service would."""
+    if not isinstance(body, Mapping):
+        raise Rejected(400, "Request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise Rejected(400, "No model specified: 'model' must be a model id string")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise Rejected(400, "'messages' is required and must be a non-empty array")
+    if not all(isinstance(m, Mapping) and isinstance(m.get("role"), str) for m in messages):
+        raise Rejected(400, "Each message must be an object with a 'role'")
+    spec = catalogue.get(model)
+    if spec is None:
+        raise Rejected(400, f"{model} is not a valid model ID",
+                       {"error_type": "model_not_found", "requested_model": model})
+    if spec.route_to:
+        spec = catalogue[spec.route_to]
+
+    modalities = body.get("modalities")
+    if modalities is not None:
+        if not isinstance(modalities, list) or not modalities or not all(
+                m in _MODALITIES for m in modalities):
+            raise Rejected(400, "modalities must be a non-empty array of "
+                           f"{', '.join(map(repr, _MODALITIES))}; got {modalities!r}")
+        modalities = tuple(modalities)
+    asked = modalities or ("text",)
+    if not set(asked) <= set(spec.outputs):
+        raise _no_endpoints(f"the requested output modalities: {', '.join(asked)}")
+
+    config = body.get("image_config")
+    if config is not None and not isinstance(config, Mapping):
+        raise Rejected(400, "image_config must be an object")
+    config = config or {}
+    ratio = config.get("aspect_ratio")
+    if ratio is not None and ratio not in ASPECT_RATIOS:
+        raise Rejected(400, f"Invalid image_config.aspect_ratio {ratio!r}; valid values: "
+                       f"{', '.join(ASPECT_RATIOS)}")
+    image_size = config.get("image_size")
+    if image_size is not None and image_size not in IMAGE_SIZES:
+        raise Rejected(400, f"Invalid image_config.image_size {image_size!r}; valid values: "
+                       f"{', '.join(IMAGE_SIZES)}")
+    if image_size is not None and image_size not in spec.image_sizes:
+        raise Rejected(400, f"{spec.id} does not support image_size {image_size!r}; valid values:"
+                       f" {', '.join(spec.image_sizes)}")
+
+    seed = body.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise Rejected(400, f"seed must be an integer, got {seed!r}")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise Rejected(400, f"stream must be a boolean, got {stream!r}")
+
+    prompt, urls = _user_content(list(messages))
+    if urls and not spec.accepts_images:
+        raise _no_endpoints("image input")
+    inputs, digest = _decode_inputs(urls)
+    if ratio is None:
+        ratio = _closest_ratio(inputs[0]) if inputs else "1:1"
+    return ChatRequest(
+        requested_model=model, spec=spec, prompt=prompt, inputs=inputs, inputs_digest=digest,
+        modalities=modalities, aspect_ratio=ratio, image_size=image_size or "1K", seed=seed,
+        stream=stream,
+    )
