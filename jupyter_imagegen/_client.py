@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import requests
 import urllib3
@@ -29,9 +31,12 @@ from ._exceptions import (
     InvalidInputError,
     ModelCapabilityError,
     NotFoundError,
+    RateLimitError,
     RequestTimeoutError,
     ResponseError,
+    SpendLimitError,
 )
+from ._gate import RateGate
 from ._inputs import to_image_urls
 from ._models import ModelInfo, closest_ids, parse_models
 from ._protocol import (
@@ -47,6 +52,9 @@ from ._protocol import (
 from ._results import GeneratedImage, ImageResult
 from ._sse import SSEDecoder
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._batch import BatchResult
 
 __all__ = ["Client", "StreamEvent"]
 
@@ -98,9 +106,12 @@ class Client:
         title: str | None = None,
         models_ttl: float = 600.0,
         check_models: bool = True,
+        spend_limit: float | None = None,
+        cache: Any = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._config = {k: v for k, v in locals().items() if k not in ("self", "session", "__class__")}
         settings = Settings.from_env(api_key, base_url)
         self._api_key = settings.api_key
         self.base_url = settings.base_url
@@ -118,6 +129,19 @@ class Client:
         self._session.headers.update(self._headers(referer or settings.referer, title or settings.title))
         self._catalogue: dict[bool, tuple[float, list[ModelInfo]]] = {}
         self._lock = threading.Lock()
+        self._gate = RateGate()
+        self.spend_limit = spend_limit
+        #: USD reported by the service for this client's generations (cache hits cost nothing).
+        self.spent = 0.0
+        self.cache = _resolve_cache(cache)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Executors that ship work to other processes (Dask) pickle the client: send only the
+        # configuration and rebuild the session there. The key travels in memory only.
+        return dict(self._config)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -186,6 +210,7 @@ class Client:
         if data is not None:
             headers["Content-Type"] = "application/json"
         attempt = 0
+        self._gate.wait(self._sleep)  # a sibling thread was told to slow down: so are we
         while True:
             error: ImageGenError
             try:
@@ -219,6 +244,8 @@ class Client:
             delay = retry_delay(attempt, retry_after=error.retry_after,
                                 cap=self.max_retry_delay)
             log.debug("retrying %s %s in %.2fs after %s", method, path, delay, type(error).__name__)
+            if isinstance(error, RateLimitError):
+                self._gate.block(delay)
             if on_retry is not None:
                 on_retry(attempt + 1, delay)
             self._sleep(delay)
@@ -308,6 +335,28 @@ class Client:
         extra_body: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The JSON body :meth:`generate` would send (checks the model; sends no generation)."""
+        return self._build(
+            prompt, model, images=images, aspect_ratio=aspect_ratio, image_size=image_size,
+            seed=seed, stream=stream, modalities=modalities, image_config=image_config,
+            provider=provider, messages=messages, extra_body=extra_body,
+        )[0]
+
+    def _build(
+        self,
+        prompt: str,
+        model: str | None = None,
+        *,
+        images: Any = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        stream: bool = False,
+        modalities: Sequence[str] | None = None,
+        image_config: Mapping[str, Any] | None = None,
+        provider: Mapping[str, Any] | None = None,
+        messages: Sequence[Mapping[str, Any]] = (),
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], ModelInfo | None]:
         if not isinstance(prompt, str) or not prompt.strip():
             raise InvalidInputError("the prompt is empty: describe the image you want")
         model = model or self.default_model
@@ -315,11 +364,43 @@ class Client:
         info = self._check_model(model, wants_input=bool(urls))
         if modalities is None:
             modalities = modalities_for(info.output_modalities) if info else ["image", "text"]
-        return build_chat_body(
+        body = build_chat_body(
             prompt, model, images=urls, modalities=modalities, aspect_ratio=aspect_ratio,
             image_size=image_size, image_config=image_config, seed=seed, stream=stream,
             provider=provider, messages=messages, extra=extra_body,
         )
+        return body, info
+
+    # -- spend and cache ----------------------------------------------------------------------
+
+    def _check_spend(self, model: str, info: ModelInfo | None) -> None:
+        """Refuse, before sending, a request that would take the session past ``spend_limit``."""
+        if self.spend_limit is None:
+            return
+        estimate = (info.price_per_image or 0.0) if info is not None else 0.0
+        if self.spent + estimate > self.spend_limit:
+            raise SpendLimitError(
+                f"spend limit reached: ${self.spent:.4f} spent of ${self.spend_limit:.2f}, and "
+                f"{model!r} costs about ${estimate:.4f} per image. Nothing was sent. Raise "
+                "client.spend_limit (or set it to None) to continue.")
+
+    def _record_spend(self, result: ImageResult) -> None:
+        if result.cost and not result.cached:
+            with self._lock:
+                self.spent += result.cost
+
+    def _lookup(self, body: Mapping[str, Any], started: float) -> ImageResult | None:
+        if self.cache is None:
+            return None
+        hit: ImageResult | None = self.cache.get(self.cache.key_for(body, self.base_url))
+        if hit is not None:
+            hit.elapsed = time.perf_counter() - started
+            hit._client = self
+        return hit
+
+    def _store(self, body: Mapping[str, Any], result: ImageResult) -> None:
+        if self.cache is not None:
+            self.cache.put(self.cache.key_for(body, self.base_url), result)
 
     def generate(
         self,
@@ -357,8 +438,12 @@ class Client:
             raise IncompleteStreamError("the stream ended without a result")  # pragma: no cover
         started = time.perf_counter()
         model = model or self.default_model
-        body = self.build_request(prompt, model, images=images, aspect_ratio=aspect_ratio,
-                                  image_size=image_size, seed=seed, **options)
+        body, info = self._build(prompt, model, images=images, aspect_ratio=aspect_ratio,
+                                 image_size=image_size, seed=seed, **options)
+        hit = self._lookup(body, started)
+        if hit is not None:
+            return hit
+        self._check_spend(model, info)
         response = self._send("POST", "chat/completions", body=body, timeout=timeout, stream=True)
         completion = self._parse_body(response)
         return self._result(completion, body, prompt, model, started)
@@ -384,18 +469,26 @@ class Client:
         """
         started = time.perf_counter()
         model = model or self.default_model
-        body = self.build_request(prompt, model, images=images, aspect_ratio=aspect_ratio,
-                                  image_size=image_size, seed=seed, stream=_sse, **options)
+        body, info = self._build(prompt, model, images=images, aspect_ratio=aspect_ratio,
+                                 image_size=image_size, seed=seed, stream=_sse, **options)
+        hit = self._lookup(body, started)
+        if hit is not None:
+            for image in hit.generated:
+                yield StreamEvent("image", image=image, elapsed=hit.elapsed or 0.0)
+            yield StreamEvent("done", result=hit, elapsed=hit.elapsed or 0.0)
+            return
+        self._check_spend(model, info)
         retries: list[tuple[int, float]] = []
         response = self._send_cancellable(body, timeout, cancel, lambda a, d: retries.append((a, d)))
         for attempt, delay in retries:
             yield StreamEvent("retry", attempt=attempt, delay=delay)
+        generated: list[GeneratedImage] | None = None  # None: decode from the completion
         with response:
             if "text/event-stream" not in response.headers.get("Content-Type", ""):
                 completion = self._parse_body(response)  # the server ignored stream: plain JSON
             else:
                 accumulator = StreamAccumulator(keep_images=False)
-                generated: list[GeneratedImage] = []
+                generated = []
                 for event in self._read_stream(response, accumulator, started, cancel):
                     if event.image is not None:
                         generated.append(event.image)
@@ -403,6 +496,22 @@ class Client:
                 completion = accumulator.result()
         result = self._result(completion, body, prompt, model, started, generated)
         yield StreamEvent("done", result=result, elapsed=time.perf_counter() - started)
+
+    def generate_many(
+        self,
+        prompts: Iterable[str],
+        model: str | Sequence[str] | None = None,
+        *,
+        concurrency: int = 4,
+        executor: Executor | None = None,
+        progress: bool = True,
+        **kwargs: Any,
+    ) -> BatchResult:
+        """Generate for many prompts (x models) in parallel; see :func:`generate_many`."""
+        from ._batch import generate_many
+
+        return generate_many(self, prompts, model, concurrency=concurrency, executor=executor,
+                             progress=progress, **kwargs)
 
     def _send_cancellable(
         self,
@@ -516,10 +625,27 @@ class Client:
                 generated.append(GeneratedImage(data=data, mime=mime, index=payload.index))
         if not generated:
             completion.require_images()
-        return ImageResult.from_completion(
+        result = ImageResult.from_completion(
             completion, generated, prompt=prompt, model=model, params=_params_of(body),
             elapsed=time.perf_counter() - started,
         )
+        result._client = self
+        self._record_spend(result)
+        self._store(body, result)
+        return result
+
+
+def _resolve_cache(cache: Any) -> Any:
+    """``cache=True`` means the default folder; a path means that folder; a cache object is used as is."""
+    if cache is None or cache is False:
+        return None
+    from ._cache import ReplayCache
+
+    if cache is True:
+        return ReplayCache()
+    if isinstance(cache, (str, os.PathLike)):
+        return ReplayCache(cache)
+    return cache
 
 
 def _params_of(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,180 @@
+"""Batches, comparisons, the shared rate gate, spend limits and multi-turn editing."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import warnings
+
+import pytest
+from PIL import Image
+
+import jupyter_imagegen as ig
+from jupyter_imagegen._batch import generate_many
+from jupyter_imagegen._compare import compare
+from jupyter_imagegen._gate import RateGate
+from jupyter_imagegen.server import Fault, LocalServer
+
+
+def chat_posts(server: LocalServer) -> list:
+    return [r for r in server.requests if r.method == "POST" and r.path.endswith("/chat/completions")]
+
+
+class TestGenerateMany:
+    def test_input_order_and_real_images(self, client: ig.Client, server: LocalServer) -> None:
+        prompts = [f"{n} red circles" for n in ("one", "two", "three", "four", "five")]
+        batch = client.generate_many(prompts, "offline/sketch", concurrency=3, progress=False)
+        assert [item.prompt for item in batch] == prompts
+        assert [r.prompt for r in batch.results] == prompts and not batch.errors
+        assert all(img.size == (1024, 1024) for img in batch.images)
+        assert len(chat_posts(server)) == 5 and batch.cost > 0
+
+    def test_failures_are_kept_per_item_and_never_lose_successes(self, server: LocalServer) -> None:
+        server.faults.push(Fault("400", model="offline/poster"), times=None)
+        with ig.Client(base_url=server.base_url, max_retries=0) as c:
+            batch = c.generate_many(["a", "b"], ["offline/sketch", "offline/poster"], progress=False)
+        assert [(i.prompt, i.model, i.ok) for i in batch] == [
+            ("a", "offline/sketch", True), ("a", "offline/poster", False),
+            ("b", "offline/sketch", True), ("b", "offline/poster", False)]
+        assert all(isinstance(i.error, ig.BadRequestError) for i in batch.errors)
+        assert "2 of 4 succeeded, 2 failed" in batch.summary()
+        with pytest.raises(ig.BadRequestError):
+            batch.raise_for_errors()
+
+    def test_concurrency_is_bounded_and_the_pool_fits(self) -> None:
+        with LocalServer(port=0, latency=0.3) as srv, ig.Client(base_url=srv.base_url) as c:
+            c.models()
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # urllib3's "Connection pool is full" is a warning
+                started = time.perf_counter()
+                batch = c.generate_many(["x"] * 8, "offline/sketch", concurrency=8, progress=False)
+                wide = time.perf_counter() - started
+                started = time.perf_counter()
+                c.generate_many(["y"] * 8, "offline/sketch", concurrency=2, progress=False)
+                narrow = time.perf_counter() - started
+        assert len(batch.results) == 8
+        # 8 in parallel take about one latency; 2 at a time take about four.
+        assert wide < 4 * 0.3 and narrow >= 4 * 0.3
+
+    def test_rate_limits_pause_every_worker(self, server: LocalServer) -> None:
+        server.faults.push(Fault("429", retry_after=0.6))
+        with ig.Client(base_url=server.base_url) as c:
+            c.models()
+            batch = c.generate_many(["a"] * 6, "offline/sketch", concurrency=2, progress=False)
+        assert len(batch.results) == 6 and c._gate.blocks == 1
+        times = sorted(r.time for r in chat_posts(server))
+        assert len(times) == 7
+        # After the 429 at times[0], at most the sibling already in flight reaches the server
+        # inside the window the service asked for; without the gate it would send several.
+        inside = [t for t in times[1:] if t < times[0] + 0.5]
+        assert len(inside) <= 1
+
+    def test_interrupt_returns_what_finished(self, server: LocalServer,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+        import concurrent.futures as cf
+
+        real_wait = cf.wait
+        calls = {"n": 0}
+
+        def wait(*args: object, **kwargs: object) -> object:
+            calls["n"] += 1
+            done = real_wait(*args, **kwargs)  # type: ignore[arg-type]
+            if calls["n"] > 1 and done[0]:
+                raise KeyboardInterrupt
+            return done
+
+        server.faults.push(Fault("slow", delay=3, model="offline/poster"), times=None)
+        monkeypatch.setattr("jupyter_imagegen._batch.cf.wait", wait)
+        with ig.Client(base_url=server.base_url) as c:
+            c.models()
+            started = time.perf_counter()
+            batch = generate_many(c, ["a"], ["offline/sketch", "offline/poster", "offline/poster"],
+                                  concurrency=3, progress=False)
+        assert time.perf_counter() - started < 2.5
+        assert batch.interrupted and batch[0].ok
+        assert all(isinstance(i.error, ig.CancelledError) for i in batch.errors)
+
+
+class TestGate:
+    def test_block_extends_and_wait_sleeps_the_remainder(self) -> None:
+        now = [100.0]
+        gate = RateGate(clock=lambda: now[0])
+        gate.block(2)
+        gate.block(1)
+        assert gate.delay() == 2
+        slept: list[float] = []
+
+        def sleep(s: float) -> None:
+            slept.append(s)
+            now[0] += s
+
+        gate.wait(sleep)
+        assert sum(slept) == pytest.approx(2) and gate.delay() == 0
+
+
+class TestCompare:
+    def test_grid_of_prompts_by_models(self, client: ig.Client) -> None:
+        comparison = compare(["a sun", "a moon"], ["offline/sketch", "offline/photo"], client=client,
+                             progress=False)
+        assert comparison.cell("a moon", "offline/photo").result.generated[0].mime == "image/jpeg"
+        bundle = comparison._repr_mimebundle_()
+        sheet = Image.open(io.BytesIO(bundle["image/png"]))
+        assert sheet.size == (2 * 256, 2 * 272)
+        assert bundle["text/html"].count("<img") == 4 and "$" in bundle["text/html"]
+
+    def test_prompt_html_is_escaped(self, client: ig.Client) -> None:
+        evil = "<img src=x onerror=alert(1)>"
+        html = compare(evil, ["offline/sketch"], client=client, progress=False)._html()
+        assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+class TestSpendLimit:
+    def test_refuses_before_sending(self, server: LocalServer) -> None:
+        with ig.Client(base_url=server.base_url, spend_limit=0.05) as c:
+            first = c.generate("a", "offline/sketch")
+            assert c.spent == pytest.approx(first.cost)
+            with pytest.raises(ig.SpendLimitError, match="Nothing was sent"):
+                c.generate("b", "offline/sketch")
+        assert len(chat_posts(server)) == 1
+
+    def test_no_limit_by_default(self, client: ig.Client) -> None:
+        for _ in range(3):
+            client.generate("a", "offline/sketch")
+        assert client.spent > 0 and client.spend_limit is None
+
+
+class TestEditing:
+    def test_multi_turn_edit_sends_the_previous_image(self, client: ig.Client,
+                                                      server: LocalServer) -> None:
+        first = client.generate("a green square", "offline/editor", aspect_ratio="4:3")
+        second = first.edit("make it purple")
+        third = second.edit("add a moon", images=Image.new("RGB", (32, 32), "white"))
+        bodies = [r.json for r in chat_posts(server)]
+        content = bodies[1]["messages"][0]["content"]
+        assert content[0]["text"] == "make it purple" and len(content) == 2
+        assert content[1]["image_url"]["url"] == first.generated[0].data_url
+        assert len(bodies[2]["messages"][0]["content"]) == 3
+        assert bodies[1]["image_config"] == {"aspect_ratio": "4:3"}
+        assert second.model == "offline/editor" and third.image.size == second.image.size
+        assert second.generated[0].data != first.generated[0].data
+
+    def test_model_without_image_input_is_a_clear_error(self, client: ig.Client) -> None:
+        poster = client.generate("x", "offline/poster")
+        with pytest.raises(ig.ModelCapabilityError, match="does not accept input images"):
+            poster.edit("again")
+
+
+def test_batch_with_dask_executor(server: LocalServer) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as dask_client, \
+            ig.Client(base_url=server.base_url) as c:
+        batch = c.generate_many(["a red sun", "a blue moon", "a green tree"], "offline/sketch",
+                                executor=dask_client.get_executor(), concurrency=2, progress=False)
+    assert not batch.errors and [r.prompt for r in batch.results] == ["a red sun", "a blue moon",
+                                                                      "a green tree"]
+    assert all(r.image.size == (1024, 1024) for r in batch.results)
+    assert len(chat_posts(server)) == 3
+

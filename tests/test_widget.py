@@ -1,0 +1,320 @@
+"""ImageGenWidget without a browser: traits, threading, cancel, errors, binary state, no key."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from ipywidgets.widgets.widget import _remove_buffers
+from PIL import Image
+
+import jupyter_imagegen as ig
+from jupyter_imagegen import _widget
+from jupyter_imagegen._widget import ImageGenWidget
+from jupyter_imagegen._widget_data import THUMB_PX, sizes_for
+from jupyter_imagegen.server import Fault, LocalServer
+
+KEY = "sk-or-v1-test-key-0123456789"
+
+
+@pytest.fixture
+def widget(client: ig.Client) -> ImageGenWidget:
+    w = ImageGenWidget(client=client)
+    w.wait_for_models(10)
+    return w
+
+
+def _chat(server: LocalServer) -> list[Any]:
+    return [r.json for r in server.requests if r.path.endswith("/chat/completions")]
+
+
+def _json_state(w: ImageGenWidget) -> tuple[str, list[list[Any]], list[Any]]:
+    state, paths, buffers = _remove_buffers(w.get_state())
+    return json.dumps(state), paths, buffers
+
+
+def test_unknown_keyword_is_a_type_error_with_a_hint(client: ig.Client) -> None:
+    with pytest.raises(TypeError, match=r"promt.*did you mean prompt"):
+        ImageGenWidget(client=client, promt="typo")
+
+
+def test_models_listed_with_prices_and_default_selected(widget: ImageGenWidget) -> None:
+    ids = [m["id"] for m in widget.models]
+    assert "offline/sketch" in ids
+    assert "offline/chat" not in ids  # text-only models are not offered
+    assert "openrouter/auto" not in ids
+    assert widget.model == "google/gemini-2.5-flash-image"  # the client's default, as listed
+    poster = next(m for m in widget.models if m["id"] == "offline/poster")
+    assert poster["price"] == pytest.approx(0.04)
+    assert poster["accepts_images"] is False
+    assert widget.models_status == "ready"
+    assert widget.notice == ""
+
+
+def test_sizes_follow_the_model_family() -> None:
+    assert sizes_for("google/gemini-2.5-flash-image") == ["1K"]
+    assert sizes_for("google/gemini-3-pro-image-preview") == ["1K", "2K", "4K"]
+    assert sizes_for("offline/sketch") == ["0.5K", "1K", "2K", "4K"]
+
+
+def test_unlisted_model_and_no_models_say_how_to_get_one(client: ig.Client) -> None:
+    w = ImageGenWidget(client=client, model="offline/chat")
+    w.wait_for_models(10)
+    assert "not in the image-capable model listing" in w.notice
+    dead = ig.Client(api_key="", base_url="http://127.0.0.1:9/api/v1", max_retries=0, timeout=1)
+    w = ImageGenWidget(client=dead)
+    w.wait_for_models(10)
+    assert w.models == []
+    assert w.models_status == "error"
+    assert "OPENROUTER_API_KEY" in w.notice
+    assert "offline()" in w.notice
+
+
+def test_generate_updates_traits_results_and_binary_images(
+    widget: ImageGenWidget, server: LocalServer
+) -> None:
+    seen: list[ig.ImageResult] = []
+    widget.on_result(seen.append)
+    widget.model, widget.aspect_ratio, widget.image_size = "offline/quartet", "16:9", "0.5K"
+    result = widget.generate("a red circle").result(20)
+    assert widget.status == "done"
+    assert widget.prompt == "a red circle"
+    assert widget.results == [result] == seen
+    assert [im.size for im in widget.images] == [(672, 384)] * 4
+    assert all(isinstance(im, Image.Image) for im in widget.images)
+    assert _chat(server)[-1]["image_config"] == {"aspect_ratio": "16:9", "image_size": "0.5K"}
+    assert _chat(server)[-1]["stream"] is True
+    # Full images are the original bytes; thumbnails are small; all travel as buffers.
+    assert [p["data"] for p in widget.latest] == [g.data for g in result.generated]
+    (entry,) = widget.history
+    assert entry["prompt"] == "a red circle"
+    assert entry["model"] == "offline/quartet"
+    thumb = Image.open(io.BytesIO(entry["thumbs"][0]["data"]))
+    assert max(thumb.size) <= THUMB_PX
+    text, paths, buffers = _json_state(widget)
+    assert ["latest", 0, "data"] in paths
+    assert ["history", 0, "thumbs", 3, "data"] in paths
+    assert sum(len(b) for b in buffers) > sum(len(g.data) for g in result.generated)
+    assert "iVBORw0KGgo" not in text
+    assert "base64" not in text
+
+
+def test_history_is_newest_first(widget: ImageGenWidget) -> None:
+    widget.model = "offline/sketch"
+    widget.generate("first").result(20)
+    widget.generate("second").result(20)
+    assert [h["prompt"] for h in widget.history] == ["second", "first"]
+    assert [r.prompt for r in widget.results] == ["first", "second"]
+    assert [p["data"] for p in widget.latest] == [widget.results[-1].generated[0].data]
+
+
+def test_state_never_contains_the_key(widget: ImageGenWidget) -> None:
+    widget.model = "offline/sketch"
+    widget.generate("a secretive square").result(20)
+    text, _paths, buffers = _json_state(widget)
+    assert KEY not in text
+    assert "Bearer" not in text
+    assert "Authorization" not in text
+    assert all(KEY.encode() not in bytes(b) for b in buffers)
+    assert "_client" not in widget.keys
+    assert "client" not in widget.keys
+
+
+def test_generation_runs_off_the_main_thread_and_cancels(
+    widget: ImageGenWidget, server: LocalServer
+) -> None:
+    server.faults.push(Fault("slow", delay=10))
+    widget.model = "offline/sketch"
+    started = time.monotonic()
+    future = widget.generate("a slow hexagon")
+    assert time.monotonic() - started < 0.5  # returned at once: the kernel stays usable
+    assert widget.status == "running"
+    assert widget.running
+    with pytest.raises(RuntimeError, match="already running"):
+        widget.generate()
+    deadline = time.monotonic() + 5
+    while "keep-alive" not in widget.status_text:
+        assert time.monotonic() < deadline, widget.status_text
+        time.sleep(0.05)
+    widget.cancel()
+    with pytest.raises(ig.CancelledError):
+        future.result(3)
+    widget.wait(3)
+    assert time.monotonic() - started < 5
+    assert widget.status == "cancelled"
+    assert widget.error == ""
+    assert widget.prompt == "a slow hexagon"
+    assert widget.results == []
+
+
+def test_error_is_shown_as_text_and_prompt_kept(widget: ImageGenWidget, server: LocalServer) -> None:
+    server.faults.push(Fault("402"))
+    widget.model = "offline/sketch"
+    future = widget.generate("an expensive star")
+    with pytest.raises(ig.InsufficientCreditsError):
+        future.result(10)
+    widget.wait(5)
+    assert widget.status == "error"
+    assert "Insufficient credits" in widget.error
+    assert "Traceback" not in widget.error
+    assert widget.prompt == "an expensive star"
+    widget.generate().result(20)  # the next attempt clears the error
+    assert widget.error == ""
+    assert widget.status == "done"
+
+
+def test_no_model_selected_says_so(widget: ImageGenWidget) -> None:
+    widget.model = ""
+    with pytest.raises(ig.ImageGenError):
+        widget.generate("anything").result(5)
+    assert "No image model is selected" in widget.error
+
+
+def test_comm_handler_never_raises(widget: ImageGenWidget, server: LocalServer,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[tuple[Any, Any]] = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append((content, buffers)))
+    server.faults.push(Fault("slow", delay=5))
+    widget._handle_message(widget, {"type": "generate", "prompt": "from the page",
+                                    "model": "offline/poster", "aspect_ratio": "1:1"}, [])
+    assert (widget.prompt, widget.model, widget.aspect_ratio) == ("from the page", "offline/poster", "1:1")
+    widget._handle_message(widget, {"type": "generate"}, [])  # already running: error, no raise
+    assert "already running" in widget.error
+    widget._handle_message(widget, {"type": "cancel"}, [])
+    widget.wait(3)
+    assert widget.status == "cancelled"
+    widget._handle_message(widget, {"type": "full", "key": "r9", "index": "x"}, [])  # bad index
+    widget._handle_message(widget, "not a dict", [])
+    widget._handle_message(widget, {"type": "full", "key": "r9", "index": 0}, [])
+    assert sent[-1][0] == {"type": "full", "key": "r9", "index": 0, "missing": True}
+
+
+def test_full_image_request_is_a_binary_buffer(widget: ImageGenWidget,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    widget.model = "offline/sketch"
+    first = widget.generate("first").result(20)
+    widget.generate("second").result(20)
+    sent: list[tuple[Any, Any]] = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append((content, buffers)))
+    widget._handle_message(widget, {"type": "full", "key": "r1", "index": 0}, [])
+    (content, buffers), = sent
+    assert content == {"type": "full", "key": "r1", "mime": "image/png", "width": 1024,
+                       "height": 1024, "index": 0}
+    assert buffers == [first.generated[0].data]
+
+
+def test_input_image_from_python_is_sent_for_edits(
+    widget: ImageGenWidget, server: LocalServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "base.png"
+    Image.new("RGB", (40, 30), (255, 128, 0)).save(path)
+    widget.set_input_image(path)
+    assert (widget.input_name, widget.input_mime) == ("base.png", "image/png")
+    assert widget.input_image == path.read_bytes()
+    widget.model = "offline/editor"
+    widget.generate("add a blue circle").result(20)
+    parts = _chat(server)[-1]["messages"][-1]["content"]
+    assert [p["type"] for p in parts] == ["text", "image_url"]
+    # A model that takes no input images: a clear error, nothing generated.
+    widget.model = "offline/quartet"
+    with pytest.raises(ig.ModelCapabilityError):
+        widget.generate().result(10)
+    assert "does not accept input images" in widget.error
+    widget.clear_input_image()
+    assert widget.input_image == b""
+    assert widget.input_name == ""
+
+
+def test_input_image_from_the_page_arrives_as_bytes(widget: ImageGenWidget) -> None:
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(png, format="PNG")
+    widget.set_state({"input_image": memoryview(png.getvalue())})  # what a page buffer becomes
+    assert widget.input_image == png.getvalue()
+
+
+def test_on_result_callback_errors_show_in_the_widget(widget: ImageGenWidget) -> None:
+    def broken(_result: ig.ImageResult) -> None:
+        raise ValueError("boom")
+
+    widget.on_result(broken)
+    widget.model = "offline/sketch"
+    widget.generate("callback").result(20)
+    assert widget.error == "on_result callback failed: ValueError: boom"
+    widget.on_result(broken, remove=True)
+
+
+def test_repr_is_cheap_and_safe(widget: ImageGenWidget) -> None:
+    text = repr(widget)
+    assert text.startswith("<ImageGenWidget model='google/gemini-2.5-flash-image'")
+    assert KEY not in text
+
+
+def test_front_end_assets_resolve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert "export default" in str(ImageGenWidget._esm)
+    assert "--jp-layout-color1" in str(ImageGenWidget._css)
+    assert _widget._asset("widget.js") == Path(_widget.__file__).parent.parent / "js" / "widget.js"
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "widget.js").write_text("export default {}")
+    monkeypatch.setattr(_widget, "_HERE", tmp_path)
+    assert _widget._asset("widget.js") == tmp_path / "static" / "widget.js"  # the wheel layout
+
+
+def test_callbacks_run_in_a_worker_thread(widget: ImageGenWidget) -> None:
+    threads: list[str] = []
+    widget.on_result(lambda _r: threads.append(threading.current_thread().name))
+    widget.model = "offline/sketch"
+    widget.generate("threads").result(20)
+    assert threads == ["imagegen-widget-generate"]
+
+
+@pytest.mark.slow
+def test_saved_notebook_widget_state_has_no_key(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
+    monkeypatch.setenv("OPENROUTER_BASE_URL", server.base_url)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from jupyter_imagegen import ImageGenWidget\n"
+                                  "w = ImageGenWidget(model='offline/sketch')\nw"),
+        nbformat.v4.new_code_cell("w.generate('a saved circle').result(30); print(w.status)"),
+    ])
+    NotebookClient(nb, timeout=60, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+    text = path.read_text()
+    assert nb.cells[1].outputs[0]["text"] == "done\n"
+    assert KEY not in text
+    assert "Bearer" not in text
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    (model,) = [m for m in state.values() if m["model_name"] == "AnyModel"]
+    assert model["state"]["prompt"] == "a saved circle"
+    assert {tuple(b["path"]) for b in model["buffers"]} >= {("latest", 0, "data"),
+                                                           ("history", 0, "thumbs", 0, "data")}
+    assert "data:image" not in json.dumps(model["state"])
+    assert _chat(server)[-1]["model"] == "offline/sketch"
+
+
+@pytest.mark.slow
+def test_widget_notebook_runs_offline(tmp_path: Path) -> None:
+    from nbclient import NotebookClient
+
+    source = Path(__file__).resolve().parents[1] / "notebooks" / "widget.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 2  # the widget, and the one from `%imagegen widget`
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "offline mode" in text
+    assert "ModelCapabilityError" in text
