@@ -32,6 +32,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -115,11 +116,11 @@ def main() -> int:
         child = subprocess.Popen([sys.executable, __file__, "--serve", url_file])
         try:
             deadline = time.monotonic() + 30
-            while not (os.path.exists(url_file) and open(url_file).read()):
+            while not (os.path.exists(url_file) and Path(url_file).read_text()):
                 if time.monotonic() > deadline or child.poll() is not None:
                     raise SystemExit("the benchmark server did not start")
                 time.sleep(0.05)
-            times, mems = run(open(url_file).read(), b64, args.repeat)
+            times, mems = run(Path(url_file).read_text(), b64, args.repeat)
         finally:
             child.terminate()
             child.wait(10)

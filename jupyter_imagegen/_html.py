@@ -1,4 +1,8 @@
-"""Pure HTML builders for captions and grids. Everything that came from a user or a model is escaped."""
+"""Pure HTML builders for captions, grids, the live status line and tables.
+
+Everything that came from a user or a model (prompts, captions, model text, ids) is escaped here,
+in one place, so no front end can be fed markup by a prompt or a model reply.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +10,56 @@ import base64
 from collections.abc import Sequence
 from html import escape
 
-__all__ = ["caption_html", "grid_html"]
+__all__ = ["caption_html", "grid_html", "status_html", "table_html"]
 
+_MUTED = "font-size:0.85em;opacity:0.8;white-space:pre-wrap"
 _FIGURE = (
-    '<figure style="margin:0 0 0.5em 0">{images}'
-    '<figcaption style="font-size:0.85em;opacity:0.8;white-space:pre-wrap">{caption}</figcaption>'
+    '<figure class="jupyter-imagegen-grid" style="margin:0 0 0.5em 0">'
+    '<div style="display:grid;grid-template-columns:repeat({columns},minmax(0,{width}px));gap:4px">'
+    "{images}</div>"
+    '<figcaption style="' + _MUTED + '">{caption}</figcaption>'
     "</figure>"
 )
-_IMG = ('<img src="data:{mime};base64,{b64}" width="{width}" alt="{alt}" '
-        'style="max-width:100%;height:auto;margin:2px">')
+_IMG = ('<img src="data:{mime};base64,{b64}" alt="{alt}" title="{alt}" '
+        'style="width:100%;height:auto;display:block">')
 
 
 def caption_html(caption: str) -> str:
     """A caption line, escaped, in a small muted ``<div>``."""
-    return ('<div class="jupyter-imagegen-caption" style="font-size:0.85em;opacity:0.8;'
-            f'white-space:pre-wrap">{escape(caption)}</div>')
+    return f'<div class="jupyter-imagegen-caption" style="{_MUTED}">{escape(caption)}</div>'
 
 
 def grid_html(
     images: Sequence[tuple[bytes, str, str]], caption: str, *, columns: int = 2, width: int = 320
 ) -> str:
-    """A figure with the ``(data, mime, alt)`` images in a wrapping grid and an escaped caption."""
+    """A figure with the ``(data, mime, alt)`` images in a grid of ``columns`` and an escaped caption.
+
+    The images are embedded as they came (full resolution, so "save image" saves the original);
+    only their on-screen size is limited to ``width`` CSS pixels per cell.
+    """
     per_row = max(1, min(columns, len(images)))
-    cell = width if len(images) > 1 else width * per_row
+    cell = width if len(images) > 1 else width * 2
     tags = "".join(
-        _IMG.format(mime=escape(mime), b64=base64.b64encode(data).decode("ascii"), width=cell,
-                    alt=escape(alt))
+        _IMG.format(mime=escape(mime), b64=base64.b64encode(data).decode("ascii"), alt=escape(alt))
         for data, mime, alt in images
     )
-    return _FIGURE.format(images=tags, caption=escape(caption))
+    return _FIGURE.format(images=tags, caption=escape(caption), columns=per_row, width=cell)
+
+
+def status_html(text: str, *, done: bool = False) -> str:
+    """The live status line: escaped text in a muted monospace line."""
+    icon = "" if done else '<span aria-hidden="true">&#9203; </span>'
+    return (f'<div class="jupyter-imagegen-status" style="{_MUTED};font-family:monospace">'
+            f"{icon}{escape(text)}</div>")
+
+
+def table_html(headers: Sequence[str], rows: Sequence[Sequence[str]], caption: str = "") -> str:
+    """A plain left-aligned table with an optional caption; every cell is escaped."""
+    head = "".join(f'<th style="text-align:left">{escape(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f'<td style="text-align:left">{escape(c)}</td>' for c in row) + "</tr>"
+        for row in rows
+    )
+    cap = f'<caption style="text-align:left;{_MUTED}">{escape(caption)}</caption>' if caption else ""
+    return (f'<table class="jupyter-imagegen-table">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")

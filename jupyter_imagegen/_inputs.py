@@ -30,11 +30,16 @@ def _flatten(images: Any) -> Iterable[Any]:
     if hasattr(images, "data") and hasattr(images, "mime"):  # a GeneratedImage
         return [images]
     try:
-        return list(images)
+        items = list(images)
     except TypeError:
         raise InvalidInputError(
             f"cannot use {type(images).__name__} as input images: pass a PIL image, bytes, "
             "a file path, a data/https URL, a result, or a list of those") from None
+    flat: list[Any] = []
+    for item in items:  # a list may mix results (all their images) with single images
+        generated = getattr(item, "generated", None)
+        flat.extend(generated if isinstance(generated, tuple) else [item])
+    return flat
 
 
 def _one(item: Any, index: int) -> str:

@@ -20,8 +20,8 @@ from typing import Any
 from PIL import Image
 
 from ._dataurl import EXTENSIONS, encode_data_url
-from ._exceptions import ImageDecodeError
-from ._html import caption_html, grid_html
+from ._exceptions import ImageDecodeError, InvalidInputError
+from ._html import grid_html
 from ._pngmeta import add_png_text
 from ._protocol import ChatCompletion, Usage
 from ._version import __version__
@@ -29,6 +29,7 @@ from ._version import __version__
 __all__ = ["GeneratedImage", "ImageResult"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_IMAGE_SUFFIXES = frozenset({*EXTENSIONS.values(), ".jpeg"})
 
 
 def _slug(text: str, limit: int = 40) -> str:
@@ -104,6 +105,8 @@ class ImageResult:
     created: float = field(default_factory=time.time)
     elapsed: float | None = None
     cached: bool = False
+    #: The client that made this result (``edit`` continues with it); never saved or shown.
+    _client: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_completion(
@@ -160,6 +163,33 @@ class ImageResult:
     def __getitem__(self, index: int) -> Image.Image:
         return self.generated[index].image
 
+    def edit(self, prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult:
+        """Edit these images: send them back as input with a new instruction.
+
+        ``result.edit("make the sky purple").edit("add a moon")`` is a multi-turn edit; the
+        model defaults to the one that made this result, and a model that cannot take input
+        images fails before sending, naming models that can.
+        """
+        client = self._client
+        if client is None:
+            raise InvalidInputError("this result has no client to edit with; use "
+                                    "client.generate(prompt, images=result) instead")
+        params = {k: v for k, v in self.params.items()
+                  if k in ("image_config", "seed", "provider") and k not in kwargs}
+        if "image_config" in params:
+            config = dict(params.pop("image_config"))
+            kwargs.setdefault("aspect_ratio", config.pop("aspect_ratio", None))
+            kwargs.setdefault("image_size", config.pop("image_size", None))
+            if config:
+                params["image_config"] = config
+        extra_images = kwargs.pop("images", None)
+        images: list[Any] = list(self.generated)
+        if extra_images is not None:
+            images += extra_images if isinstance(extra_images, (list, tuple)) else [extra_images]
+        result: ImageResult = client.generate(prompt, model or self.requested_model or self.model,
+                                              images=images, **params, **kwargs)
+        return result
+
     # -- provenance ---------------------------------------------------------------------------
 
     def metadata(self) -> dict[str, Any]:
@@ -196,8 +226,9 @@ class ImageResult:
     def save(self, target: str | os.PathLike[str] = ".", *, overwrite: bool = False) -> list[Path]:
         """Write every image, unchanged, with its metadata; return the paths written.
 
-        ``target`` is a directory, or a pattern with ``{index}``, ``{model}``, ``{prompt}``,
-        ``{id}`` and ``{ext}`` fields (for example ``"out/{prompt}-{index}{ext}"``). Files are
+        ``target`` is a directory, a file name (``"fox.png"``; indexed when there are several
+        images), or a pattern with ``{index}``, ``{model}``, ``{prompt}``, ``{id}`` and ``{ext}``
+        fields (for example ``"out/{prompt}-{index}{ext}"``). Files are
         written atomically; existing files get a numbered name instead unless ``overwrite``.
         PNGs carry the metadata as ``iTXt`` chunks, other formats in a ``.json`` sidecar.
         """
@@ -224,6 +255,11 @@ class ImageResult:
         }
         if "{" in str(target):
             path = Path(str(target).format(**fields))
+        elif target.suffix.lower() in _IMAGE_SUFFIXES:  # a file name: index it if several
+            path = target if len(self.generated) == 1 else target.with_name(
+                f"{target.stem}-{g.index}{target.suffix}")
+            if target.suffix.lower() not in (g.extension, ".jpeg" if g.mime == "image/jpeg" else ""):
+                path = path.with_suffix(g.extension)  # never write JPEG bytes under .png
         else:
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.created))
             name = f"{stamp}-{fields['prompt']}-{fields['model']}-{g.index}{g.extension}"
@@ -241,32 +277,40 @@ class ImageResult:
     def _repr_mimebundle_(
         self, include: Any = None, exclude: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """One bundle: an escaped HTML figure of all images, the first image, and plain text."""
+        """One bundle, for front ends that ask for a single one.
+
+        It holds an escaped HTML figure of all images with the caption, a plain-image fallback
+        (the image itself, or a contact sheet of several) and stable plain text. IPython uses
+        :meth:`_ipython_display_` instead.
+        """
+        from ._display import META_KEY, contact_sheet
+
         data: dict[str, Any] = {"text/plain": repr(self)}
-        meta: dict[str, Any] = {"jupyter_imagegen": self.metadata()}
+        meta: dict[str, Any] = {META_KEY: self.metadata()}
         if self.generated:
-            first = self.generated[0]
-            data[first.mime] = first.data
-            meta[first.mime] = {"width": first.size[0], "height": first.size[1]}
             images = [(g.data, g.mime, f"image {g.index}: {self.prompt[:100]}") for g in self.generated]
             data["text/html"] = grid_html(images, self.caption())
+            if len(self.generated) == 1:
+                first = self.generated[0]
+                data[first.mime] = first.data
+                meta[first.mime] = {"width": first.size[0], "height": first.size[1]}
+            else:
+                data["image/png"] = contact_sheet(self.generated)
+        if include:
+            data = {k: v for k, v in data.items() if k in include}
+        if exclude:
+            data = {k: v for k, v in data.items() if k not in exclude}
         return data, meta
 
     def _ipython_display_(self) -> None:
-        """Each image as its own plain image output, then an escaped caption.
+        """One plain image output plus an escaped caption, or a grid for several images.
 
         Plain ``image/png`` outputs survive everywhere (exported HTML, GitHub, nbviewer); the
-        caption is separate so a front end that drops HTML still shows every image.
+        grid bundle also carries a PNG contact sheet, so front ends without HTML show every image.
         """
-        from IPython.display import display
+        from ._display import show_result
 
-        meta = self.metadata()
-        for g in self.generated:
-            width, height = g.size
-            bundle = {g.mime: g.data, "text/plain": f"<image {g.index}: {width}x{height} {g.mime}>"}
-            display(bundle, raw=True, metadata={g.mime: {"width": width, "height": height},
-                                                "jupyter_imagegen": meta})
-        display({"text/html": caption_html(self.caption()), "text/plain": self.caption()}, raw=True)
+        show_result(self)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{g.size[0]}x{g.size[1]}" for g in self.generated)

@@ -88,7 +88,8 @@ class TestBuildBody:
             p.build_chat_body(b"bytes", "m")  # type: ignore[arg-type]
 
     @pytest.mark.parametrize(("outputs", "expected"), [
-        (["image", "text"], ["image", "text"]), (["image"], ["image"]), (["text", "image"], ["image", "text"]),
+        (["image", "text"], ["image", "text"]), (["image"], ["image"]),
+        (["text", "image"], ["image", "text"]),
     ])
     def test_modalities_follow_output_modalities(self, outputs: list[str], expected: list[str]) -> None:
         assert p.modalities_for(outputs) == expected

@@ -106,7 +106,8 @@ class TestReprs:
 def test_public_names_match_all() -> None:
     import types
 
-    public = {n for n in dir(ig) if not n.startswith("_") and not isinstance(getattr(ig, n), types.ModuleType)}
+    public = {n for n in dir(ig)
+              if not n.startswith("_") and not isinstance(getattr(ig, n), types.ModuleType)}
     public -= {"annotations", "Any"}
     public |= {"__version__", "ImageGenWidget"}
     assert sorted(ig.__all__, key=str.lower) == sorted(public, key=str.lower)

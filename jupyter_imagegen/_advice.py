@@ -1,0 +1,57 @@
+"""Short "what to do next" messages for errors, for front ends that show no tracebacks (pure).
+
+The exception messages say what went wrong; notebook users also need the next step, phrased
+for a notebook (a magic to run, a setting to change). Nothing here reads or shows the API key.
+"""
+
+from __future__ import annotations
+
+from ._exceptions import (
+    APIConnectionError,
+    AuthenticationError,
+    CancelledError,
+    ImageGenError,
+    InsufficientCreditsError,
+    NotFoundError,
+    RateLimitError,
+    RequestTimeoutError,
+)
+
+__all__ = ["advise"]
+
+_SET_KEY = ("Set the key without showing it: run `%imagegen key` (it prompts without echo), or set "
+            "OPENROUTER_API_KEY in the environment before starting Jupyter. `%imagegen offline` "
+            "works without a key.")
+
+
+def advise(exc: ImageGenError) -> str:
+    """A short message for ``exc``: what happened, then what to do. Never a traceback."""
+    status = f" (HTTP {exc.status})" if exc.status else ""
+    if isinstance(exc, AuthenticationError):
+        return f"The API key was not accepted{status}: {exc.message}\n{_SET_KEY}"
+    if isinstance(exc, InsufficientCreditsError):
+        return (f"Out of credits{status}: {exc.message}\nAdd credits at "
+                "https://openrouter.ai/settings/credits or raise this key's limit; "
+                "`%imagegen offline` costs nothing.")
+    if isinstance(exc, RateLimitError):
+        attempts = int(exc.metadata.get("attempts", 1))
+        retried = (f"Waited and retried {attempts - 1} time{'s' * (attempts != 2)}; still limited."
+                   if attempts > 1 else "Not retried.")
+        wait = f" The service asked to wait {exc.retry_after:g}s." if exc.retry_after else ""
+        return (f"Rate limited{status}: {exc.message}\n{retried}{wait} Run the cell again in a "
+                "minute, use fewer parallel requests, or add credits to raise the limit.")
+    if isinstance(exc, NotFoundError):
+        more = "" if "Did you mean" in exc.message or not exc.suggestions else (
+            f" Did you mean: {', '.join(exc.suggestions)}?")
+        # The client's own pointer names the Python and CLI ways; in a notebook the magic's is better.
+        message = exc.message.split(" List image models with", 1)[0]
+        return f"{message}{more}\nList image models with `%imagegen models [SEARCH]`."
+    if isinstance(exc, CancelledError):
+        return f"{exc.message}. Nothing was kept; the prompt is still in the cell, run it again."
+    if isinstance(exc, APIConnectionError):
+        return (f"{exc.message}\nCheck the network and the base URL (`%imagegen config`), or "
+                "use `%imagegen offline`.")
+    if isinstance(exc, RequestTimeoutError):
+        return f"{exc.message}\nSlow models may need more time: `%%imagegen --timeout 600`."
+    text = exc.message + status
+    return f"{text}\n{exc.hint}" if exc.hint else text

@@ -1,0 +1,251 @@
+"""Notebook display: result outputs, the live status line and small tables.
+
+Plain ``image/png`` outputs survive every front end (exported HTML, GitHub, nbviewer, PDF), so a
+single image is shown as one plain image output plus an escaped caption. Several images become
+one grid output whose bundle carries the HTML grid (originals, full resolution) *and* an
+``image/png`` contact sheet, so a front end that does not render HTML still shows every image.
+Provenance goes into the output metadata under ``jupyter_imagegen``; no credential ever does.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import weakref
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from ._html import caption_html, grid_html, status_html, table_html
+
+if TYPE_CHECKING:
+    from IPython.display import DisplayHandle
+
+    from ._client import StreamEvent
+    from ._results import GeneratedImage, ImageResult
+
+__all__ = ["StatusLine", "Table", "contact_sheet", "mark_shown", "result_outputs", "show_result"]
+
+Bundle = tuple[dict[str, Any], dict[str, Any]]
+META_KEY = "jupyter_imagegen"
+
+# Results the magic already displayed in the running cell: the displayhook must not show them twice.
+_shown: weakref.WeakSet[ImageResult] = weakref.WeakSet()
+
+
+def mark_shown(result: ImageResult) -> None:
+    """Record that the magic displayed ``result`` itself.
+
+    Returning it as the cell value (which makes it ``_`` and ``Out[n]``) then does not show it twice.
+    """
+    _shown.add(result)
+
+
+def forget_shown(*_: Any) -> None:
+    """Forget the marks (a ``post_run_cell`` hook: they only ever apply to the running cell)."""
+    _shown.clear()
+
+
+def image_bundle(g: GeneratedImage, provenance: dict[str, Any]) -> Bundle:
+    """One image as a plain output: its own mime and bytes, unchanged, plus provenance."""
+    width, height = g.size
+    data = {g.mime: g.data, "text/plain": f"<image {g.index}: {width}x{height} {g.mime}>"}
+    meta = {g.mime: {"width": width, "height": height},
+            META_KEY: {**provenance, "image_index": g.index}}
+    return data, meta
+
+
+def caption_bundle(text: str) -> Bundle:
+    """An escaped caption line (HTML and plain text)."""
+    return {"text/html": caption_html(text), "text/plain": text}, {}
+
+
+def contact_sheet(generated: Sequence[GeneratedImage], *, columns: int = 2, width: int = 320) -> bytes:
+    """A PNG with every image scaled into a ``columns``-wide grid of ``width``-pixel cells."""
+    thumbs = []
+    for g in generated:
+        image = g.image.convert("RGBA")
+        image.thumbnail((width, width * 4))
+        thumbs.append(image)
+    per_row = max(1, min(columns, len(thumbs)))
+    rows = [thumbs[i:i + per_row] for i in range(0, len(thumbs), per_row)]
+    gap, cell = 4, max(t.width for t in thumbs)  # small images are never scaled up
+    heights = [max(t.height for t in row) for row in rows]
+    sheet = Image.new("RGBA", (per_row * cell + (per_row - 1) * gap,
+                               sum(heights) + (len(rows) - 1) * gap), (255, 255, 255, 0))
+    y = 0
+    for row, height in zip(rows, heights, strict=True):
+        for col, thumb in enumerate(row):
+            sheet.paste(thumb, (col * (cell + gap), y))
+        y += height + gap
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def grid_bundle(result: ImageResult, caption: str, *, columns: int = 2, width: int = 320) -> Bundle:
+    """Several images as one output: HTML grid of the originals, PNG contact sheet, plain text."""
+    images = [(g.data, g.mime, f"image {g.index}: {result.prompt[:100]}") for g in result.generated]
+    sheet = contact_sheet(result.generated, columns=columns, width=width)
+    with Image.open(io.BytesIO(sheet)) as opened:
+        sheet_size = opened.size
+    data = {
+        "text/html": grid_html(images, caption, columns=columns, width=width),
+        "image/png": sheet,
+        "text/plain": f"{caption}\n{result!r}",
+    }
+    listing = [{"index": g.index, "mime": g.mime, "width": g.size[0], "height": g.size[1]}
+               for g in result.generated]
+    meta = {"image/png": {"width": sheet_size[0], "height": sheet_size[1]},
+            META_KEY: {**result.metadata(), "images": listing}}
+    return data, meta
+
+
+def result_outputs(
+    result: ImageResult, *, notes: Sequence[str] = (), columns: int = 2, width: int = 320
+) -> list[Bundle]:
+    """The outputs that show ``result``: one plain image + caption, or one grid bundle."""
+    caption = " · ".join([result.caption(), *notes])
+    if len(result.generated) == 1:
+        return [image_bundle(result.generated[0], result.metadata()), caption_bundle(caption)]
+    if not result.generated:
+        return [caption_bundle(caption)]
+    return [grid_bundle(result, caption, columns=columns, width=width)]
+
+
+def publish(bundle: Bundle, *, display_id: bool = False) -> DisplayHandle | None:
+    """Display one raw bundle with its metadata (IPython imported only when displaying)."""
+    from IPython.display import display
+
+    handle: DisplayHandle | None = display(  # type: ignore[no-untyped-call]
+        bundle[0], raw=True, metadata=bundle[1], display_id=display_id or None)
+    return handle
+
+
+def show_result(result: ImageResult, *, columns: int = 2, width: int = 320) -> None:
+    """Display ``result`` (unless the magic already did in this cell)."""
+    if result in _shown:
+        _shown.discard(result)
+        return
+    for bundle in result_outputs(result, columns=columns, width=width):
+        publish(bundle)
+
+
+class StatusLine:
+    """A one-line live status (elapsed time, streamed text, keep-alives) in its own output slot.
+
+    The line appears only once a request has run for ``delay`` seconds, so quick answers and
+    errors caught before sending leave no trace. It is displayed with a ``display_id`` and
+    updated in place; when the request ends the slot is replaced by the first output of the
+    result (or emptied), so no stale "generating..." line is left in a saved notebook.
+    """
+
+    def __init__(self, label: str, *, enabled: bool = True, interval: float = 0.1,
+                 delay: float = 0.0) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.interval = interval
+        self.delay = delay
+        self.started = time.monotonic()
+        self.text = ""
+        self.keepalives = 0
+        self.images = 0
+        self.retries = 0
+        self._handle: DisplayHandle | None = None
+        self._last = 0.0
+        self._finished = False
+
+    def start(self) -> None:
+        """Start the clock; show the line now unless there is a ``delay``."""
+        self.started = time.monotonic()
+        self.tick()
+
+    def _show(self) -> None:
+        due = time.monotonic() - self.started >= self.delay
+        if self.enabled and due and not self._finished and self._handle is None:
+            self._handle = publish(self._bundle(), display_id=True)
+            self._last = time.monotonic()
+
+    def event(self, event: StreamEvent) -> None:
+        """Fold a stream event into the line and redraw (throttled)."""
+        if event.kind in ("text", "reasoning"):
+            prefix = "thinking: " if event.kind == "reasoning" and not self.text else ""
+            self.text = (self.text + prefix + event.text)[-400:]
+        elif event.kind == "keepalive":
+            self.keepalives += 1
+        elif event.kind == "image":
+            self.images += 1
+        elif event.kind == "retry":
+            self.retries += 1
+        self.tick(force=event.kind in ("image", "retry"))
+
+    def tick(self, *, force: bool = False) -> None:
+        """Redraw if ``interval`` has passed (the elapsed time moves even without events)."""
+        if self._handle is None:
+            self._show()
+            return
+        now = time.monotonic()
+        if force or now - self._last >= self.interval:
+            self._handle.update(self._bundle()[0], raw=True)  # type: ignore[no-untyped-call]
+            self._last = now
+
+    def render(self) -> str:
+        """The status text: label, elapsed seconds, progress counters, the tail of streamed text."""
+        parts = [f"generating with {self.label}", f"{time.monotonic() - self.started:.1f}s"]
+        if self.keepalives:
+            parts.append(f"still working ({self.keepalives} keep-alive{'s' * (self.keepalives > 1)})")
+        if self.retries:
+            parts.append(f"retried {self.retries}x")
+        if self.images:
+            parts.append(f"{self.images} image{'s' * (self.images > 1)} received")
+        line = " · ".join(parts)
+        tail = " ".join(self.text.split())[-120:]
+        return f"{line} · {tail}" if tail else line
+
+    def _bundle(self) -> Bundle:
+        text = self.render()
+        return {"text/html": status_html(text), "text/plain": text}, {}
+
+    def replace(self, bundle: Bundle) -> bool:
+        """Put ``bundle`` in the status slot; False when there is no slot (display it yourself)."""
+        self._finished = True
+        if self._handle is None:
+            return False
+        self._handle.update(bundle[0], raw=True, metadata=bundle[1])  # type: ignore[no-untyped-call]
+        self._handle = None
+        return True
+
+    def clear(self) -> None:
+        """Empty the slot (after an error: the error message says what happened)."""
+        self.replace(({"text/plain": ""}, {}))
+
+
+class Table:
+    """A small table that renders as HTML in notebooks and as aligned text elsewhere.
+
+    ``items`` holds the objects behind the rows (``ModelInfo`` for ``%imagegen models``), so
+    ``models = %imagegen models flux`` is useful in code as well.
+    """
+
+    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[str]], *, caption: str = "",
+                 items: Sequence[Any] = ()) -> None:
+        self.headers = list(headers)
+        self.rows = [list(r) for r in rows]
+        self.caption = caption
+        self.items = list(items)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _repr_html_(self) -> str:
+        return table_html(self.headers, self.rows, self.caption)
+
+    def __repr__(self) -> str:
+        widths = [max(len(str(c)) for c in col) for col in zip(self.headers, *self.rows, strict=True)]
+        lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                 for row in [self.headers, ["-" * w for w in widths], *self.rows]]
+        return "\n".join([*lines, self.caption] if self.caption else lines)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))

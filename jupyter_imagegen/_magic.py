@@ -1,0 +1,350 @@
+"""The ``%%imagegen`` cell magic and the ``%imagegen`` line commands.
+
+``%load_ext jupyter_imagegen`` registers :class:`ImageGenMagics`. Settings are traitlets, so
+``%config ImageGenMagics.default_model = "..."`` and ``c.ImageGenMagics...`` in an IPython
+config file both work, and ``%config ImageGenMagics`` lists them. Errors from the service are
+shown as short ``UsageError`` messages that say what to do (IPython hides the traceback for
+those; ``short_errors = False`` brings tracebacks back), and the API key is never shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import keyword
+import re
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from IPython.core import magic_arguments as _margs
+from IPython.core.displaypub import DisplayPublisher
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
+from traitlets.config import Configurable
+
+from ._advice import advise
+from ._client import Client
+from ._commands import run_command, usage_error
+from ._default import default_client
+from ._display import StatusLine, caption_bundle, forget_shown, mark_shown, publish, result_outputs
+from ._exceptions import ImageGenError
+from ._interpolate import interpolate
+from ._progress import run_with_status
+from ._protocol import ASPECT_RATIOS, IMAGE_SIZES
+from ._results import ImageResult
+
+__all__ = ["ImageGenMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+#: Seconds a request runs before the live status line appears (quick answers need none).
+STATUS_DELAY = 0.3
+
+# IPython's magic_arguments helpers are untyped; typed aliases keep mypy strict for the rest.
+magic_arguments: Callable[[], Any] = _margs.magic_arguments
+argument: Callable[..., Any] = _margs.argument
+parse_argstring: Callable[[Any, str], argparse.Namespace] = _margs.parse_argstring
+
+
+def normalize_aspect_ratio(value: str) -> str:
+    """``16:9`` (also ``16x9`` / ``16/9``) or an error listing the supported ratios."""
+    ratio = re.sub(r"\s*[x/]\s*", ":", value.strip().lower())
+    if ratio not in ASPECT_RATIOS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a supported aspect ratio; use one of {', '.join(ASPECT_RATIOS)}")
+    return ratio
+
+
+def normalize_image_size(value: str) -> str:
+    """``1K`` (any case) or an error listing the supported sizes."""
+    size = value.strip().upper()
+    if size not in IMAGE_SIZES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a supported size; use one of {', '.join(IMAGE_SIZES)}")
+    return size
+
+
+def _identifier(value: str) -> str:
+    if not value.isidentifier() or keyword.iskeyword(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a valid Python variable name")
+    return value
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
+    return seconds
+
+
+class _PublicVariables(Mapping[str, Any]):
+    """The user's variables as seen by ``{name}``: no IPython internals, no ``_`` names."""
+
+    def __init__(self, namespace: Mapping[str, Any], hidden: Mapping[str, Any]) -> None:
+        self._ns, self._hidden = namespace, hidden
+
+    def _visible(self, name: str) -> bool:
+        if name.startswith("_") or name not in self._ns:
+            return False
+        return not (name in self._hidden and self._hidden[name] is self._ns[name])
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._visible(name)
+
+    def __getitem__(self, name: str) -> Any:
+        if not self._visible(name):
+            raise KeyError(name)
+        return self._ns[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in list(self._ns) if self._visible(name))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+@magics_class
+class ImageGenMagics(Magics, Configurable):
+    """Image generation magics: ``%%imagegen`` and ``%imagegen COMMAND``."""
+
+    default_model = Unicode(None, allow_none=True, config=True, help=(
+        "Model for cells without -m/--model (None: the client's default, "
+        "JUPYTER_IMAGEGEN_MODEL or google/gemini-2.5-flash-image)."))
+    aspect_ratio = Unicode(None, allow_none=True, config=True,
+                           help=f"Default aspect ratio: one of {', '.join(ASPECT_RATIOS)}.")
+    image_size = Unicode(None, allow_none=True, config=True,
+                         help=f"Default image size: one of {', '.join(IMAGE_SIZES)}.")
+    stream = Bool(True, config=True, help="Stream responses (live text and keep-alives while waiting).")
+    interpolate = Bool(True, config=True, help="Replace {name} in prompts with notebook variables.")
+    output_dir = Unicode(None, allow_none=True, config=True,
+                         help="Save every result into this directory (as -o/--out does).")
+    base_url = Unicode(None, allow_none=True, config=True, help=(
+        "Use this OpenRouter-compatible base URL instead of the shared client "
+        "(the key still comes from OPENROUTER_API_KEY)."))
+    timeout = Float(None, allow_none=True, config=True, help="Read timeout in seconds per request.")
+    short_errors = Bool(True, config=True,
+                        help="Show errors as short messages; False shows full tracebacks.")
+    live_status = Bool(True, config=True, help="Show a live status line while a request runs.")
+    columns = Int(2, config=True, help="Columns of the grid when a result has several images.")
+    thumbnail_width = Int(320, config=True, help="Width in CSS pixels of one grid cell.")
+
+    # A class-level default: config files can set base_url (and so fire the observer) while
+    # Configurable.__init__ is still running.
+    _own_client: Client | None = None
+
+    @validate("aspect_ratio")
+    def _check_aspect_ratio(self, proposal: Any) -> str | None:
+        return self._check(proposal["value"], normalize_aspect_ratio)
+
+    @validate("image_size")
+    def _check_image_size(self, proposal: Any) -> str | None:
+        return self._check(proposal["value"], normalize_image_size)
+
+    @staticmethod
+    def _check(value: str | None, normalize: Any) -> str | None:
+        try:
+            return None if value is None else str(normalize(value))
+        except argparse.ArgumentTypeError as exc:
+            raise TraitError(str(exc)) from None
+
+    @observe("base_url")
+    def _drop_own_client(self, change: Any) -> None:
+        if self._own_client is not None:
+            self._own_client.close()
+        self._own_client = None
+
+    # -- shared helpers -----------------------------------------------------------------------
+
+    def client(self) -> Client:
+        """The client cells use: one for ``base_url`` when it is set, else the shared default."""
+        if self.base_url:
+            if self._own_client is None:
+                self._own_client = Client(base_url=self.base_url)
+            return self._own_client
+        return default_client()
+
+    def error(self, exc: ImageGenError) -> BaseException:
+        """The error to raise for ``exc``: a short ``UsageError``, or ``exc`` itself."""
+        if not self.short_errors:
+            return exc
+        return usage_error(f"{type(exc).__name__}: {advise(exc)}", type(exc).__name__)
+
+    @property
+    def ip(self) -> Any:
+        """The shell the magics are registered on."""
+        assert self.shell is not None, "ImageGenMagics needs a shell"
+        return self.shell
+
+    def _rich_frontend(self) -> bool:
+        """False in a terminal, where in-place updates would print a new line each time."""
+        shell = self.ip
+        return getattr(shell, "kernel", None) is not None or type(shell.display_pub) is not DisplayPublisher
+
+    # -- the magic ----------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("-m", "--model", help="model id, e.g. google/gemini-2.5-flash-image (see %%imagegen models)")
+    @argument("-a", "--aspect-ratio", type=normalize_aspect_ratio, metavar="RATIO",
+              help=f"aspect ratio: {', '.join(ASPECT_RATIOS)}")
+    @argument("-s", "--size", dest="image_size", type=normalize_image_size, metavar="SIZE",
+              help=f"image size: {', '.join(IMAGE_SIZES)}")
+    @argument("--seed", type=int, help="seed, for models that honour one")
+    @argument("--stream", dest="stream", action="store_true", default=None,
+              help="stream the response (default; live text and keep-alives)")
+    @argument("--no-stream", dest="stream", action="store_false", help="one plain request")
+    @argument("-i", "--input", dest="inputs", action="append", metavar="EXPR",
+              help="input image(s) to edit: a variable (PIL image, result, list) or a file path; "
+                   "repeatable")
+    @argument("-o", "--out", metavar="DIR", help="save the images (with metadata) into DIR")
+    @argument("--as", dest="as_name", type=_identifier, metavar="NAME",
+              help="also store the ImageResult in the variable NAME")
+    @argument("--no-display", action="store_true", help="show only the one-line caption, no images")
+    @argument("--no-interpolate", dest="interpolate", action="store_false", default=None,
+              help="send {braces} literally (no {name} substitution)")
+    @argument("--timeout", type=_seconds, metavar="SECONDS", help="read timeout for this request")
+    @line_cell_magic
+    def imagegen(self, line: str, cell: str | None = None) -> Any:
+        """Generate images from the cell body, or run a line command.
+
+        Cell magic: the prompt is the cell body; ``{name}`` inserts a notebook variable (other
+        braces stay as written, ``{{``/``}}`` escape). The result is the cell's value (and ``_``)::
+
+            %%imagegen -m google/gemini-2.5-flash-image --aspect-ratio 16:9 --as poster
+            a watercolour lighthouse at dusk, {style}
+
+        Line commands::
+
+            %imagegen models [SEARCH]   image-capable models (id, name, price per image, inputs)
+            %imagegen config            effective settings (the key only as set/unset)
+            %imagegen offline           use the local offline server (no key, no cost)
+            %imagegen online            use OpenRouter (OPENROUTER_API_KEY)
+            %imagegen key               enter the API key without echo, then go online
+            %imagegen widget            open the interactive widget
+            %imagegen help              this help
+
+        Defaults: ``%config ImageGenMagics.default_model = "..."`` (see ``%config ImageGenMagics``).
+        A kernel interrupt cancels a running request.
+        """
+        if cell is None:
+            return run_command(self, line)
+        return self._generate(line, cell)
+
+    def _parse(self, line: str) -> argparse.Namespace:
+        try:
+            return parse_argstring(self.imagegen, line)
+        except UsageError as exc:
+            raise usage_error(self._explain(str(exc))) from None
+
+    def _explain(self, message: str) -> str:
+        """Add the valid options and close matches to argparse's terse message."""
+        parser = self.imagegen.parser
+        options = sorted({s for a in parser._actions for s in a.option_strings if s.startswith("--")})
+        if "unrecognized arguments" in message:
+            unknown = message.split(":", 1)[1].split()
+            hints = [f"did you mean {close[0]} (not {word})?" for word in unknown
+                     if (close := difflib.get_close_matches(word, options, n=1))]
+            if not any(word.startswith("-") for word in unknown):
+                hints.append("the prompt goes in the cell body, below the %%imagegen line")
+            message = "; ".join([message, *hints])
+        return f"{message}\nValid options: {' '.join(options)} (see %imagegen? or %imagegen help)"
+
+    def _prompt(self, cell: str, use_variables: bool) -> str:
+        prompt = cell.strip()
+        if not prompt:
+            raise usage_error("The cell is empty: write the prompt on the lines below %%imagegen.")
+        if not use_variables:
+            return prompt
+        names = _PublicVariables(self.ip.user_ns, self.ip.user_ns_hidden)
+        return interpolate(prompt, names).text
+
+    def _inputs(self, expressions: list[str]) -> list[Any]:
+        """Evaluate each ``--input`` in the user's namespace; fall back to a file path."""
+        images: list[Any] = []
+        for expr in expressions:
+            try:
+                # The expression is the user's own code, evaluated in their own namespace.
+                value = eval(expr, self.ip.user_ns)  # noqa: S307
+            except Exception:
+                if not Path(expr).expanduser().exists():
+                    raise usage_error(f"--input {expr}: not a notebook variable or expression, "
+                                      "and no such file.") from None
+                value = expr
+            if isinstance(value, ImageResult):
+                images.extend(value.generated)
+            else:
+                images.extend(value if isinstance(value, (list, tuple)) else [value])
+        return images
+
+    def _generate(self, line: str, cell: str) -> ImageResult | None:
+        args = self._parse(line)
+        use_variables = self.interpolate if args.interpolate is None else args.interpolate
+        prompt = self._prompt(cell, use_variables)
+        images = self._inputs(args.inputs or [])
+        client = self.client()
+        model = args.model or self.default_model or None
+        options: dict[str, Any] = {
+            "images": images or None,
+            "aspect_ratio": args.aspect_ratio or self.aspect_ratio,
+            "image_size": args.image_size or self.image_size,
+            "seed": args.seed,
+            "stream": self.stream if args.stream is None else args.stream,
+            "timeout": args.timeout or self.timeout,
+        }
+        status = StatusLine(model or client.default_model, delay=STATUS_DELAY,
+                            enabled=self.live_status and self._rich_frontend())
+        status.start()
+        try:
+            result = run_with_status(
+                lambda on_event, cancel: client.generate(prompt, model, on_event=on_event,
+                                                         cancel=cancel, **options), status)
+        except ImageGenError as exc:
+            status.clear()
+            raise self.error(exc) from None
+        except BaseException:
+            status.clear()
+            raise
+        return self._show(result, args, status)
+
+    def _show(self, result: ImageResult, args: argparse.Namespace, status: StatusLine) -> ImageResult | None:
+        notes = []
+        out = args.out or self.output_dir
+        if out:
+            paths = result.save(out)
+            notes.append(f"saved {paths[0]}" if len(paths) == 1 else f"saved {len(paths)} images to {out}")
+        if args.as_name:
+            self.ip.user_ns[args.as_name] = result
+        if args.no_display:
+            bundle = caption_bundle(" · ".join([result.caption(), *notes]))
+            if not status.replace(bundle):
+                publish(bundle)
+            return None
+        first, *rest = result_outputs(result, notes=notes, columns=self.columns,
+                                      width=self.thumbnail_width)
+        if not status.replace(first):
+            publish(first)
+        for bundle in rest:
+            publish(bundle)
+        mark_shown(result)
+        return result
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics on ``ipython`` (``%load_ext jupyter_imagegen``)."""
+    ipython.register_magics(ImageGenMagics(ipython))
+    ipython.events.register("post_run_cell", forget_shown)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove the magics again (``%unload_ext`` / ``%reload_ext``)."""
+    magics = ipython.magics_manager.magics
+    for kind in ("line", "cell"):
+        magics[kind].pop("imagegen", None)
+    registry = ipython.magics_manager.registry
+    registry.pop("ImageGenMagics", None)
+    ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, ImageGenMagics)]
+    if forget_shown in ipython.events.callbacks["post_run_cell"]:
+        ipython.events.unregister("post_run_cell", forget_shown)
+

@@ -1,0 +1,156 @@
+"""The ``%imagegen`` line commands: models, config, offline/online, key, widget, help."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from magic_helpers import KEY, run, shell_bound_to
+
+import jupyter_imagegen as ig
+from jupyter_imagegen import ModelInfo
+from jupyter_imagegen.server import LocalServer
+
+
+@pytest.fixture
+def ip(client: ig.Client) -> Iterator[InteractiveShell]:
+    yield from shell_bound_to(client)
+
+
+def test_models_lists_image_models_as_a_table(ip: InteractiveShell, server: LocalServer) -> None:
+    cell = run(ip, "%imagegen models")
+    table = cell.result.result
+    ids = [m.id for m in table.items]
+    assert all(isinstance(m, ModelInfo) for m in table.items)
+    assert "offline/sketch" in ids
+    assert "offline/chat" not in ids  # text-only models are not image models
+    assert table.headers == ["id", "name", "price/image", "inputs"]
+    sketch = next(row for row in table.rows if row[0] == "offline/sketch")
+    assert sketch == ["offline/sketch", "Offline: Sketch", "$0.0390", "text, image"]
+    html = table._repr_html_()
+    assert html.count("<tr>") == len(ids) + 1
+    assert f"{len(ids)} image models at {server.base_url}" in table.caption
+
+
+def test_models_search(ip: InteractiveShell) -> None:
+    table = run(ip, "%imagegen models GEMINI image").result.result
+    assert [m.id for m in table.items] == ["google/gemini-2.5-flash-image",
+                                           "google/gemini-3-pro-image-preview"]
+    none = run(ip, "%imagegen models zebra").result.result
+    assert none.items == []
+    assert "0 image models matching 'zebra'" in none.caption
+    assert "%imagegen models" in none.caption
+
+
+def test_models_value_can_be_assigned(ip: InteractiveShell) -> None:
+    run(ip, "found = %imagegen models flux")
+    assert [m.id for m in ip.user_ns["found"].items] == ["black-forest-labs/flux.2-pro"]
+
+
+def test_config_shows_effective_settings_and_only_whether_a_key_is_set(ip: InteractiveShell) -> None:
+    ip.run_line_magic("config", "ImageGenMagics.default_model = 'offline/poster'")
+    ip.run_line_magic("config", "ImageGenMagics.aspect_ratio = '16x9'")  # normalised
+    cell = run(ip, "%imagegen config")
+    table = cell.result.result
+    rows = {row[0]: row[1] for row in table.rows}
+    assert rows["API key"] == "set"
+    assert rows["model"] == "offline/poster"
+    assert rows["aspect ratio"] == "16:9"
+    assert KEY not in cell.everything
+    assert KEY not in repr(table) + table._repr_html_()
+
+
+def test_config_without_a_key(ip: InteractiveShell, server: LocalServer) -> None:
+    ig.set_default_client(ig.Client(base_url=server.base_url, api_key=""))
+    rows = {r[0]: r[1] for r in run(ip, "%imagegen config").result.result.rows}
+    assert rows["API key"] == "unset"
+    assert rows["service"] == server.base_url
+    assert rows["model"] == "google/gemini-2.5-flash-image (client default)"
+
+
+def test_offline_then_online(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    cell = run(ip, "%imagegen offline")
+    assert cell.result.success, cell.stderr
+    assert ig.is_offline()
+    assert "offline: images come from the local server" in cell.captured.stdout
+    rows = {r[0]: r[1] for r in run(ip, "%imagegen config").result.result.rows}
+    assert rows["service"].endswith("(offline local server)")
+    generated = run(ip, "%%imagegen -m offline/sketch --no-stream\noffline fox")
+    assert generated.result.success, generated.stderr
+    # Online without a key is refused with instructions, and nothing changes.
+    refused = run(ip, "%imagegen online")
+    assert "No OPENROUTER_API_KEY is set" in refused.error_message()
+    assert ig.is_offline()
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-from-the-environment-000")
+    cell = run(ip, "%imagegen online")
+    assert cell.result.success
+    assert not ig.is_offline()
+    assert ig.default_client().has_key
+    assert "API key set" in cell.captured.stdout
+    assert "sk-or-v1-from-the-environment" not in cell.everything
+
+
+def test_key_prompts_without_echo(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch,
+                                  server: LocalServer) -> None:
+    secret = "sk-or-v1-typed-in-0123456789abcdef"
+    prompts = []
+
+    def fake_getpass(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return f"  {secret}\n"
+
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    monkeypatch.setenv("OPENROUTER_BASE_URL", server.base_url)
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    cell = run(ip, "%imagegen key")
+    assert cell.result.success, cell.stderr
+    assert prompts == ["OpenRouter API key (not shown): "]
+    import os
+
+    assert os.environ["OPENROUTER_API_KEY"] == secret
+    assert ig.default_client().has_key
+    assert secret not in cell.everything
+    # The new key is the one that is sent.
+    run(ip, "%%imagegen -m offline/sketch --no-stream\nfox")
+    assert server.requests[-1].header("Authorization") == f"Bearer {secret}"
+
+
+def test_key_with_nothing_entered(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "")
+    assert "No key entered" in run(ip, "%imagegen key").error_message()
+
+
+def test_help_and_bare_command(ip: InteractiveShell) -> None:
+    for source in ("%imagegen help", "%imagegen"):
+        out = run(ip, source).captured.stdout
+        assert "%imagegen models [SEARCH]" in out
+        assert "--aspect-ratio RATIO" in out
+    doc = run(ip, "%imagegen?").captured.stdout
+    assert "Line commands" in doc
+    assert "--no-interpolate" in doc
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("modles", "Did you mean `%imagegen models`?"),
+    ("a red fox", "To generate, write the prompt in a cell under `%%imagegen [options]`."),
+    ("-m offline/sketch", "Options belong on a cell"),
+    ("models 'unclosed", "cannot parse"),
+])
+def test_unknown_commands(ip: InteractiveShell, line: str, expected: str) -> None:
+    message = run(ip, f"%imagegen {line}").error_message()
+    assert expected in message
+    assert "models, config, offline, online, key, widget, help" in message or "cannot parse" in message
+
+
+def test_models_error_is_short(ip: InteractiveShell) -> None:
+    ig.set_default_client(ig.Client(base_url="http://127.0.0.1:9/api/v1", api_key="", max_retries=0))
+    assert "APIConnectionError" in run(ip, "%imagegen models").error_message()
+
+
+def test_widget_opens_bound_to_the_magic_client(ip: InteractiveShell, client: ig.Client) -> None:
+    widget_module = pytest.importorskip("jupyter_imagegen._widget")
+    ip.run_line_magic("config", "ImageGenMagics.default_model = 'offline/quartet'")
+    widget = run(ip, "%imagegen widget").result.result
+    assert isinstance(widget, widget_module.ImageGenWidget)
+    assert widget.model == "offline/quartet"
