@@ -335,7 +335,11 @@ class TestSecrets:
 
 
 class TestDefaultClient:
-    def test_offline_fallback_says_so_once(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_offline_fallback_says_so_once(self, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+        from jupyter_imagegen import _default
+
+        monkeypatch.setattr(_default, "_server", None)  # as in a fresh kernel
         first = ig.generate("a yellow sun", model="offline/sketch")
         second = ig.generate("a green tree")
         err = capsys.readouterr().err
@@ -343,6 +347,7 @@ class TestDefaultClient:
         assert ig.is_offline() and first.image.size == (1024, 1024)
         assert second.model == "google/gemini-2.5-flash-image"
         assert "offline/sketch" in [m.id for m in ig.models()]
+        _default._server.stop()
 
     def test_environment_configures_the_default(self, server: LocalServer,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
