@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._batch import BatchItem, BatchResult
+from ._cache import CacheEntry, ReplayCache
 from ._client import Client, StreamEvent
+from ._compare import Comparison, compare
 from ._default import (
     default_client,
     generate,
+    generate_many,
     is_offline,
     models,
     offline,
@@ -46,9 +50,11 @@ from ._exceptions import (
     ResponseError,
     SpendLimitError,
 )
+from ._imagesapi import ImageModelInfo
 from ._models import ModelInfo
 from ._protocol import ASPECT_RATIOS, IMAGE_SIZES, Usage
 from ._results import GeneratedImage, ImageResult
+from ._store import ImageStore, StoreEntry
 from ._version import __version__
 
 __all__ = [
@@ -58,13 +64,19 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItem",
+    "BatchResult",
+    "CacheEntry",
     "CancelledError",
     "Client",
+    "Comparison",
     "GeneratedImage",
     "ImageDecodeError",
     "ImageGenError",
     "ImageGenWidget",
+    "ImageModelInfo",
     "ImageResult",
+    "ImageStore",
     "IncompleteStreamError",
     "InsufficientCreditsError",
     "InvalidInputError",
@@ -76,14 +88,18 @@ __all__ = [
     "PermissionDeniedError",
     "ProviderError",
     "RateLimitError",
+    "ReplayCache",
     "RequestTimeoutError",
     "ResponseError",
     "SpendLimitError",
+    "StoreEntry",
     "StreamEvent",
     "Usage",
     "__version__",
+    "compare",
     "default_client",
     "generate",
+    "generate_many",
     "is_offline",
     "load_ipython_extension",
     "models",

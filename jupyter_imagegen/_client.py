@@ -37,11 +37,20 @@ from ._exceptions import (
     SpendLimitError,
 )
 from ._gate import RateGate
+from ._imagesapi import (
+    ImageModelInfo,
+    ImagesStreamAccumulator,
+    ImagesStreamUpdate,
+    build_images_body,
+    parse_image_models,
+    parse_images_response,
+)
 from ._inputs import to_image_urls
 from ._models import ModelInfo, closest_ids, parse_models
 from ._protocol import (
     RETRYABLE_STATUSES,
     ChatCompletion,
+    ImagePayload,
     StreamAccumulator,
     build_chat_body,
     error_from_response,
@@ -61,6 +70,7 @@ __all__ = ["Client", "StreamEvent"]
 log = logging.getLogger("jupyter_imagegen")
 
 Timeout = float | tuple[float, float] | None
+Api = Literal["chat", "images", "auto"]
 _CHUNK = 64 * 1024  # big enough for multi-MB events, small enough that keep-alives arrive promptly
 
 
@@ -70,10 +80,11 @@ class StreamEvent:
 
     ``kind`` is ``"keepalive"`` (the service is still working), ``"text"`` / ``"reasoning"``
     (a delta in ``text``), ``"image"`` (a complete, decoded-ready image in ``image``),
+    ``"partial"`` (an Image API preview in ``image``, never part of the result),
     ``"retry"`` (waiting ``delay`` seconds before attempt ``attempt``) or ``"done"`` (``result``).
     """
 
-    kind: Literal["keepalive", "text", "reasoning", "image", "retry", "done"]
+    kind: Literal["keepalive", "text", "reasoning", "image", "partial", "retry", "done"]
     text: str = ""
     image: GeneratedImage | None = None
     result: ImageResult | None = None
@@ -108,6 +119,8 @@ class Client:
         check_models: bool = True,
         spend_limit: float | None = None,
         cache: Any = None,
+        store: Any = None,
+        api: Api = "auto",
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -128,12 +141,18 @@ class Client:
         self.ensure_pool(pool_size)
         self._session.headers.update(self._headers(referer or settings.referer, title or settings.title))
         self._catalogue: dict[bool, tuple[float, list[ModelInfo]]] = {}
+        self._image_catalogue: tuple[float, list[ImageModelInfo]] | None = None
+        self.api = api
         self._lock = threading.Lock()
         self._gate = RateGate()
         self.spend_limit = spend_limit
         #: USD reported by the service for this client's generations (cache hits cost nothing).
         self.spent = 0.0
+        #: Opt-in replay cache (``cache=True``, a folder, or a ReplayCache): identical requests
+        #: are served from disk, offline and at no cost.
         self.cache = _resolve_cache(cache)
+        #: Opt-in ImageStore (a folder or an ImageStore) that keeps every generated image.
+        self.store = _resolve_store(store)
 
     def __getstate__(self) -> dict[str, Any]:
         # Executors that ship work to other processes (Dask) pickle the client: send only the
@@ -373,15 +392,16 @@ class Client:
 
     # -- spend and cache ----------------------------------------------------------------------
 
-    def _check_spend(self, model: str, info: ModelInfo | None) -> None:
+    def _check_spend(self, plan: _Plan) -> None:
         """Refuse, before sending, a request that would take the session past ``spend_limit``."""
         if self.spend_limit is None:
             return
-        estimate = (info.price_per_image or 0.0) if info is not None else 0.0
+        estimate = plan.estimate
+        model = plan.model
         if self.spent + estimate > self.spend_limit:
             raise SpendLimitError(
                 f"spend limit reached: ${self.spent:.4f} spent of ${self.spend_limit:.2f}, and "
-                f"{model!r} costs about ${estimate:.4f} per image. Nothing was sent. Raise "
+                f"this request to {model!r} costs about ${estimate:.4f}. Nothing was sent. Raise "
                 "client.spend_limit (or set it to None) to continue.")
 
     def _record_spend(self, result: ImageResult) -> None:
@@ -398,9 +418,12 @@ class Client:
             hit._client = self
         return hit
 
-    def _store(self, body: Mapping[str, Any], result: ImageResult) -> None:
+    def _remember(self, body: Mapping[str, Any], result: ImageResult) -> None:
+        """Keep a fresh result in the replay cache and the image store, when configured."""
         if self.cache is not None:
             self.cache.put(self.cache.key_for(body, self.base_url), result)
+        if self.store is not None:
+            self.store.add(result)
 
     def generate(
         self,
@@ -415,6 +438,7 @@ class Client:
         on_event: Callable[[StreamEvent], None] | None = None,
         cancel: threading.Event | None = None,
         timeout: Timeout = None,
+        api: Api | None = None,
         **options: Any,
     ) -> ImageResult:
         """Generate images for ``prompt`` and return an :class:`ImageResult`.
@@ -423,13 +447,18 @@ class Client:
         earlier results). With ``stream=True`` the result is assembled from the SSE stream and
         ``on_event`` sees keep-alives, text and each image as it arrives. Setting ``cancel``
         (a ``threading.Event``) from another thread stops the request with :class:`CancelledError`.
-        Other keyword arguments (``modalities``, ``image_config``, ``provider``, ``messages``,
-        ``extra_body``) go into the request body.
+
+        ``api`` picks OpenRouter's API: ``"chat"`` (chat completions with ``modalities``),
+        ``"images"`` (the dedicated ``POST /images``: also takes ``n``, ``resolution``, ``size``,
+        ``quality``, ``output_format``, ``background``) or ``"auto"`` (the client's default: chat
+        for models the chat listing knows, else the Image API). Other keyword arguments
+        (``modalities``, ``image_config``, ``provider``, ``messages``, ``extra_body``) go into
+        the request body.
         """
         if stream or on_event is not None or cancel is not None:
             events = self.stream(prompt, model, images=images, aspect_ratio=aspect_ratio,
                                  image_size=image_size, seed=seed, cancel=cancel, timeout=timeout,
-                                 _sse=stream, **options)
+                                 api=api, _sse=stream, **options)
             for event in events:
                 if on_event is not None:
                     on_event(event)
@@ -437,16 +466,15 @@ class Client:
                     return event.result
             raise IncompleteStreamError("the stream ended without a result")  # pragma: no cover
         started = time.perf_counter()
-        model = model or self.default_model
-        body, info = self._build(prompt, model, images=images, aspect_ratio=aspect_ratio,
-                                 image_size=image_size, seed=seed, **options)
-        hit = self._lookup(body, started)
+        plan = self._plan(prompt, model, api=api, images=images, aspect_ratio=aspect_ratio,
+                          image_size=image_size, seed=seed, stream=False, **options)
+        hit = self._lookup(plan.body, started)
         if hit is not None:
             return hit
-        self._check_spend(model, info)
-        response = self._send("POST", "chat/completions", body=body, timeout=timeout, stream=True)
-        completion = self._parse_body(response)
-        return self._result(completion, body, prompt, model, started)
+        self._check_spend(plan)
+        response = self._send("POST", plan.path, body=plan.body, timeout=timeout, stream=True)
+        completion = self._parse_body(response, plan)
+        return self._result(completion, plan, prompt, started)
 
     def stream(
         self,
@@ -459,43 +487,141 @@ class Client:
         seed: int | None = None,
         cancel: threading.Event | None = None,
         timeout: Timeout = None,
+        api: Api | None = None,
         _sse: bool = True,
         **options: Any,
     ) -> Iterator[StreamEvent]:
         """Generate with ``stream: true`` and yield :class:`StreamEvent` values; the last is ``done``.
 
         An image event is yielded only once its whole event arrived and decoded; a stream cut
-        mid-event raises :class:`IncompleteStreamError` and no result is produced.
+        mid-event raises :class:`IncompleteStreamError` and no result is produced. The Image API
+        also yields ``partial`` previews, which never become part of the result.
         """
         started = time.perf_counter()
-        model = model or self.default_model
-        body, info = self._build(prompt, model, images=images, aspect_ratio=aspect_ratio,
-                                 image_size=image_size, seed=seed, stream=_sse, **options)
-        hit = self._lookup(body, started)
+        plan = self._plan(prompt, model, api=api, images=images, aspect_ratio=aspect_ratio,
+                          image_size=image_size, seed=seed, stream=_sse, **options)
+        hit = self._lookup(plan.body, started)
         if hit is not None:
             for image in hit.generated:
                 yield StreamEvent("image", image=image, elapsed=hit.elapsed or 0.0)
             yield StreamEvent("done", result=hit, elapsed=hit.elapsed or 0.0)
             return
-        self._check_spend(model, info)
+        self._check_spend(plan)
         retries: list[tuple[int, float]] = []
-        response = self._send_cancellable(body, timeout, cancel, lambda a, d: retries.append((a, d)))
+        response = self._send_cancellable(plan.path, plan.body, timeout, cancel,
+                                          lambda a, d: retries.append((a, d)))
         for attempt, delay in retries:
             yield StreamEvent("retry", attempt=attempt, delay=delay)
         generated: list[GeneratedImage] | None = None  # None: decode from the completion
         with response:
             if "text/event-stream" not in response.headers.get("Content-Type", ""):
-                completion = self._parse_body(response)  # the server ignored stream: plain JSON
+                completion = self._parse_body(response, plan)  # the server ignored stream: JSON
             else:
-                accumulator = StreamAccumulator(keep_images=False)
+                accumulator = plan.accumulator(response.headers.get("X-Generation-Id"))
                 generated = []
-                for event in self._read_stream(response, accumulator, started, cancel):
-                    if event.image is not None:
+                for event in self._read_stream(response, accumulator, plan, started, cancel):
+                    if event.kind == "image" and event.image is not None:
                         generated.append(event.image)
                     yield event
                 completion = accumulator.result()
-        result = self._result(completion, body, prompt, model, started, generated)
+        result = self._result(completion, plan, prompt, started, generated)
         yield StreamEvent("done", result=result, elapsed=time.perf_counter() - started)
+
+    # -- planning: which API, which body ------------------------------------------------------
+
+    def _plan(self, prompt: str, model: str | None, *, api: Api | None, **kwargs: Any) -> _Plan:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InvalidInputError("the prompt is empty: describe the image you want")
+        model = model or self.default_model
+        if self._api_for(model, api or self.api) == "images":
+            body, estimate = self._build_images(prompt, model, **kwargs)
+            return _Plan("images", "images", body, model, estimate)
+        body, info = self._build(prompt, model, **kwargs)
+        price = info.price_per_image if info is not None else None
+        return _Plan("chat", "chat/completions", body, model, price or 0.0)
+
+    def _api_for(self, model: str, api: str) -> str:
+        """``auto``: chat for models the chat listing knows, else the Image API if it knows them."""
+        if api in ("chat", "images"):
+            return api
+        if api != "auto":
+            raise InvalidInputError(f"api must be 'chat', 'images' or 'auto', not {api!r}")
+        if not self.check_models:
+            return "chat"
+        try:
+            known = {m.id for m in self.models(all=True)}
+        except ImageGenError:
+            return "chat"
+        if model in known or model.split(":", 1)[0] in known:
+            return "chat"
+        try:
+            if any(m.id == model for m in self.image_models()):
+                return "images"
+        except ImageGenError:
+            pass
+        return "chat"  # the chat check then names close matches
+
+    def image_models(self, *, refresh: bool = False) -> list[ImageModelInfo]:
+        """Models of the dedicated Image API (``GET /images/models``), with their parameters."""
+        with self._lock:
+            cached = self._image_catalogue
+            if cached and not refresh and time.monotonic() - cached[0] < self.models_ttl:
+                return list(cached[1])
+        response = self._send("GET", "images/models")
+        try:
+            listing = json.loads(response.content)
+        except ValueError:
+            raise ResponseError("the image model listing is not valid JSON") from None
+        models = parse_image_models(listing)
+        with self._lock:
+            self._image_catalogue = (time.monotonic(), models)
+        return list(models)
+
+    def _build_images(
+        self,
+        prompt: str,
+        model: str,
+        *,
+        images: Any = None,
+        aspect_ratio: str | None = None,
+        image_size: str | None = None,
+        seed: int | None = None,
+        stream: bool = False,
+        n: int | None = None,
+        resolution: str | None = None,
+        size: str | None = None,
+        quality: str | None = None,
+        output_format: str | None = None,
+        background: str | None = None,
+        provider: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        **unknown: Any,
+    ) -> tuple[dict[str, Any], float]:
+        if unknown:
+            raise InvalidInputError(f"the Image API has no option(s) {', '.join(sorted(unknown))}")
+        if resolution is None and image_size is not None:
+            resolution = "512" if image_size == "0.5K" else image_size
+        body = build_images_body(
+            prompt, model, n=n, resolution=resolution, aspect_ratio=aspect_ratio, size=size,
+            quality=quality, output_format=output_format, background=background, seed=seed,
+            stream=stream, input_references=to_image_urls(images), provider=provider,
+            extra=extra_body,
+        )
+        if self.check_models:
+            catalogue = {m.id: m for m in self.image_models()}
+            info = catalogue.get(model)
+            if info is None:
+                suggestions = closest_ids(model, catalogue)
+                hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+                raise NotFoundError(f"unknown Image API model {model!r}.{hint} List them with "
+                                    "client.image_models().", suggestions=suggestions,
+                                    code="model_not_found")
+            problems = info.check(body)
+            if problems:
+                raise ModelCapabilityError("; ".join(problems) + ". Nothing was sent.")
+        return body, 0.0
+
+    # -- reading responses --------------------------------------------------------------------
 
     def generate_many(
         self,
@@ -515,6 +641,7 @@ class Client:
 
     def _send_cancellable(
         self,
+        path: str,
         body: Mapping[str, Any],
         timeout: Timeout,
         cancel: threading.Event | None,
@@ -522,14 +649,14 @@ class Client:
     ) -> requests.Response:
         """POST with ``stream=True``; while waiting for headers, a set ``cancel`` wins at once."""
         if cancel is None:
-            return self._send("POST", "chat/completions", body=body, stream=True, timeout=timeout,
+            return self._send("POST", path, body=body, stream=True, timeout=timeout,
                               on_retry=on_retry)
         box: dict[str, Any] = {}
         done = threading.Event()
 
         def run() -> None:
             try:
-                box["response"] = self._send("POST", "chat/completions", body=body, stream=True,
+                box["response"] = self._send("POST", path, body=body, stream=True,
                                              timeout=timeout, on_retry=on_retry)
             except BaseException as exc:  # handed to the waiting thread
                 box["error"] = exc
@@ -553,7 +680,8 @@ class Client:
     def _read_stream(
         self,
         response: requests.Response,
-        accumulator: StreamAccumulator,
+        accumulator: Any,
+        plan: _Plan,
         started: float,
         cancel: threading.Event | None,
     ) -> Iterator[StreamEvent]:
@@ -574,16 +702,7 @@ class Client:
                     del event
                     if accumulator.done:
                         return
-                    if update is None:
-                        continue
-                    if update.reasoning:
-                        yield StreamEvent("reasoning", text=update.reasoning, elapsed=elapsed)
-                    if update.text:
-                        yield StreamEvent("text", text=update.text, elapsed=elapsed)
-                    for payload in update.images:
-                        mime, data = decode_data_url(payload.url, index=payload.index)
-                        image = GeneratedImage(data=data, mime=mime, index=payload.index)
-                        yield StreamEvent("image", image=image, elapsed=elapsed)
+                    yield from plan.events(update, elapsed)
         except requests.exceptions.RequestException as exc:
             raise IncompleteStreamError(
                 f"the stream broke off ({type(exc).__name__}); no partial image was kept",
@@ -593,7 +712,7 @@ class Client:
             f"the stream ended{cut} before 'data: [DONE]'; no partial image was kept",
             request_id=accumulator.result().id)
 
-    def _parse_body(self, response: requests.Response) -> ChatCompletion:
+    def _parse_body(self, response: requests.Response, plan: _Plan) -> ChatCompletion:
         try:
             # One read of the whole body: iter_content's 10 KB steps cost more than the transfer.
             content = response.raw.read(decode_content=True)
@@ -607,32 +726,75 @@ class Client:
             raise ResponseError(
                 f"the response is not JSON ({len(content)} bytes, "
                 f"Content-Type {response.headers.get('Content-Type')!r})") from None
-        return parse_chat_completion(obj, status=response.status_code)
+        return plan.parse(obj, response.status_code, response.headers.get("X-Generation-Id"))
 
     def _result(
         self,
         completion: ChatCompletion,
-        body: Mapping[str, Any],
+        plan: _Plan,
         prompt: str,
-        model: str,
         started: float,
         generated: list[GeneratedImage] | None = None,
     ) -> ImageResult:
         if generated is None:
-            generated = []
-            for payload in completion.images:
-                mime, data = decode_data_url(payload.url, index=payload.index)
-                generated.append(GeneratedImage(data=data, mime=mime, index=payload.index))
+            generated = [_decode(payload) for payload in completion.images]
         if not generated:
             completion.require_images()
+        params = _params_of(plan.body)
+        if plan.api == "images":
+            params["api"] = "images"
         result = ImageResult.from_completion(
-            completion, generated, prompt=prompt, model=model, params=_params_of(body),
+            completion, generated, prompt=prompt, model=plan.model, params=params,
             elapsed=time.perf_counter() - started,
         )
         result._client = self
         self._record_spend(result)
-        self._store(body, result)
+        self._remember(plan.body, result)
         return result
+
+
+def _decode(payload: ImagePayload) -> GeneratedImage:
+    mime, data = decode_data_url(payload.url, index=payload.index)
+    return GeneratedImage(data=data, mime=mime, index=payload.index)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One request, ready to send: which API, where, what body, and how to read the answer."""
+
+    api: Literal["chat", "images"]
+    path: str
+    body: dict[str, Any]
+    model: str
+    estimate: float  # USD, for the spend limit
+
+    def parse(self, obj: Any, status: int, generation_id: str | None) -> ChatCompletion:
+        if self.api == "images":
+            return parse_images_response(obj, status=status, generation_id=generation_id,
+                                         model=self.model)
+        return parse_chat_completion(obj, status=status)
+
+    def accumulator(self, generation_id: str | None) -> Any:
+        if self.api == "images":
+            return ImagesStreamAccumulator(keep_images=False, generation_id=generation_id,
+                                           model=self.model)
+        return StreamAccumulator(keep_images=False)
+
+    def events(self, update: Any, elapsed: float) -> Iterator[StreamEvent]:
+        """The progress events one stream update stands for."""
+        if isinstance(update, ImagesStreamUpdate):
+            if update.image is not None and update.kind in ("partial", "completed"):
+                kind: Literal["partial", "image"] = "partial" if update.is_partial else "image"
+                yield StreamEvent(kind, image=_decode(update.image), elapsed=elapsed)
+            return
+        if update is None:
+            return
+        if update.reasoning:
+            yield StreamEvent("reasoning", text=update.reasoning, elapsed=elapsed)
+        if update.text:
+            yield StreamEvent("text", text=update.text, elapsed=elapsed)
+        for payload in update.images:
+            yield StreamEvent("image", image=_decode(payload), elapsed=elapsed)
 
 
 def _resolve_cache(cache: Any) -> Any:
@@ -646,6 +808,16 @@ def _resolve_cache(cache: Any) -> Any:
     if isinstance(cache, (str, os.PathLike)):
         return ReplayCache(cache)
     return cache
+
+
+def _resolve_store(store: Any) -> Any:
+    if store is None or store is False:
+        return None
+    from ._store import ImageStore
+
+    if isinstance(store, (str, os.PathLike)):
+        return ImageStore(store)
+    return store
 
 
 def _params_of(body: Mapping[str, Any]) -> dict[str, Any]:

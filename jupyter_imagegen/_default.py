@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ._client import Client
 from ._config import Settings
 from ._models import ModelInfo
 from ._results import ImageResult
 
-__all__ = ["default_client", "generate", "is_offline", "models", "offline", "online",
-           "set_default_client"]
+if TYPE_CHECKING:
+    from ._batch import BatchResult
+
+__all__ = ["default_client", "generate", "generate_many", "is_offline", "models", "offline",
+           "online", "set_default_client"]
 
 _lock = threading.Lock()
 _client: Client | None = None
@@ -80,6 +84,12 @@ def is_offline() -> bool:
 def generate(prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult:
     """Generate with the shared client; see :meth:`Client.generate` for the options."""
     return default_client().generate(prompt, model, **kwargs)
+
+
+def generate_many(prompts: Iterable[str], model: str | Sequence[str] | None = None,
+                  **kwargs: Any) -> BatchResult:
+    """Many generations in parallel with the shared client; see :meth:`Client.generate_many`."""
+    return default_client().generate_many(prompts, model, **kwargs)
 
 
 def models(**kwargs: Any) -> list[ModelInfo]:

@@ -274,6 +274,10 @@ class ImageGenWidget(anywidget.AnyWidget):
 
         try:
             if not request["model"]:
+                # generate() right after construction: the listing may still be on its way.
+                self.wait_for_models(timeout=60)
+                request["model"] = self.model
+            if not request["model"]:
                 raise ImageGenError(f"No image model is selected. {HOW_TO_GET_MODELS}")
             result = self._client.generate(
                 request["prompt"], request["model"], images=request["images"],

@@ -177,3 +177,43 @@ def test_batch_with_dask_executor(server: LocalServer) -> None:
     assert all(r.image.size == (1024, 1024) for r in batch.results)
     assert len(chat_posts(server)) == 3
 
+
+
+class TestCacheAndStoreWiring:
+    def test_identical_requests_replay_from_disk(self, server: LocalServer, tmp_path) -> None:
+        with ig.Client(base_url=server.base_url, cache=tmp_path / "cache") as c:
+            first = c.generate("a red fox", "offline/sketch", seed=1)
+            spent = c.spent
+            again = c.generate("a red fox", "offline/sketch", seed=1)
+            streamed = c.generate("a red fox", "offline/sketch", seed=1, stream=True)
+            other = c.generate("a red fox", "offline/sketch", seed=2)
+        assert len(chat_posts(server)) == 2 and not first.cached and not other.cached
+        assert again.cached and streamed.cached and "cached" in again.caption()
+        assert again.generated[0].data == first.generated[0].data
+        assert (again.id, again.text, again.cost) == (first.id, first.text, first.cost)
+        assert c.spent == spent + other.cost
+
+    def test_a_new_kernel_replays_offline(self, server: LocalServer, tmp_path) -> None:
+        with ig.Client(base_url=server.base_url, cache=tmp_path) as c:
+            first = c.generate("a blue moon", "offline/sketch")
+        server.faults.push(Fault("503"), times=None)  # the service is down now
+        with ig.Client(base_url=server.base_url, cache=tmp_path, max_retries=0) as c:
+            replay = c.generate("a blue moon", "offline/sketch")
+        assert replay.cached and replay.generated[0].data == first.generated[0].data
+
+    def test_corrupt_entries_are_refetched(self, server: LocalServer, tmp_path) -> None:
+        with ig.Client(base_url=server.base_url, cache=tmp_path) as c:
+            first = c.generate("a green tree", "offline/sketch")
+            for image in tmp_path.rglob("0.png"):
+                image.write_bytes(image.read_bytes()[:100])
+            again = c.generate("a green tree", "offline/sketch")
+        assert not again.cached and again.generated[0].data == first.generated[0].data
+        assert len(chat_posts(server)) == 2
+
+    def test_store_keeps_every_image(self, client: ig.Client, server: LocalServer, tmp_path) -> None:
+        with ig.Client(base_url=server.base_url, store=tmp_path / "store") as c:
+            c.generate("a yellow sun", "offline/sketch")
+            c.generate("four moons", "offline/quartet")
+        store = ig.ImageStore(tmp_path / "store")
+        assert len(store) == 5 and [e.model for e in store.search("sun")] == ["offline/sketch"]
+        assert store.latest(1)[0].image.size == (1024, 1024)

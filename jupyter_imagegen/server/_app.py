@@ -21,6 +21,7 @@ from jupyter_imagegen._sse import encode_sse
 from ._catalog import filter_models, model_json
 from ._chat import completion_json, compose, dumps, stream_chunks
 from ._faults import Fault
+from ._images import handle_image_models, handle_images
 from ._records import RecordedRequest, new_generation_id
 from ._validate import ChatRequest, Rejected, parse_chat_request
 
@@ -31,7 +32,8 @@ __all__ = ["API_PREFIX", "HTTPServer"]
 
 API_PREFIX = "/api/v1"
 KEEPALIVE = "OPENROUTER PROCESSING"
-_AUTH_PATHS = ("/chat/completions", "/key", "/generation")
+_AUTH_PATHS = ("/chat/completions", "/images", "/key", "/generation")
+_GENERATE_PATHS = ("/chat/completions", "/images")
 
 
 class HTTPServer(ThreadingHTTPServer):
@@ -147,7 +149,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_faults":
             self._admin_faults(method, body)
             return
-        model = _peek_model(body) if path == "/chat/completions" else None
+        model = _peek_model(body) if path in _GENERATE_PATHS else None
         fault = app.faults.take(path, model)
         if fault is not None and fault.status is not None:
             self._status_fault(fault)
@@ -156,6 +158,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if method == "POST" and path == "/chat/completions":
             self._chat(body, fault)
+        elif method == "POST" and path == "/images":
+            handle_images(self, body, fault)
+        elif method == "GET" and (path == "/images/models" or path.startswith("/images/models/")):
+            handle_image_models(self, path)
         elif method == "GET" and path == "/models":
             specs = filter_models(app.catalogue.values(), query)
             self._write_json(200, {"data": [model_json(s) for s in specs],

@@ -48,6 +48,12 @@ class Fault:
     adds seconds before answering; ``retry_after`` sets the 429/503 ``Retry-After`` header and
     ``metadata.retry_after_seconds``; ``path`` (default ``/chat/completions``, ``"*"`` for all)
     and ``model`` restrict which requests consume it.
+
+    With ``path="/images"`` (the Image API) the kinds read: ``stream-error`` is a
+    ``{"type": "error"}`` event after the first image's partials (non-streaming: a 502 failed
+    generation), ``error-200`` a 200 error envelope (streaming: a lone error event), ``cut-stream``
+    cuts the first completed image, ``no-image`` returns ``data: []``, ``bad-base64`` breaks the
+    first ``b64_json``.
     """
 
     kind: str

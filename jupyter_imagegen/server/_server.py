@@ -17,6 +17,7 @@ from ._app import API_PREFIX, HTTPServer
 from ._catalog import ModelSpec, build_catalogue
 from ._chat import Answer
 from ._faults import FaultQueue
+from ._images_catalog import ImageApiModel, build_image_catalogue
 from ._records import GenerationRecord, RecordedRequest, RecordList
 from ._render import RenderCache
 from ._validate import ChatRequest
@@ -73,6 +74,7 @@ class LocalServer:
         self.keepalive_interval = keepalive_interval
         self.access_log = access_log
         self.catalogue: dict[str, ModelSpec] = build_catalogue(catalogue_aliases)
+        self.image_catalogue: dict[str, ImageApiModel] = build_image_catalogue(catalogue_aliases)
         self.cache = RenderCache(cache_size)
         self.faults = FaultQueue()
         self.requests: RecordList[RecordedRequest] = RecordList()

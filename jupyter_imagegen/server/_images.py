@@ -1,0 +1,263 @@
+"""The dedicated Image API: ``POST /images`` (JSON or SSE) and ``GET /images/models``.
+
+Pictures come from the same renderer and cache as the chat path; generations are recorded with
+``api_type: "image"``; scripted faults with ``path="/images"`` apply. Billing is all-or-nothing, as
+the docs say: failed, cut or imageless generations are not recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image, ImageChops
+
+from jupyter_imagegen._sse import encode_sse
+
+from ._chat import dumps
+from ._faults import Fault
+from ._images_validate import ImagesRequest, parse_images_request
+from ._records import GenerationRecord, new_generation_id
+from ._render import RenderCache, _background, _rng, encode_image, parse_prompt, render, seed_for
+from ._validate import Rejected
+
+if TYPE_CHECKING:
+    from ._app import Handler
+
+__all__ = ["ImageGenerationRecord", "ImagesAnswer", "compose_images", "handle_image_models",
+           "handle_images"]
+
+BAD_BASE64 = "iVBORw0KGgo%%%%not*valid*base64!!"
+KEEPALIVE = "OPENROUTER PROCESSING"
+PARTIAL = "image_generation.partial_image"
+COMPLETED = "image_generation.completed"
+
+
+@dataclass(frozen=True)
+class ImageGenerationRecord(GenerationRecord):
+    """A generation made through the Image API (``api_type: "image"``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``GET /generation`` data, marked as an Image API generation."""
+        data = super().to_json()
+        data["api_type"] = "image"
+        return data
+
+
+@dataclass(frozen=True)
+class ImagesAnswer:
+    """The base64 images of one answer, their partial previews, and the usage."""
+
+    images: tuple[str, ...]
+    partials: tuple[tuple[str, ...], ...]
+    usage: dict[str, Any]
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def _encode(image: Image.Image, req: ImagesRequest) -> str:
+    if req.compression is not None and req.mime in ("image/jpeg", "image/webp"):
+        buffer = io.BytesIO()
+        quality = max(1, req.compression)
+        if req.mime == "image/jpeg":
+            image.convert("RGB").save(buffer, "JPEG", quality=quality)
+        else:
+            image.save(buffer, "WEBP", quality=quality, method=0)
+        raw = buffer.getvalue()
+    else:
+        raw = encode_image(image, req.mime)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _transparent(image: Image.Image, req: ImagesRequest, variant: int) -> Image.Image:
+    """Make the background gradient transparent (the shapes and caption stay opaque)."""
+    rng = _rng(req.prompt, seed_for(req.prompt, req.seed), req.size, variant)
+    backdrop = _background(parse_prompt(req.prompt), rng, req.size)
+    alpha = ImageChops.difference(image.convert("RGB"), backdrop).convert("L").point(
+        lambda v: 255 if v > 24 else 0)
+    out = image.convert("RGBA")
+    out.putalpha(alpha)
+    return out
+
+
+def _partial(image: Image.Image, k: int, count: int) -> Image.Image:
+    """Partial ``k`` of ``count``: a blurred version that sharpens as ``k`` grows."""
+    factor = 2 ** (count - k + 2)
+    w, h = image.size
+    small = image.resize((max(1, w // factor), max(1, h // factor)), Image.Resampling.BILINEAR)
+    return small.resize((w, h), Image.Resampling.BILINEAR)
+
+
+def _variant(req: ImagesRequest, cache: RenderCache, variant: int,
+             partials: int) -> tuple[str, tuple[str, ...]]:
+    key = ("images", req.spec.id, req.prompt, req.seed, req.size, req.inputs_digest, req.mime,
+           req.background == "transparent", req.compression, variant)
+    drawn: list[Image.Image] = []
+
+    def picture() -> Image.Image:
+        if not drawn:
+            image = render(req.prompt, req.seed, req.size, variant=variant, inputs=req.inputs)
+            if req.background == "transparent" and not req.inputs:
+                image = _transparent(image, req, variant)
+            drawn.append(image)
+        return drawn[0]
+
+    def preview(k: int) -> str:
+        return cache.get((*key, "partial", k, partials),
+                         lambda: _encode(_partial(picture(), k, partials), req))
+
+    final = cache.get(key, lambda: _encode(picture(), req))
+    return final, tuple(preview(k) for k in range(partials))
+
+
+def compose_images(req: ImagesRequest, cache: RenderCache, *, partials: bool = False,
+                   drop_images: bool = False) -> ImagesAnswer:
+    """Render (or fetch from the cache) the images of a valid request, and their usage."""
+    count = 0 if drop_images else req.n
+    made = [_variant(req, cache, i, req.partials if partials else 0) for i in range(count)]
+    prompt_tokens = max(1, math.ceil(len(req.prompt) / 4)) + 258 * len(req.inputs)
+    per_image = max(1, round(1290 * req.size[0] * req.size[1] / (1024 * 1024)))
+    completion = per_image * count
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
+             "total_tokens": prompt_tokens + completion,
+             "cost": round(count * float(req.spec.price), 10)}
+    return ImagesAnswer(tuple(m[0] for m in made), tuple(m[1] for m in made), usage)
+
+
+def _record(handler: Handler, gen_id: str, req: ImagesRequest, answer: ImagesAnswer, *,
+            streamed: bool, started: float) -> None:
+    usage = answer.usage
+    handler.server.app.generations.append(ImageGenerationRecord(
+        id=gen_id, model=req.spec.id, created=time.time(), total_cost=usage["cost"],
+        prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
+        image_tokens=usage["completion_tokens"], reasoning_tokens=0,
+        num_images=len(answer.images), num_input_images=len(req.inputs), streamed=streamed,
+        finish_reason="stop", latency=time.monotonic() - started,
+    ))
+
+
+def _stream_error(fault: Fault) -> dict[str, Any]:
+    """The mid-stream error object: the docs' ``server_error`` unless the fault sets a code."""
+    if fault.code is not None:
+        return fault.envelope()
+    return {"message": fault.message or "Generation failed (injected fault)",
+            "code": "server_error"}
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+
+
+def handle_images(handler: Handler, body: bytes, fault: Fault | None) -> None:
+    """``POST /images``: validate, then answer with JSON or an SSE stream."""
+    app = handler.server.app
+    started = time.monotonic()
+    try:
+        req = parse_images_request(json.loads(body), app.image_catalogue)
+    except ValueError as exc:
+        handler._error(400, f"Invalid JSON in request body: {exc}")
+        return
+    except Rejected as exc:
+        handler._error(exc.status, exc.message, exc.metadata)
+        return
+    gen_id = new_generation_id()
+    delay = app.latency + (fault.delay if fault else 0.0)
+    if req.stream:
+        _stream(handler, req, gen_id, fault, delay, started)
+        return
+    kind = fault.kind if fault else None
+    time.sleep(delay)
+    headers = {"X-Generation-Id": gen_id}
+    if fault is not None and kind == "error-200":
+        handler._write_json(200, {"error": fault.envelope()}, headers)
+        return
+    if fault is not None and kind in ("stream-error", "choice-error"):
+        err = fault.envelope() if fault.code else {
+            "code": 502, "message": fault.message or "Generation failed (injected fault)",
+            "metadata": {"error_type": "server", "provider_name": "jupyter-imagegen offline"}}
+        status = err["code"] if isinstance(err["code"], int) and err["code"] >= 400 else 502
+        handler._write_json(status, {"error": err}, headers)
+        return
+    answer = compose_images(req, app.cache, drop_images=kind == "no-image")
+    data = [{"b64_json": b64, "media_type": req.mime} for b64 in answer.images]
+    if kind == "bad-base64" and data:
+        data[0]["b64_json"] = BAD_BASE64
+    obj = {"created": int(time.time()), "data": data, "usage": answer.usage}
+    if answer.images and kind not in ("cut-stream", "bad-base64"):
+        _record(handler, gen_id, req, answer, streamed=False, started=started)
+    handler._write_json(200, obj, headers, cut=kind == "cut-stream")
+
+
+def _event(obj: dict[str, Any]) -> bytes:
+    return encode_sse(dumps(obj).decode())
+
+
+def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | None,
+            delay: float, started: float) -> None:
+    app = handler.server.app
+    kind = fault.kind if fault else None
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.send_header("Cache-Control", "no-cache")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.send_header("X-Generation-Id", gen_id)
+    handler.end_headers()
+    handler._chunk(encode_sse(comment=KEEPALIVE))
+    deadline = time.monotonic() + delay
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, app.keepalive_interval))
+        if deadline - time.monotonic() > 0:
+            handler._chunk(encode_sse(comment=KEEPALIVE))
+    if fault is not None and kind == "error-200":
+        handler._chunk(_event({"type": "error", "error": _stream_error(fault)}))
+        handler._chunk(b"")
+        return
+    answer = compose_images(req, app.cache, partials=True, drop_images=kind == "no-image")
+    created = int(time.time())
+    last = len(answer.images) - 1
+    for i, (b64, previews) in enumerate(zip(answer.images, answer.partials, strict=True)):
+        for k, preview in enumerate(previews):
+            handler._chunk(_event({"type": PARTIAL, "partial_image_index": k,
+                                   "b64_json": preview}))
+        if fault is not None and kind == "stream-error":
+            handler._chunk(_event({"type": "error", "error": _stream_error(fault)}))
+            handler._chunk(b"")
+            return
+        done: dict[str, Any] = {"type": COMPLETED, "b64_json": b64, "media_type": req.mime,
+                                "created": created}
+        if kind == "bad-base64" and i == 0:
+            done["b64_json"] = BAD_BASE64
+        if i == last:
+            done["usage"] = answer.usage
+        event = _event(done)
+        if kind == "cut-stream" and i == 0:
+            handler._chunk(event[: len(event) // 2])
+            handler._hang_up()
+            return
+        handler._chunk(event)
+    handler._chunk(encode_sse("[DONE]"))
+    if answer.images and kind != "bad-base64":
+        _record(handler, gen_id, req, answer, streamed=True, started=started)
+    handler._chunk(b"")
+
+
+def handle_image_models(handler: Handler, path: str) -> None:
+    """``GET /images/models`` and ``GET /images/models/{author}/{slug}/endpoints``."""
+    catalogue = handler.server.app.image_catalogue
+    if path == "/images/models":
+        handler._write_json(200, {"data": [s.listing_json() for s in catalogue.values()]})
+        return
+    rest = path[len("/images/models/"):]
+    model_id = rest[: -len("/endpoints")] if rest.endswith("/endpoints") else rest
+    spec = catalogue.get(model_id)
+    if spec is None:
+        handler._error(404, f"Image model {model_id} not found")
+    elif rest.endswith("/endpoints"):
+        handler._write_json(200, {"id": spec.id, "endpoints": [spec.endpoint_json()]})
+    else:
+        handler._write_json(200, {"data": spec.listing_json()})

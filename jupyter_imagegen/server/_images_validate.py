@@ -1,0 +1,207 @@
+"""Validate a ``POST /images`` body the way the service does, or say why not.
+
+Unsupported values are refused with a 400 that lists the valid ones (from the model's
+``supported_parameters``); ``quality`` and ``seed`` are ignored by models without them, as the
+docs say providers do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from jupyter_imagegen._imagesapi import (
+    IMAGES_OUTPUT_FORMATS,
+    IMAGES_RESOLUTIONS,
+    images_pixel_size,
+    parse_size,
+)
+
+from ._images_catalog import ImageApiModel
+from ._validate import Rejected, _decode_inputs
+
+__all__ = ["ImagesRequest", "parse_images_request"]
+
+_MAX_SIDE = 4096
+_MIN_SIDE = 64
+
+
+@dataclass(frozen=True)
+class ImagesRequest:
+    """A valid Image API request, reduced to what the renderer and the responses need."""
+
+    spec: ImageApiModel
+    prompt: str
+    n: int
+    size: tuple[int, int]
+    resolution: str
+    aspect_ratio: str
+    output_format: str
+    quality: str | None
+    background: str | None
+    compression: int | None
+    seed: int | None
+    stream: bool
+    partials: int
+    inputs: tuple[Image.Image, ...]
+    inputs_digest: str
+
+    @property
+    def mime(self) -> str:
+        """The media type of the output images."""
+        return IMAGES_OUTPUT_FORMATS[self.output_format]
+
+
+def _bad(message: str) -> Rejected:
+    return Rejected(400, message, {"error_type": "invalid_request"})
+
+
+def _enum(spec: ImageApiModel, name: str, value: Any, allowed: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    if not allowed:
+        raise _bad(f"{spec.id} does not support {name!r}")
+    if not isinstance(value, str) or value not in allowed:
+        raise _bad(f"Invalid {name} {value!r} for {spec.id}; valid values: {', '.join(allowed)}")
+    return value
+
+
+def _int(name: str, value: Any, low: int, high: int | None = None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad(f"{name} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise _bad(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _reference_urls(spec: ImageApiModel, refs: Any) -> list[str]:
+    if refs is None:
+        return []
+    if not isinstance(refs, list):
+        raise _bad("input_references must be an array of {type: 'image_url', image_url: {url}}")
+    urls = []
+    for i, ref in enumerate(refs):
+        image_url = ref.get("image_url") if isinstance(ref, Mapping) else ref
+        url = image_url.get("url") if isinstance(image_url, Mapping) else image_url
+        if not isinstance(url, str) or not url:
+            raise _bad(f"input_references[{i}] needs an image_url.url string")
+        urls.append(url)
+    if len(urls) > spec.max_references:
+        raise _bad(f"Too many input_references for {spec.id}: got {len(urls)}, the maximum is "
+                   f"{spec.max_references}")
+    return urls
+
+
+def _tier_of(size: tuple[int, int]) -> str:
+    edge = math.sqrt(size[0] * size[1])
+    return min(IMAGES_RESOLUTIONS, key=lambda t: abs(math.log2(edge / (1024 * IMAGES_RESOLUTIONS[t]))))
+
+
+def _ratio_of(ratio: str) -> float:
+    left, _, right = ratio.partition(":")
+    return float(left) / float(right)
+
+
+def _closest_ratio(spec: ImageApiModel, image: Image.Image) -> str:
+    aspect = image.width / max(1, image.height)
+    choices = [r for r in spec.aspect_ratios if r != "auto"] or ["1:1"]
+    return min(choices, key=lambda r: abs(math.log(_ratio_of(r) / aspect)))
+
+
+def _explicit_size(spec: ImageApiModel, size: str, ratio: str | None,
+                   resolution: str | None) -> tuple[int, int]:
+    pixels = parse_size(size)
+    if pixels is None or (spec.sizes and size not in spec.sizes):
+        valid = ", ".join(spec.sizes) if spec.sizes else \
+            f"a tier ({', '.join(spec.resolutions)}), 'auto' or WIDTHxHEIGHT"
+        raise _bad(f"Invalid size {size!r} for {spec.id}; valid values: {valid}")
+    if not all(_MIN_SIDE <= side <= _MAX_SIDE for side in pixels):
+        raise _bad(f"size {size!r} is out of range: each side must be {_MIN_SIDE}-{_MAX_SIDE}")
+    if ratio not in (None, "auto") and abs(math.log(pixels[0] / pixels[1] / _ratio_of(ratio))) > 0.03:
+        raise _bad(f"size {size!r} conflicts with aspect_ratio {ratio!r}; send one of them")
+    if resolution is not None and _tier_of(pixels) != resolution:
+        raise _bad(f"size {size!r} conflicts with resolution {resolution!r}; send one of them")
+    return pixels
+
+
+def parse_images_request(body: Any, catalogue: Mapping[str, ImageApiModel]) -> ImagesRequest:
+    """Check ``body`` against the image catalogue; raise :class:`Rejected` like the service."""
+    if not isinstance(body, Mapping):
+        raise _bad("Request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise _bad("No model specified: 'model' must be a model id string")
+    spec = catalogue.get(model)
+    if spec is None:
+        raise Rejected(400, f"{model} is not a valid model ID for the Image API (image models: "
+                       f"{', '.join(catalogue)})",
+                       {"error_type": "model_not_found", "requested_model": model})
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise _bad("'prompt' is required and must be a non-empty string")
+
+    n = _int("n", body.get("n"), 1, 10) or 1
+    if n > spec.max_n:
+        raise _bad(f"{spec.id} generates at most {spec.max_n} image(s) per request; got n={n}")
+    resolution = _enum(spec, "resolution", body.get("resolution"), spec.resolutions)
+    ratio = _enum(spec, "aspect_ratio", body.get("aspect_ratio"), spec.aspect_ratios)
+    fmt = _enum(spec, "output_format", body.get("output_format"), spec.output_formats)
+    fmt = fmt or spec.output_formats[0]
+    quality = body.get("quality")
+    quality = _enum(spec, "quality", quality, spec.qualities) if spec.qualities else None
+    background = body.get("background")
+    background = _enum(spec, "background", background, spec.backgrounds) \
+        if spec.backgrounds else None
+    if background == "transparent" and fmt not in ("png", "webp"):
+        raise _bad(f"background 'transparent' needs an alpha-capable output_format (png or "
+                   f"webp), not {fmt!r}")
+    compression = _int("output_compression", body.get("output_compression"), 0, 100)
+    seed = body.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise _bad(f"seed must be an integer, got {seed!r}")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise _bad(f"stream must be a boolean, got {stream!r}")
+    if stream and not spec.streaming:
+        raise _bad(f"{spec.id} does not support streaming (supports_streaming is false); send "
+                   "stream: false")
+    partials = _int("partial_images", body.get("partial_images"), 0, 3)
+    provider = body.get("provider")
+    if provider is not None and not isinstance(provider, Mapping):
+        raise _bad("provider must be an object")
+
+    urls = _reference_urls(spec, body.get("input_references"))
+    inputs, digest = _decode_inputs(urls)
+
+    size_value = body.get("size")
+    pixels: tuple[int, int] | None = None
+    if size_value is not None:
+        if not isinstance(size_value, str):
+            raise _bad(f"size must be a string, got {size_value!r}")
+        tier = next((t for t in IMAGES_RESOLUTIONS if t.lower() == size_value.lower()), None)
+        if tier is not None:
+            if resolution is not None and resolution != tier:
+                raise _bad(f"size {size_value!r} conflicts with resolution {resolution!r}")
+            resolution = _enum(spec, "resolution", tier, spec.resolutions)
+        elif size_value != "auto":
+            pixels = _explicit_size(spec, size_value, ratio, resolution)
+    resolution = resolution or spec.default_resolution
+    ratio = ratio or "auto"
+    if pixels is None:
+        shaped = ratio if ratio != "auto" else (
+            _closest_ratio(spec, inputs[0]) if inputs else "1:1")
+        pixels = spec.pixel_sizes.get(shaped) if resolution == "1K" else None
+        pixels = pixels or images_pixel_size(shaped, resolution)
+    return ImagesRequest(
+        spec=spec, prompt=prompt, n=n, size=pixels, resolution=resolution, aspect_ratio=ratio,
+        output_format=fmt, quality=quality, background=background, compression=compression,
+        seed=seed if spec.seed else None, stream=stream,
+        partials=spec.partials if partials is None else partials, inputs=inputs,
+        inputs_digest=digest,
+    )
