@@ -106,8 +106,14 @@ class BatchResult(Sequence[BatchItem]):
                 for item in self.items if item.result is not None]
         html += [f"<div>{item.index}: {type(item.error).__name__}: "
                  f"{_escape(str(item.error))}</div>" for item in self.errors]
-        return {"text/plain": repr(self),
-                "text/html": f"<div>{_escape(self.summary())}</div>" + "".join(html)}
+        bundle = {"text/plain": repr(self),
+                  "text/html": f"<div>{_escape(self.summary())}</div>" + "".join(html)}
+        generated = [g for result in self.results for g in result.generated]
+        if generated:  # where HTML is not rendered, a contact sheet still shows every image
+            from ._display import contact_sheet
+
+            bundle["image/png"] = contact_sheet(generated, columns=4, width=256)
+        return bundle
 
 
 def _escape(text: str) -> str:

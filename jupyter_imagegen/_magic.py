@@ -130,6 +130,9 @@ class ImageGenMagics(Magics, Configurable):
     live_status = Bool(True, config=True, help="Show a live status line while a request runs.")
     columns = Int(2, config=True, help="Columns of the grid when a result has several images.")
     thumbnail_width = Int(320, config=True, help="Width in CSS pixels of one grid cell.")
+    cache = Unicode(None, allow_none=True, config=True, help=(
+        "Replay cache: 'default' (the user cache folder) or a folder. Identical cells are then "
+        "served from disk, offline and at no cost, marked 'cached'."))
 
     # A class-level default: config files can set base_url (and so fire the observer) while
     # Configurable.__init__ is still running.
@@ -163,8 +166,14 @@ class ImageGenMagics(Magics, Configurable):
         if self.base_url:
             if self._own_client is None:
                 self._own_client = Client(base_url=self.base_url)
-            return self._own_client
-        return default_client()
+            client = self._own_client
+        else:
+            client = default_client()
+        if self.cache and client.cache is None:
+            from ._cache import ReplayCache
+
+            client.cache = ReplayCache(None if self.cache == "default" else self.cache)
+        return client
 
     def error(self, exc: ImageGenError) -> BaseException:
         """The error to raise for ``exc``: a short ``UsageError``, or ``exc`` itself."""
@@ -186,7 +195,9 @@ class ImageGenMagics(Magics, Configurable):
     # -- the magic ----------------------------------------------------------------------------
 
     @magic_arguments()
-    @argument("-m", "--model", help="model id, e.g. google/gemini-2.5-flash-image (see %%imagegen models)")
+    @argument("-m", "--model", action="append", metavar="MODEL",
+              help="model id, e.g. google/gemini-2.5-flash-image (see %%imagegen models); "
+                   "repeat it to compare models side by side")
     @argument("-a", "--aspect-ratio", type=normalize_aspect_ratio, metavar="RATIO",
               help=f"aspect ratio: {', '.join(ASPECT_RATIOS)}")
     @argument("-s", "--size", dest="image_size", type=normalize_image_size, metavar="SIZE",
@@ -205,6 +216,10 @@ class ImageGenMagics(Magics, Configurable):
     @argument("--no-interpolate", dest="interpolate", action="store_false", default=None,
               help="send {braces} literally (no {name} substitution)")
     @argument("--timeout", type=_seconds, metavar="SECONDS", help="read timeout for this request")
+    @argument("--each-line", action="store_true",
+              help="a batch: every non-empty line of the cell is its own prompt")
+    @argument("--concurrency", type=int, default=4, metavar="N",
+              help="requests in flight for --each-line and several -m (default 4)")
     @line_cell_magic
     def imagegen(self, line: str, cell: str | None = None) -> Any:
         """Generate images from the cell body, or run a line command.
@@ -278,13 +293,16 @@ class ImageGenMagics(Magics, Configurable):
                 images.extend(value if isinstance(value, (list, tuple)) else [value])
         return images
 
-    def _generate(self, line: str, cell: str) -> ImageResult | None:
+    def _generate(self, line: str, cell: str) -> Any:
         args = self._parse(line)
         use_variables = self.interpolate if args.interpolate is None else args.interpolate
         prompt = self._prompt(cell, use_variables)
         images = self._inputs(args.inputs or [])
         client = self.client()
-        model = args.model or self.default_model or None
+        models = args.model or []
+        if len(models) > 1 or args.each_line:
+            return self._many(client, prompt, models, args, images)
+        model = (models[0] if models else None) or self.default_model or None
         options: dict[str, Any] = {
             "images": images or None,
             "aspect_ratio": args.aspect_ratio or self.aspect_ratio,
@@ -307,6 +325,36 @@ class ImageGenMagics(Magics, Configurable):
             status.clear()
             raise
         return self._show(result, args, status)
+
+    def _many(self, client: Client, prompt: str, models: list[str], args: argparse.Namespace,
+              images: list[Any]) -> Any:
+        """``--each-line`` (a batch) and several ``-m`` (a comparison grid), in parallel."""
+        if args.concurrency < 1:
+            raise usage_error("--concurrency must be at least 1")
+        prompts = [p.strip() for p in prompt.splitlines() if p.strip()] if args.each_line else [prompt]
+        options: dict[str, Any] = {
+            "images": images or None, "aspect_ratio": args.aspect_ratio or self.aspect_ratio,
+            "image_size": args.image_size or self.image_size, "seed": args.seed,
+            "timeout": args.timeout or self.timeout,
+        }
+        outcome: Any
+        if len(models) > 1:
+            from ._compare import compare
+
+            outcome = compare(prompts, models, client=client, concurrency=args.concurrency, **options)
+            batch = outcome.batch
+        else:
+            model = (models[0] if models else None) or self.default_model or None
+            outcome = batch = client.generate_many(prompts, model, concurrency=args.concurrency,
+                                                   **options)
+        if not batch.results and batch.errors and isinstance(batch.errors[0].error, ImageGenError):
+            raise self.error(batch.errors[0].error)
+        out = args.out or self.output_dir
+        for result in batch.results if out else ():
+            result.save(out)
+        if args.as_name:
+            self.ip.user_ns[args.as_name] = outcome
+        return None if args.no_display else outcome
 
     def _show(self, result: ImageResult, args: argparse.Namespace, status: StatusLine) -> ImageResult | None:
         notes = []

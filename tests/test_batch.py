@@ -217,3 +217,10 @@ class TestCacheAndStoreWiring:
         store = ig.ImageStore(tmp_path / "store")
         assert len(store) == 5 and [e.model for e in store.search("sun")] == ["offline/sketch"]
         assert store.latest(1)[0].image.size == (1024, 1024)
+
+
+def test_batch_display_degrades_to_a_contact_sheet(client: ig.Client) -> None:
+    batch = client.generate_many(["a", "<script>x</script>"], "offline/sketch", progress=False)
+    bundle = batch._repr_mimebundle_()
+    assert Image.open(io.BytesIO(bundle["image/png"])).size == (2 * 256 + 4, 256)
+    assert "<script>x</script>" not in bundle["text/html"] and bundle["text/html"].count("<img") == 2

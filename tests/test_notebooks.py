@@ -79,7 +79,7 @@ def nb_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
         yield srv
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "teaching.ipynb"])
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "teaching.ipynb", "power.ipynb"])
 def test_notebooks_are_stored_clean(name: str) -> None:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(nb)
@@ -148,3 +148,23 @@ def test_teaching_runs_offline_from_a_fresh_environment(tmp_path: Path) -> None:
     assert slow.size == (1024, 1024)
     rate_limit = cell_with(nb, "lab.faults.push(Fault(\"429\"")
     assert "RateLimitError 429 attempts: 3" in rate_limit.outputs[0]["text"]
+
+
+def test_power_notebook_runs_offline(tmp_path: Path) -> None:
+    nb = execute("power.ipynb", tmp_path)
+    check_clean_run(nb)
+    batch = cell_with(nb, "batch = client.generate_many(prompts")
+    assert "4 of 4 succeeded" in batch.outputs[-1]["data"]["text/plain"]
+    assert batch.outputs[-1]["data"]["text/html"].count("<img ") == 4
+    grid = cell_with(nb, "ig.compare(")
+    ((mime, sheet),) = images_of(grid)
+    assert sheet.size == (3 * 256, 2 * 272) and "6 of 6 succeeded" in grid.outputs[-1]["data"]["text/plain"]
+    cache = cell_with(nb, "cached_client = ig.Client(")
+    lines = cache.outputs[0]["text"].splitlines()
+    assert not lines[0].endswith("cached") and lines[1].endswith("cached")
+    edit = cell_with(nb, "night = barn.edit(")
+    ((mime, image),) = images_of(edit)
+    assert image.size == (1344, 768)
+    pair = cell_with(nb, "openai/gpt-image-1")
+    assert [im.size for _, im in images_of(pair)][-1][0] > 0
+    assert "Nothing was sent" in cell_with(nb, "spend_limit=0.05").outputs[0]["text"]

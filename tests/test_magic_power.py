@@ -1,0 +1,69 @@
+"""The magic's batch (--each-line), comparison (several -m) and replay-cache options."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from magic_helpers import run, shell_bound_to
+from PIL import Image
+
+import jupyter_imagegen as ig
+from jupyter_imagegen.server import LocalServer
+
+
+@pytest.fixture
+def ip(client: ig.Client) -> Iterator[InteractiveShell]:
+    yield from shell_bound_to(client)
+
+
+def chat_bodies(server: LocalServer) -> list[dict]:
+    return [r.json for r in server.requests if r.path.endswith("/chat/completions")]
+
+
+def test_each_line_is_a_batch_in_input_order(ip: InteractiveShell, server: LocalServer,
+                                            tmp_path: Path) -> None:
+    cell = run(ip, f"%%imagegen -m offline/sketch --each-line --as many -o {tmp_path}\n"
+                   "a red sun\n\n a blue moon \na green tree\n")
+    assert cell.result.success, cell.stderr
+    batch = ip.user_ns["many"]
+    assert isinstance(batch, ig.BatchResult) and cell.result.result is batch
+    assert [r.prompt for r in batch.results] == ["a red sun", "a blue moon", "a green tree"]
+    assert sorted(b["messages"][0]["content"] for b in chat_bodies(server)) == [
+        "a blue moon", "a green tree", "a red sun"]
+    assert len(list(tmp_path.glob("*.png"))) == 3
+
+
+def test_several_models_make_a_comparison_grid(ip: InteractiveShell, server: LocalServer) -> None:
+    cell = run(ip, "%%imagegen -m offline/sketch -m offline/photo\na <b>bold</b> lighthouse")
+    assert cell.result.success, cell.stderr
+    comparison = cell.result.result
+    assert isinstance(comparison, ig.Comparison) and comparison.models == ["offline/sketch",
+                                                                            "offline/photo"]
+    bundle = comparison._repr_mimebundle_()
+    assert "<b>bold</b>" not in bundle["text/html"] and "&lt;b&gt;bold&lt;/b&gt;" in bundle["text/html"]
+    assert Image.open(io.BytesIO(bundle["image/png"])).size == (512, 272)
+    assert {b["model"] for b in chat_bodies(server)} == {"offline/sketch", "offline/photo"}
+
+
+def test_all_failed_batch_is_a_short_error(ip: InteractiveShell, server: LocalServer) -> None:
+    from jupyter_imagegen.server import Fault
+
+    server.faults.push(Fault("402"), times=None)
+    cell = run(ip, "%%imagegen -m offline/sketch --each-line\na\nb")
+    assert not cell.result.success and "Traceback" not in cell.everything
+    assert "UsageError: InsufficientCreditsError" in cell.stderr  # after the progress bar
+
+
+def test_replay_cache_trait_serves_identical_cells(ip: InteractiveShell, server: LocalServer,
+                                                   tmp_path: Path) -> None:
+    run(ip, f"%config ImageGenMagics.cache = {str(tmp_path)!r}")
+    first = run(ip, "%%imagegen -m offline/sketch --no-stream\na quiet harbour")
+    second = run(ip, "%%imagegen -m offline/sketch --no-stream\na quiet harbour")
+    assert first.result.success and second.result.success, second.stderr
+    assert len(chat_bodies(server)) == 1 and second.result.result.cached
+    assert any("cached" in str(o.data.get("text/plain", "")) for o in second.outputs)
+    assert second.images[0][1] == first.images[0][1]
