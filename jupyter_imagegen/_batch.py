@@ -106,7 +106,7 @@ class BatchResult(Sequence[BatchItem]):
                 for item in self.items if item.result is not None]
         html += [f"<div>{item.index}: {type(item.error).__name__}: "
                  f"{_escape(str(item.error))}</div>" for item in self.errors]
-        bundle = {"text/plain": repr(self),
+        bundle: dict[str, Any] = {"text/plain": repr(self),
                   "text/html": f"<div>{_escape(self.summary())}</div>" + "".join(html)}
         generated = [g for result in self.results for g in result.generated]
         if generated:  # where HTML is not rendered, a contact sheet still shows every image

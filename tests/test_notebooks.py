@@ -157,13 +157,13 @@ def test_power_notebook_runs_offline(tmp_path: Path) -> None:
     assert "4 of 4 succeeded" in batch.outputs[-1]["data"]["text/plain"]
     assert batch.outputs[-1]["data"]["text/html"].count("<img ") == 4
     grid = cell_with(nb, "ig.compare(")
-    ((mime, sheet),) = images_of(grid)
+    ((_mime, sheet),) = images_of(grid)
     assert sheet.size == (3 * 256, 2 * 272) and "6 of 6 succeeded" in grid.outputs[-1]["data"]["text/plain"]
     cache = cell_with(nb, "cached_client = ig.Client(")
     lines = cache.outputs[0]["text"].splitlines()
     assert not lines[0].endswith("cached") and lines[1].endswith("cached")
     edit = cell_with(nb, "night = barn.edit(")
-    ((mime, image),) = images_of(edit)
+    ((_mime, image),) = images_of(edit)
     assert image.size == (1344, 768)
     pair = cell_with(nb, "openai/gpt-image-1")
     assert [im.size for _, im in images_of(pair)][-1][0] > 0
