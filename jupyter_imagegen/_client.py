@@ -337,28 +337,12 @@ class Client:
 
     # -- generation ---------------------------------------------------------------------------
 
-    def build_request(
-        self,
-        prompt: str,
-        model: str | None = None,
-        *,
-        images: Any = None,
-        aspect_ratio: str | None = None,
-        image_size: str | None = None,
-        seed: int | None = None,
-        stream: bool = False,
-        modalities: Sequence[str] | None = None,
-        image_config: Mapping[str, Any] | None = None,
-        provider: Mapping[str, Any] | None = None,
-        messages: Sequence[Mapping[str, Any]] = (),
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """The JSON body :meth:`generate` would send (checks the model; sends no generation)."""
-        return self._build(
-            prompt, model, images=images, aspect_ratio=aspect_ratio, image_size=image_size,
-            seed=seed, stream=stream, modalities=modalities, image_config=image_config,
-            provider=provider, messages=messages, extra_body=extra_body,
-        )[0]
+    def build_request(self, prompt: str, model: str | None = None, **options: Any) -> dict[str, Any]:
+        """The JSON body :meth:`generate` would send for these arguments (nothing is generated).
+
+        It takes :meth:`generate`'s options (``api`` included) and checks the model like it.
+        """
+        return self._plan(prompt, model, api=options.pop("api", None), **options).body
 
     def _build(
         self,

@@ -30,6 +30,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ._results import ImageResult
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: O_APPEND alone
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = ["ImageStore", "StoreEntry"]
 
 _INDEX = "index.jsonl"
@@ -133,6 +138,8 @@ class ImageStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._index, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
         try:
+            if fcntl is not None:  # serialise the torn-line check with other kernels' appends
+                fcntl.flock(fd, fcntl.LOCK_EX)
             size = os.fstat(fd).st_size
             if size:
                 os.lseek(fd, size - 1, os.SEEK_SET)

@@ -270,10 +270,8 @@ class Handler(BaseHTTPRequestHandler):
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%b\r\n" % (len(data), data))
 
-    def _stream(self, req: ChatRequest, gen_id: str, created: int, fault: Fault | None,
-                delay: float, started: float) -> None:
-        app = self.server.app
-        kind = fault.kind if fault else None
+    def _open_stream(self, gen_id: str, delay: float) -> None:
+        """Start an SSE response, then keep it alive with comments while "generating" for ``delay``."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -283,9 +281,15 @@ class Handler(BaseHTTPRequestHandler):
         self._chunk(encode_sse(comment=KEEPALIVE))
         deadline = time.monotonic() + delay
         while (left := deadline - time.monotonic()) > 0:
-            time.sleep(min(left, app.keepalive_interval))
+            time.sleep(min(left, self.server.app.keepalive_interval))
             if deadline - time.monotonic() > 0:
                 self._chunk(encode_sse(comment=KEEPALIVE))
+
+    def _stream(self, req: ChatRequest, gen_id: str, created: int, fault: Fault | None,
+                delay: float, started: float) -> None:
+        app = self.server.app
+        kind = fault.kind if fault else None
+        self._open_stream(gen_id, delay)
         if kind == "error-200" and fault is not None:  # a pre-content error, as a lone event
             self._chunk(encode_sse(json.dumps({"id": gen_id, "error": fault.envelope(),
                                                "choices": []})))

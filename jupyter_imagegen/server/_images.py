@@ -201,18 +201,7 @@ def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | No
             delay: float, started: float) -> None:
     app = handler.server.app
     kind = fault.kind if fault else None
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/event-stream")
-    handler.send_header("Cache-Control", "no-cache")
-    handler.send_header("Transfer-Encoding", "chunked")
-    handler.send_header("X-Generation-Id", gen_id)
-    handler.end_headers()
-    handler._chunk(encode_sse(comment=KEEPALIVE))
-    deadline = time.monotonic() + delay
-    while (left := deadline - time.monotonic()) > 0:
-        time.sleep(min(left, app.keepalive_interval))
-        if deadline - time.monotonic() > 0:
-            handler._chunk(encode_sse(comment=KEEPALIVE))
+    handler._open_stream(gen_id, delay)
     if fault is not None and kind == "error-200":
         handler._chunk(_event({"type": "error", "error": _stream_error(fault)}))
         handler._chunk(b"")
