@@ -184,6 +184,8 @@ def generate_many(
                 item = futures.pop(future)
                 try:
                     item.result = future.result()
+                    if item.result._client is None:  # came back pickled from another process
+                        item.result._client = client
                 except (ImageGenError, Exception) as exc:
                     item.error = exc
                 if bar is not None:

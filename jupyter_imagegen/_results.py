@@ -137,6 +137,13 @@ class ImageResult:
             elapsed=elapsed,
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled result (joblib, a Dask worker's answer) must not carry the client, whose
+        # configuration holds the API key.
+        state = dict(self.__dict__)
+        state["_client"] = None
+        return state
+
     # -- images -------------------------------------------------------------------------------
 
     @property

@@ -326,6 +326,15 @@ class TestSecrets:
         blob = " ".join([str(err), repr(err), err.message, json.dumps(err.metadata, default=str)])
         assert KEY not in blob and "OPENROUTER_API_KEY" in str(err)
 
+    def test_pickled_results_do_not_carry_the_key(self, client: ig.Client) -> None:
+        import pickle
+
+        result = client.generate("x", model="offline/sketch")
+        data = pickle.dumps(result)
+        assert KEY.encode() not in data
+        again = pickle.loads(data)
+        assert again._client is None and again.generated[0].data == result.generated[0].data
+
     def test_key_never_in_results_or_saved_files(self, client: ig.Client, tmp_path: Path) -> None:
         result = client.generate("x", model="offline/photo")
         paths = result.save(tmp_path)
