@@ -22,7 +22,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from ._config import Settings
-from ._dataurl import decode_data_url
+from ._dataurl import decode_data_url, lift_data_urls
 from ._exceptions import (
     APIConnectionError,
     CancelledError,
@@ -457,8 +457,8 @@ class Client:
             return hit
         self._check_spend(plan)
         response = self._send("POST", plan.path, body=plan.body, timeout=timeout, stream=True)
-        completion = self._parse_body(response, plan)
-        return self._result(completion, plan, prompt, started)
+        completion, lifted = self._parse_body(response, plan)
+        return self._result(completion, plan, prompt, started, lifted=lifted)
 
     def stream(
         self,
@@ -497,9 +497,10 @@ class Client:
         for attempt, delay in retries:
             yield StreamEvent("retry", attempt=attempt, delay=delay)
         generated: list[GeneratedImage] | None = None  # None: decode from the completion
+        lifted: dict[str, memoryview] = {}
         with response:
             if "text/event-stream" not in response.headers.get("Content-Type", ""):
-                completion = self._parse_body(response, plan)  # the server ignored stream: JSON
+                completion, lifted = self._parse_body(response, plan)  # not streamed: JSON
             else:
                 accumulator = plan.accumulator(response.headers.get("X-Generation-Id"))
                 generated = []
@@ -508,7 +509,7 @@ class Client:
                         generated.append(event.image)
                     yield event
                 completion = accumulator.result()
-        result = self._result(completion, plan, prompt, started, generated)
+        result = self._result(completion, plan, prompt, started, generated, lifted=lifted)
         yield StreamEvent("done", result=result, elapsed=time.perf_counter() - started)
 
     # -- planning: which API, which body ------------------------------------------------------
@@ -682,11 +683,12 @@ class Client:
                     if event.is_comment:
                         yield StreamEvent("keepalive", text=event.comment or "", elapsed=elapsed)
                         continue
-                    update = accumulator.add_data(event.data)
+                    text, lifted = lift_data_urls(event.raw)  # images skip the JSON decoder
                     del event
+                    update = accumulator.add_data(text)
                     if accumulator.done:
                         return
-                    yield from plan.events(update, elapsed)
+                    yield from plan.events(update, elapsed, lifted)
         except requests.exceptions.RequestException as exc:
             raise IncompleteStreamError(
                 f"the stream broke off ({type(exc).__name__}); no partial image was kept",
@@ -696,7 +698,9 @@ class Client:
             f"the stream ended{cut} before 'data: [DONE]'; no partial image was kept",
             request_id=accumulator.result().id)
 
-    def _parse_body(self, response: requests.Response, plan: _Plan) -> ChatCompletion:
+    def _parse_body(
+        self, response: requests.Response, plan: _Plan
+    ) -> tuple[ChatCompletion, dict[str, memoryview]]:
         try:
             # One read of the whole body: iter_content's 10 KB steps cost more than the transfer.
             content = response.raw.read(decode_content=True)
@@ -704,13 +708,15 @@ class Client:
             raise IncompleteStreamError(f"the response broke off ({type(exc).__name__})") from None
         finally:
             response.close()
+        text, lifted = lift_data_urls(content)  # megabytes of base64 skip the JSON decoder
         try:
-            obj = json.loads(content)
+            obj = json.loads(text)
         except ValueError:
             raise ResponseError(
                 f"the response is not JSON ({len(content)} bytes, "
                 f"Content-Type {response.headers.get('Content-Type')!r})") from None
-        return plan.parse(obj, response.status_code, response.headers.get("X-Generation-Id"))
+        generation_id = response.headers.get("X-Generation-Id")
+        return plan.parse(obj, response.status_code, generation_id), lifted
 
     def _result(
         self,
@@ -719,9 +725,11 @@ class Client:
         prompt: str,
         started: float,
         generated: list[GeneratedImage] | None = None,
+        *,
+        lifted: Mapping[str, memoryview] | None = None,
     ) -> ImageResult:
         if generated is None:
-            generated = [_decode(payload) for payload in completion.images]
+            generated = [_decode(payload, lifted) for payload in completion.images]
         if not generated:
             completion.require_images()
         params = _params_of(plan.body)
@@ -737,8 +745,9 @@ class Client:
         return result
 
 
-def _decode(payload: ImagePayload) -> GeneratedImage:
-    mime, data = decode_data_url(payload.url, index=payload.index)
+def _decode(payload: ImagePayload, lifted: Mapping[str, memoryview] | None = None) -> GeneratedImage:
+    url: str | memoryview = lifted.get(payload.url, payload.url) if lifted else payload.url
+    mime, data = decode_data_url(url, index=payload.index)
     return GeneratedImage(data=data, mime=mime, index=payload.index)
 
 
@@ -764,12 +773,13 @@ class _Plan:
                                            model=self.model)
         return StreamAccumulator(keep_images=False)
 
-    def events(self, update: Any, elapsed: float) -> Iterator[StreamEvent]:
+    def events(self, update: Any, elapsed: float,
+               lifted: Mapping[str, memoryview]) -> Iterator[StreamEvent]:
         """The progress events one stream update stands for."""
         if isinstance(update, ImagesStreamUpdate):
             if update.image is not None and update.kind in ("partial", "completed"):
                 kind: Literal["partial", "image"] = "partial" if update.is_partial else "image"
-                yield StreamEvent(kind, image=_decode(update.image), elapsed=elapsed)
+                yield StreamEvent(kind, image=_decode(update.image, lifted), elapsed=elapsed)
             return
         if update is None:
             return
@@ -778,7 +788,7 @@ class _Plan:
         if update.text:
             yield StreamEvent("text", text=update.text, elapsed=elapsed)
         for payload in update.images:
-            yield StreamEvent("image", image=_decode(payload), elapsed=elapsed)
+            yield StreamEvent("image", image=_decode(payload, lifted), elapsed=elapsed)
 
 
 def _resolve_cache(cache: Any) -> Any:

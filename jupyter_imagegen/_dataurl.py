@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import secrets
 import sys
 from urllib.parse import unquote_to_bytes
 
 from ._exceptions import ImageDecodeError
 
-__all__ = ["EXTENSIONS", "decode_data_url", "encode_data_url", "sniff_mime"]
+__all__ = ["EXTENSIONS", "decode_data_url", "encode_data_url", "lift_data_urls", "sniff_mime"]
 
 _DATA_URL = re.compile(r"^data:(?P<mime>[^;,]*)(?P<params>(?:;[^;,]*)*?),", re.IGNORECASE)
 _WHITESPACE = re.compile(rb"\s+")
@@ -46,37 +47,47 @@ def sniff_mime(data: bytes) -> str | None:
     return None
 
 
-def _strict_b64decode(payload: str) -> bytes:
+def _strict_b64decode(payload: str | memoryview) -> bytes:
     """Decode canonical base64 fast (``validate=True`` costs a regex pass over megabytes)."""
     if sys.version_info >= (3, 11):
         return binascii.a2b_base64(payload, strict_mode=True)
     return base64.b64decode(payload, validate=True)  # pragma: no cover - Python 3.10
 
 
-def decode_data_url(url: str, *, index: int | None = None) -> tuple[str, bytes]:
-    """Decode a ``data:`` URL into ``(mime, bytes)``.
+def decode_data_url(url: str | bytes | memoryview, *, index: int | None = None) -> tuple[str, bytes]:
+    """Decode a ``data:`` URL (text, or bytes as lifted by :func:`lift_data_urls`) into ``(mime, bytes)``.
 
     The mime is taken from the bytes when they announce one, so a wrong or missing declared type
     still yields the right format. Raises :class:`ImageDecodeError` (naming ``index``) when the URL
     is not a data URL, the base64 is malformed, or the payload is not a known image format.
     """
     where = f"image {index}" if index is not None else "image"
-    if not isinstance(url, str):
+    payload: str | memoryview
+    if isinstance(url, (bytes, bytearray, memoryview)):
+        view = memoryview(url)
+        head = bytes(view[:512])
+        text = head[:head.find(b",") + 1].decode("latin-1")
+        payload = view[len(text):]
+    elif isinstance(url, str):
+        text, payload = url, ""
+    else:
         raise ImageDecodeError(f"{where}: expected a data URL string, got {type(url).__name__}",
                                index=index)
-    match = _DATA_URL.match(url)
+    match = _DATA_URL.match(text)
     if match is None:
-        shown = url[:40] + ("..." if len(url) > 40 else "")
+        shown = text[:40] + ("..." if len(text) > 40 else "")
         raise ImageDecodeError(f"{where}: not a data URL: {shown!r}", index=index)
     declared = match.group("mime").strip().lower()
     params = [p.strip().lower() for p in match.group("params").split(";") if p.strip()]
-    payload = url[match.end():]
+    if isinstance(url, str):
+        payload = url[match.end():]
     if "base64" in params:
         try:
             raw = _strict_b64decode(payload)
         except (binascii.Error, ValueError):
             try:  # tolerate line breaks and missing padding, as browsers do
-                cleaned = _WHITESPACE.sub(b"", payload.encode("ascii"))
+                ascii_payload = payload.encode("ascii") if isinstance(payload, str) else bytes(payload)
+                cleaned = _WHITESPACE.sub(b"", ascii_payload)
                 raw = base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4), validate=True)
             except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
                 raise ImageDecodeError(
@@ -84,7 +95,7 @@ def decode_data_url(url: str, *, index: int | None = None) -> tuple[str, bytes]:
                     index=index,
                 ) from None
     else:
-        raw = unquote_to_bytes(payload)
+        raw = unquote_to_bytes(payload if isinstance(payload, str) else bytes(payload))
     if not raw:
         raise ImageDecodeError(f"{where}: the data URL has an empty payload", index=index)
     mime = sniff_mime(raw)
@@ -101,3 +112,43 @@ def encode_data_url(data: bytes, mime: str | None = None) -> str:
     """Encode image bytes as a base64 data URL, sniffing the mime when not given."""
     kind = mime or sniff_mime(data) or "application/octet-stream"
     return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+#: Strings shorter than this are left to the JSON parser.
+LIFT_MIN = 64 * 1024
+_JSON_VALUE_START = frozenset(b":,[ \t\r\n")
+
+
+def lift_data_urls(body: bytes, *, min_size: int = LIFT_MIN) -> tuple[bytes, dict[str, memoryview]]:
+    """Cut long ``"data:..."`` strings out of a JSON body before ``json.loads``.
+
+    Scanning megabytes of base64 in the JSON decoder, then turning it into a ``str`` only to
+    decode it back to bytes, costs more than receiving it; lifted URLs are decoded straight from
+    the received bytes instead. Each lifted string is replaced by a unique token (a key of the
+    returned mapping). Only plain strings are lifted: a string with any backslash escape, or a
+    quote that is not where a JSON value starts, is left to the parser, so the parsed result is
+    the same either way.
+    """
+    lifted: dict[str, memoryview] = {}
+    view = memoryview(body)
+    pieces: list[bytes | memoryview] = []
+    nonce = secrets.token_hex(6)
+    pos = 0
+    while (start := body.find(b'"data:', pos)) >= 0:
+        end = body.find(b'"', start + 1)
+        if end < 0:
+            break
+        real_start = start > 0 and body[start - 1] in _JSON_VALUE_START
+        is_key = body[end + 1:end + 65].lstrip()[:1] == b":"
+        if real_start and not is_key and end - start > min_size and body.find(b"\\", start, end) < 0:
+            token = f"data:lifted;{nonce},{len(lifted)}"
+            pieces += (view[pos:start + 1], token.encode("ascii"))
+            lifted[token] = view[start + 1:end]
+            pos = end
+        else:
+            pieces.append(view[pos:end + 1])
+            pos = end + 1
+    if not lifted:
+        return body, {}
+    pieces.append(view[pos:])
+    return b"".join(pieces), lifted

@@ -18,7 +18,14 @@ from typing import Any
 
 from ._dataurl import sniff_mime
 from ._exceptions import ImageGenError, ResponseError
-from ._protocol import ASPECT_RATIOS, ChatCompletion, ImagePayload, Usage, error_from_envelope
+from ._protocol import (
+    ASPECT_RATIOS,
+    ChatCompletion,
+    ImagePayload,
+    Usage,
+    error_from_envelope,
+    is_done,
+)
 
 __all__ = [
     "IMAGES_ASPECT_RATIOS",
@@ -328,9 +335,9 @@ class ImagesStreamAccumulator:
         self.partials = 0
         self.done = False
 
-    def add_data(self, data: str) -> ImagesStreamUpdate:
+    def add_data(self, data: str | bytes) -> ImagesStreamUpdate:
         """Add one SSE ``data`` payload (JSON or ``[DONE]``)."""
-        if data.strip() == "[DONE]":
+        if is_done(data):
             self.done = True
             return ImagesStreamUpdate(kind="done")
         try:

@@ -44,6 +44,7 @@ __all__ = [
     "error_body",
     "error_from_envelope",
     "error_from_response",
+    "is_done",
     "modalities_for",
     "parse_chat_completion",
     "parse_retry_after",
@@ -324,6 +325,11 @@ class StreamUpdate:
     finish_reason: str | None = None
 
 
+def is_done(data: str | bytes) -> bool:
+    """True for the stream's end sentinel, ``data: [DONE]`` (text or bytes)."""
+    return len(data) < 16 and data.strip() in ("[DONE]", b"[DONE]")
+
+
 class StreamAccumulator:
     """Assemble streamed ``chat.completion.chunk`` objects into one :class:`ChatCompletion`.
 
@@ -345,9 +351,9 @@ class StreamAccumulator:
         self._native: str | None = None
         self.done = False
 
-    def add_data(self, data: str) -> StreamUpdate | None:
+    def add_data(self, data: str | bytes) -> StreamUpdate | None:
         """Add one SSE ``data`` payload; ``[DONE]`` marks the end and returns ``None``."""
-        if data.strip() == "[DONE]":
+        if is_done(data):
             self.done = True
             return None
         try:

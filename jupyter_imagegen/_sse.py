@@ -17,13 +17,22 @@ __all__ = ["SSEDecoder", "SSEEvent", "encode_sse", "iter_sse"]
 
 @dataclass(frozen=True, slots=True)
 class SSEEvent:
-    """One dispatched event: ``data`` lines joined by ``\\n``; ``comment`` set for ``:`` lines."""
+    """One dispatched event: ``data`` lines joined by ``\\n``; ``comment`` set for ``:`` lines.
 
-    data: str = ""
+    The data stays bytes (``raw``) until asked for as text: a multi-megabyte image event can then
+    go to a JSON parser, or have its image lifted out, without a detour through ``str``.
+    """
+
+    raw: bytes = b""
     event: str = "message"
     id: str | None = None
     retry: int | None = None
     comment: str | None = None
+
+    @property
+    def data(self) -> str:
+        """The event's data as text."""
+        return self.raw.decode("utf-8", errors="replace")
 
     @property
     def is_comment(self) -> bool:
@@ -41,7 +50,7 @@ class SSEDecoder:
     def __init__(self) -> None:
         self._pieces: list[bytes] = []  # the unfinished current line, in pieces
         self._skip_lf = False  # the previous chunk ended with \r; a leading \n belongs to it
-        self._data: list[str] = []
+        self._data: list[bytes] = []
         self._event = ""
         self._id: str | None = None
         self._retry: int | None = None
@@ -104,26 +113,27 @@ class SSEDecoder:
             if not self._data and not self._event:
                 return None
             event = SSEEvent(
-                data="\n".join(self._data), event=self._event or "message", id=self._id,
+                raw=b"\n".join(self._data), event=self._event or "message", id=self._id,
                 retry=self._retry,
             )
             self._data = []
             self._event = ""
             return event
-        line = raw.decode("utf-8", errors="replace")
-        if line[0] == ":":
-            return SSEEvent(comment=line[1:].strip())
-        field, sep, value = line.partition(":")
-        if sep and value.startswith(" "):
+        if raw[0] == 0x3A:  # ":"
+            return SSEEvent(comment=raw[1:].decode("utf-8", errors="replace").strip())
+        field, sep, value = raw.partition(b":")
+        if sep and value.startswith(b" "):
             value = value[1:]
-        if field == "data":
+        if field == b"data":
             self._data.append(value)
-        elif field == "event":
-            self._event = value
-        elif field == "id" and "\0" not in value:
-            self._id = value
-        elif field == "retry" and value.isdigit():
-            self._retry = int(value)
+            return None
+        text = value.decode("utf-8", errors="replace")
+        if field == b"event":
+            self._event = text
+        elif field == b"id" and "\0" not in text:
+            self._id = text
+        elif field == b"retry" and text.isdigit():
+            self._retry = int(text)
         return None
 
 
@@ -135,9 +145,11 @@ def iter_sse(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
     yield from decoder.flush()
 
 
-def encode_sse(data: str | None = None, *, comment: str | None = None) -> bytes:
+def encode_sse(data: str | bytes | None = None, *, comment: str | None = None) -> bytes:
     """Encode one ``data:`` event (or a ``:`` comment) as OpenRouter frames it."""
     if comment is not None:
         return f": {comment}\n\n".encode()
-    lines = (data or "").split("\n")
-    return "".join(f"data: {line}\n" for line in lines).encode() + b"\n"
+    raw = data.encode() if isinstance(data, str) else (data or b"")
+    if b"\n" not in raw:  # the usual case: one line, joined once (events can be megabytes)
+        return b"".join((b"data: ", raw, b"\n\n"))
+    return b"".join(b"data: " + line + b"\n" for line in raw.split(b"\n")) + b"\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 import warnings
 
@@ -74,14 +75,12 @@ class TestGenerateMany:
         import concurrent.futures as cf
 
         real_wait = cf.wait
-        calls = {"n": 0}
+        finished = threading.Event()
 
         def wait(*args: object, **kwargs: object) -> object:
-            calls["n"] += 1
-            done = real_wait(*args, **kwargs)  # type: ignore[arg-type]
-            if calls["n"] > 1 and done[0]:
+            if finished.is_set():  # Ctrl+C arrives once the first item is in
                 raise KeyboardInterrupt
-            return done
+            return real_wait(*args, **kwargs)  # type: ignore[arg-type]
 
         server.faults.push(Fault("slow", delay=3, model="offline/poster"), times=None)
         monkeypatch.setattr("jupyter_imagegen._batch.cf.wait", wait)
@@ -89,9 +88,9 @@ class TestGenerateMany:
             c.models()
             started = time.perf_counter()
             batch = generate_many(c, ["a"], ["offline/sketch", "offline/poster", "offline/poster"],
-                                  concurrency=3, progress=False)
+                                  concurrency=3, progress=False, on_result=lambda _: finished.set())
         assert time.perf_counter() - started < 2.5
-        assert batch.interrupted and batch[0].ok
+        assert batch.interrupted and batch[0].ok and len(batch.errors) == 2
         assert all(isinstance(i.error, ig.CancelledError) for i in batch.errors)
 
 

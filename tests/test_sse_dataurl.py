@@ -129,3 +129,80 @@ class TestDataURL:
             decode_data_url("data:image/png;base64," + base64.b64encode(data).decode())
         except ImageGenError:
             pass
+
+
+class TestLiftDataURLs:
+    def body(self, url: str, **extra: object) -> bytes:
+        import json
+
+        return json.dumps({"choices": [{"message": {"content": "hi", "images": [
+            {"type": "image_url", "image_url": {"url": url}}]}}], **extra}).encode()
+
+    def test_lifted_urls_decode_like_the_parsed_ones(self) -> None:
+        import json
+
+        from jupyter_imagegen._dataurl import lift_data_urls
+
+        data = image_bytes("PNG", (300, 300))
+        url = encode_data_url(data)
+        body = self.body(url)
+        text, lifted = lift_data_urls(body, min_size=100)
+        obj = json.loads(text)
+        token = obj["choices"][0]["message"]["images"][0]["image_url"]["url"]
+        assert len(text) < 300 and list(lifted) == [token]
+        assert decode_data_url(lifted[token]) == decode_data_url(url) == ("image/png", data)
+        assert obj["choices"][0]["message"]["content"] == "hi"
+
+    @pytest.mark.parametrize("content", [
+        'he wrote \\"data:AAAA', "a \\\\ backslash", '\\"data:' + "A" * 300 + '\\" quoted',
+    ])
+    def test_only_plain_value_strings_are_lifted(self, content: str) -> None:
+        import json
+
+        from jupyter_imagegen._dataurl import lift_data_urls
+
+        body = ('{"text": "%s", "url": "data:image/png;base64,%s"}' % (content, "A" * 400)).encode()
+        text, lifted = lift_data_urls(body, min_size=100)
+        parsed = json.loads(text)
+        assert parsed["text"] == json.loads(body)["text"]
+        assert len(lifted) == 1 and bytes(lifted[parsed["url"]]).endswith(b"A" * 400)
+
+    def test_escaped_urls_stay_with_the_parser(self) -> None:
+        from jupyter_imagegen._dataurl import lift_data_urls
+
+        body = b'{"url": "data:image\\/png;base64,' + b"A" * 400 + b'"}'
+        assert lift_data_urls(body, min_size=100) == (body, {})
+
+    def test_small_strings_stay(self) -> None:
+        from jupyter_imagegen._dataurl import lift_data_urls
+
+        body = self.body("data:image/png;base64,AAAA")
+        assert lift_data_urls(body) == (body, {})
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30)
+                        | st.just("data:image/png;base64," + "QUJD" * 40)
+                        | st.builds(lambda s: "data:" + s, st.text(min_size=20, max_size=200)),
+                        lambda children: st.lists(children, max_size=4)
+                        | st.dictionaries(st.text(max_size=8) | st.just("data:" + "k" * 20),
+                                          children, max_size=4),
+                        max_leaves=12))
+    def test_parsing_after_lifting_equals_parsing(self, value: object) -> None:
+        import json
+
+        from jupyter_imagegen._dataurl import lift_data_urls
+
+        for ensure_ascii in (True, False):
+            body = json.dumps(value, ensure_ascii=ensure_ascii).encode()
+            text, lifted = lift_data_urls(body, min_size=16)
+
+            def restore(v: object) -> object:
+                if isinstance(v, str) and v in lifted:
+                    return bytes(lifted[v]).decode()
+                if isinstance(v, list):
+                    return [restore(x) for x in v]
+                if isinstance(v, dict):
+                    return {k: restore(x) for k, x in v.items()}
+                return v
+
+            assert restore(json.loads(text)) == value

@@ -89,7 +89,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(head + body[: len(body) // 2])
             self._hang_up()
             return
-        self.wfile.write(head + body)
+        self.wfile.write(head)  # two writes: joining would copy a multi-MB body once more
+        self.wfile.write(body)
 
     def _error(self, status: int, message: str, metadata: Mapping[str, Any] | None = None,
                headers: Mapping[str, str] | None = None, *, close: bool = False) -> None:
@@ -268,7 +269,13 @@ class Handler(BaseHTTPRequestHandler):
         self._write_json(200, body_obj, headers, cut=kind == "cut-stream")
 
     def _chunk(self, data: bytes) -> None:
-        self.wfile.write(b"%x\r\n%b\r\n" % (len(data), data))
+        """One HTTP/1.1 chunk (an empty one ends the body); large data is not copied again."""
+        if len(data) < 65536:
+            self.wfile.write(b"%x\r\n%b\r\n" % (len(data), data))
+            return
+        self.wfile.write(b"%x\r\n" % len(data))
+        self.wfile.write(data)
+        self.wfile.write(b"\r\n")
 
     def _open_stream(self, gen_id: str, delay: float) -> None:
         """Start an SSE response, then keep it alive with comments while "generating" for ``delay``."""
@@ -301,7 +308,7 @@ class Handler(BaseHTTPRequestHandler):
         chunks = list(stream_chunks(gen_id, created, req, answer, error))
         cut_at = _cut_index(chunks) if kind == "cut-stream" else None
         for i, chunk in enumerate(chunks):
-            event = encode_sse(dumps(chunk).decode())
+            event = encode_sse(dumps(chunk))
             if i == cut_at:
                 self._chunk(event[: len(event) // 2])
                 self._hang_up()

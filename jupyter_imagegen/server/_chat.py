@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import secrets
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -187,30 +190,46 @@ def stream_chunks(gen_id: str, created: int, req: ChatRequest, answer: Answer,
 
 
 _SPLICE_MIN = 32 * 1024
+# Bytes that never need escaping in a JSON string: the base64 alphabet (checked in bulk, fast).
+_BASE64_BYTES = (string.ascii_letters + string.digits + "+/=").encode()
+
+
+def _splice_safe(value: str) -> bytes | None:
+    """``value`` as ASCII bytes when it is a long data URL needing no JSON escapes, else None."""
+    if len(value) < _SPLICE_MIN or not value.startswith("data:") or not value.isascii():
+        return None
+    raw = value.encode("ascii")
+    rest = raw.translate(None, _BASE64_BYTES)  # what is left: the short "data:...;base64," head
+    if any(c < 0x20 or c in b'"\\\x7f' for c in rest):
+        return None
+    return raw
 
 
 def dumps(obj: Any) -> bytes:
     """Compact JSON bytes, as the service sends them.
 
     Image data URLs (megabytes of base64 that need no escaping) are spliced in after encoding
-    the small rest, instead of being scanned by the JSON encoder: that halves the server's time
-    to first byte on a 1K image, which every client benchmark would otherwise pay.
+    the small rest, instead of being scanned by the JSON encoder: that cuts the server's time
+    to first byte on a 1K image several-fold, which every client benchmark would otherwise pay.
     """
     spliced: list[bytes] = []
+    nonce = secrets.token_hex(8)  # no user string can look like a placeholder
 
     def swap(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: swap(v) for k, v in value.items()}
         if isinstance(value, list):
             return [swap(v) for v in value]
-        if (isinstance(value, str) and len(value) >= _SPLICE_MIN and value.startswith("data:")
-                and value.isascii() and value.isprintable() and '"' not in value
-                and "\\" not in value):
-            spliced.append(value.encode("ascii"))
-            return f"\x00{len(spliced) - 1}\x00"
+        if isinstance(value, str) and (raw := _splice_safe(value)) is not None:
+            spliced.append(raw)
+            return f"{nonce}:{len(spliced) - 1}"
         return value
 
     text = json.dumps(swap(obj), separators=(",", ":"), ensure_ascii=False).encode()
-    for index, raw in enumerate(spliced):
-        text = text.replace(b'"\\u0000%d\\u0000"' % index, b'"' + raw + b'"', 1)
-    return text
+    if not spliced:
+        return text
+    pieces = re.split(rb'"%s:(\d+)"' % nonce.encode(), text)  # [text, index, text, ...]
+    out: list[bytes] = []
+    for i, piece in enumerate(pieces):
+        out += (b'"', spliced[int(piece)], b'"') if i % 2 else (piece,)
+    return b"".join(out)

@@ -194,7 +194,7 @@ def handle_images(handler: Handler, body: bytes, fault: Fault | None) -> None:
 
 
 def _event(obj: dict[str, Any]) -> bytes:
-    return encode_sse(dumps(obj).decode())
+    return encode_sse(dumps(obj))
 
 
 def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | None,
