@@ -73,6 +73,10 @@ def _config(magics: ImageGenMagics, words: list[str]) -> Table:
         ["timeout", "(client default)" if magics.timeout is None else f"{magics.timeout:g}s",
          change + "timeout"],
         ["short errors", str(magics.short_errors), change + "short_errors"],
+        ["replay cache", magics.cache or "(off)", change + "cache"],
+        ["spent this session", f"${client.spent:.4f}", "(reported by the service; cache hits are free)"],
+        ["spend limit", "(none)" if client.spend_limit is None else f"${client.spend_limit:.2f}",
+         change + "spend_limit"],
     ]
     return Table(["setting", "value", "change with"], rows, caption="%config ImageGenMagics lists all")
 

@@ -130,6 +130,8 @@ class ImageGenMagics(Magics, Configurable):
     live_status = Bool(True, config=True, help="Show a live status line while a request runs.")
     columns = Int(2, config=True, help="Columns of the grid when a result has several images.")
     thumbnail_width = Int(320, config=True, help="Width in CSS pixels of one grid cell.")
+    spend_limit = Float(None, allow_none=True, config=True, help=(
+        "Refuse to start a request that would take this session's spend (USD) past the limit."))
     cache = Unicode(None, allow_none=True, config=True, help=(
         "Replay cache: 'default' (the user cache folder) or a folder. Identical cells are then "
         "served from disk, offline and at no cost, marked 'cached'."))
@@ -169,6 +171,8 @@ class ImageGenMagics(Magics, Configurable):
             client = self._own_client
         else:
             client = default_client()
+        if self.spend_limit is not None:
+            client.spend_limit = self.spend_limit
         if self.cache and client.cache is None:
             from ._cache import ReplayCache
 

@@ -67,3 +67,16 @@ def test_replay_cache_trait_serves_identical_cells(ip: InteractiveShell, server:
     assert len(chat_bodies(server)) == 1 and second.result.result.cached
     assert any("cached" in str(o.data.get("text/plain", "")) for o in second.outputs)
     assert second.images[0][1] == first.images[0][1]
+
+
+def test_spend_limit_trait_and_session_cost_in_config(ip: InteractiveShell, server: LocalServer) -> None:
+    run(ip, "%config ImageGenMagics.spend_limit = 0.05")
+    first = run(ip, "%%imagegen -m offline/sketch --no-stream\na small boat")
+    assert first.result.success, first.stderr
+    second = run(ip, "%%imagegen -m offline/sketch --no-stream\na second boat")
+    assert "SpendLimitError" in second.error_message() and "Nothing was sent" in second.stderr
+    assert len(chat_bodies(server)) == 1
+    table = run(ip, "%imagegen config").result.result
+    rows = {row[0]: row[1] for row in table.rows}
+    assert rows["spent this session"] == f"${first.result.result.cost:.4f}"
+    assert rows["spend limit"] == "$0.05"

@@ -161,7 +161,7 @@ class TestLiftDataURLs:
 
         from jupyter_imagegen._dataurl import lift_data_urls
 
-        body = ('{"text": "%s", "url": "data:image/png;base64,%s"}' % (content, "A" * 400)).encode()
+        body = ('{"text": "' + content + '", "url": "data:image/png;base64,' + "A" * 400 + '"}').encode()
         text, lifted = lift_data_urls(body, min_size=100)
         parsed = json.loads(text)
         assert parsed["text"] == json.loads(body)["text"]
@@ -196,7 +196,7 @@ class TestLiftDataURLs:
             body = json.dumps(value, ensure_ascii=ensure_ascii).encode()
             text, lifted = lift_data_urls(body, min_size=16)
 
-            def restore(v: object) -> object:
+            def restore(v: object, lifted: dict = lifted) -> object:
                 if isinstance(v, str) and v in lifted:
                     return bytes(lifted[v]).decode()
                 if isinstance(v, list):
