@@ -15,6 +15,7 @@ from ._exceptions import (
     NotFoundError,
     RateLimitError,
     RequestTimeoutError,
+    SpendLimitError,
 )
 
 __all__ = ["advise"]
@@ -46,6 +47,9 @@ def advise(exc: ImageGenError) -> str:
         # The client's own pointer names the Python and CLI ways; in a notebook the magic's is better.
         message = exc.message.split(" List image models with", 1)[0]
         return f"{message}{more}\nList image models with `%imagegen models [SEARCH]`."
+    if isinstance(exc, SpendLimitError):
+        return (f"{exc.message.split(' Raise the spend limit', 1)[0]}\nRaise it with "
+                "`%config ImageGenMagics.spend_limit = 5.0` (or `= None` for no limit).")
     if isinstance(exc, CancelledError):
         return f"{exc.message}. Nothing was kept; the prompt is still in the cell, run it again."
     if isinstance(exc, APIConnectionError):

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -142,6 +143,7 @@ class Client:
         self._session.headers.update(self._headers(referer or settings.referer, title or settings.title))
         self._catalogue: dict[bool, tuple[float, list[ModelInfo]]] = {}
         self._image_catalogue: tuple[float, list[ImageModelInfo]] | None = None
+        self._reserved = 0.0  # estimated cost of requests in flight (spend limit)
         self.api = api
         self._lock = threading.Lock()
         self._gate = RateGate()
@@ -156,7 +158,8 @@ class Client:
 
     def __getstate__(self) -> dict[str, Any]:
         # Executors that ship work to other processes (Dask) pickle the client: send only the
-        # configuration and rebuild the session there. The key travels in memory only.
+        # configuration and rebuild the session there. That configuration includes the API key,
+        # so never write a pickled client to disk; results drop their client when pickled.
         return dict(self._config)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -222,8 +225,13 @@ class Client:
         stream: bool = False,
         timeout: Timeout = None,
         on_retry: Callable[[int, float], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> requests.Response:
-        """Send with retries; return a 2xx response or raise the mapped error."""
+        """Send with retries; return a 2xx response or raise the mapped error.
+
+        Errors are built outside ``except`` blocks on purpose: a chained ``requests`` exception
+        would carry the request, and so the ``Authorization`` header, in ``__context__``.
+        """
         data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         headers = {**self._auth()}
         if data is not None:
@@ -231,30 +239,20 @@ class Client:
         attempt = 0
         self._gate.wait(self._sleep)  # a sibling thread was told to slow down: so are we
         while True:
-            error: ImageGenError
+            failure = ""
             try:
                 response = self._session.request(
                     method, self._url(path), data=data, params=params, headers=headers,
                     stream=stream, timeout=timeout if timeout is not None else self.timeout,
                 )
-            except requests.exceptions.ConnectTimeout:
-                error = RequestTimeoutError(f"timed out connecting to {self.base_url}")
-            except requests.exceptions.Timeout:
-                # A read timeout may mean the generation is still running (and billed): no retry.
-                raise RequestTimeoutError(
-                    f"no response from {self.base_url} within the read timeout; raise "
-                    "Client(timeout=...) for slow models") from None
             except requests.exceptions.RequestException as exc:
-                error = APIConnectionError(f"cannot reach {self.base_url}: {type(exc).__name__}")
+                failure = _failure_kind(exc)
+            if failure:
+                error = self._transport_error(failure)
             else:
                 if response.status_code < 400:
                     return response
-                error = error_from_response(
-                    response.status_code, response.content,
-                    retry_after=response.headers.get("Retry-After"),
-                    request_id=response.headers.get("X-Generation-Id"),
-                )
-                response.close()
+                error = self._status_error(response)
                 if response.status_code not in RETRYABLE_STATUSES:
                     raise error
             if attempt >= self.max_retries:
@@ -267,8 +265,56 @@ class Client:
                 self._gate.block(delay)
             if on_retry is not None:
                 on_retry(attempt + 1, delay)
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("generation cancelled")  # do not start another, billed try
             self._sleep(delay)
             attempt += 1
+
+    def _transport_error(self, failure: str) -> ImageGenError:
+        """The typed error for a request that got no usable response (see :func:`_failure_kind`)."""
+        if failure == "invalid":
+            raise InvalidInputError(f"cannot send a request to {self.base_url!r}: check the base URL "
+                                    "and the API key (no line breaks or odd characters)")
+        if failure == "read-timeout":
+            # A read timeout may mean the generation is still running (and billed): no retry.
+            raise RequestTimeoutError(
+                f"no response from {self.base_url} within the read timeout; raise "
+                "Client(timeout=...) for slow models")
+        if failure == "connect-timeout":
+            return RequestTimeoutError(f"timed out connecting to {self.base_url}")
+        return APIConnectionError(f"cannot reach {self.base_url}: {failure}")
+
+    def _status_error(self, response: requests.Response) -> ImageGenError:
+        """The mapped error for a 4xx/5xx response; a body that breaks off is a connection error."""
+        try:
+            content = response.content
+        except requests.exceptions.RequestException as exc:
+            content = None
+            kind = type(exc).__name__
+        finally:
+            response.close()
+        if content is None:
+            return APIConnectionError(f"the error response from {self.base_url} broke off ({kind}, "
+                                      f"HTTP {response.status_code})", status=response.status_code)
+        return error_from_response(
+            response.status_code, content, retry_after=response.headers.get("Retry-After"),
+            request_id=response.headers.get("X-Generation-Id"))
+
+    def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        """GET a small JSON document (listings, records) with retries and typed errors."""
+        response = self._send("GET", path, params=params)
+        try:
+            content = response.content
+        except requests.exceptions.RequestException:
+            content = None
+        finally:
+            response.close()
+        if content is None:
+            raise APIConnectionError(f"the response to GET {path} broke off")
+        try:
+            return json.loads(content)
+        except ValueError:
+            raise ResponseError(f"the response to GET {path} is not valid JSON") from None
 
     # -- models -------------------------------------------------------------------------------
 
@@ -282,12 +328,7 @@ class Client:
             if cached and not refresh and time.monotonic() - cached[0] < self.models_ttl:
                 return list(cached[1])
         query = {"output_modalities": "all" if all else "image"}
-        response = self._send("GET", "models", params=query)
-        try:
-            listing = json.loads(response.content)
-        except ValueError:
-            raise ResponseError("the model listing is not valid JSON") from None
-        models = parse_models(listing, images_only=not all)
+        models = parse_models(self._get_json("models", query), images_only=not all)
         with self._lock:
             self._catalogue[all] = (time.monotonic(), models)
         return list(models)
@@ -331,9 +372,11 @@ class Client:
 
     def generation(self, generation_id: str) -> dict[str, Any]:
         """The service's record of one generation (``GET /generation?id=...``)."""
-        response = self._send("GET", "generation", params={"id": generation_id})
-        data = json.loads(response.content)
-        return dict(data.get("data", data)) if isinstance(data, Mapping) else {}
+        data = self._get_json("generation", {"id": generation_id})
+        record = data.get("data", data) if isinstance(data, Mapping) else None
+        if not isinstance(record, Mapping):
+            raise ResponseError("the generation record has no 'data' object")
+        return dict(record)
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -376,38 +419,80 @@ class Client:
 
     # -- spend and cache ----------------------------------------------------------------------
 
-    def _check_spend(self, plan: _Plan) -> None:
-        """Refuse, before sending, a request that would take the session past ``spend_limit``."""
-        if self.spend_limit is None:
+    @contextmanager
+    def _spending(self, plan: _Plan) -> Iterator[None]:
+        """Refuse, before sending, a request that would take the session past ``spend_limit``.
+
+        The estimate stays reserved while the request runs, so parallel requests of a batch
+        cannot all pass the check before any of them has been paid for.
+        """
+        limit = self.spend_limit
+        if limit is None:
+            yield
             return
         estimate = plan.estimate
-        model = plan.model
-        if self.spent + estimate > self.spend_limit:
-            raise SpendLimitError(
-                f"spend limit reached: ${self.spent:.4f} spent of ${self.spend_limit:.2f}, and "
-                f"this request to {model!r} costs about ${estimate:.4f}. Nothing was sent. Raise "
-                "client.spend_limit (or set it to None) to continue.")
+        with self._lock:
+            committed = self.spent + self._reserved
+            if committed + estimate > limit:
+                raise SpendLimitError(
+                    f"spend limit reached: ${committed:.4f} spent or running of ${limit:.2f}, and "
+                    f"this request to {plan.model!r} costs about ${estimate:.4f}. Nothing was sent. "
+                    "Raise the spend limit (or set it to None) to continue.")
+            self._reserved += estimate
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._reserved -= estimate
 
     def _record_spend(self, result: ImageResult) -> None:
         if result.cost and not result.cached:
             with self._lock:
                 self.spent += result.cost
 
-    def _lookup(self, body: Mapping[str, Any], started: float) -> ImageResult | None:
+    def _cache_key(self, prompt: str, model: str | None, api: Api | None, images: Any,
+                   options: Mapping[str, Any]) -> str | None:
+        """The replay-cache key of a call, from its arguments alone.
+
+        It needs no model listing, so a cached notebook replays offline; input images count
+        by content, and ``stream`` (how the answer arrives) does not count at all.
+        """
         if self.cache is None:
             return None
-        hit: ImageResult | None = self.cache.get(self.cache.key_for(body, self.base_url))
+        call = {"prompt": prompt, "model": model or self.default_model, "api": api or self.api,
+                "images": to_image_urls(images), **options}
+        call.pop("stream", None)
+        try:
+            key: str = self.cache.key_for(call, self.base_url)
+        except (TypeError, ValueError):
+            return None  # options that are not JSON: not cacheable, still sendable
+        return key
+
+    def _lookup(self, key: str | None, started: float) -> ImageResult | None:
+        if key is None or self.cache is None:
+            return None
+        hit: ImageResult | None = self.cache.get(key)
         if hit is not None:
             hit.elapsed = time.perf_counter() - started
             hit._client = self
         return hit
 
-    def _remember(self, body: Mapping[str, Any], result: ImageResult) -> None:
-        """Keep a fresh result in the replay cache and the image store, when configured."""
-        if self.cache is not None:
-            self.cache.put(self.cache.key_for(body, self.base_url), result)
+    def _remember(self, key: str | None, result: ImageResult) -> None:
+        """Keep a fresh result in the replay cache and the image store, when configured.
+
+        The result is paid for by now: a full disk or a bad folder costs the copy, never it.
+        """
+        keepers: list[tuple[str, Callable[[], object]]] = []
+        if key is not None and self.cache is not None:
+            keepers.append(("replay cache", lambda: self.cache.put(key, result)))
         if self.store is not None:
-            self.store.add(result)
+            keepers.append(("image store", lambda: self.store.add(result)))
+        for name, keep in keepers:
+            try:
+                keep()
+            except Exception as exc:  # reported below; the paid result is still returned
+                log.warning("jupyter_imagegen: could not keep the result in the %s: %s: %s",
+                            name, type(exc).__name__, exc)
 
     def generate(
         self,
@@ -450,15 +535,17 @@ class Client:
                     return event.result
             raise IncompleteStreamError("the stream ended without a result")  # pragma: no cover
         started = time.perf_counter()
-        plan = self._plan(prompt, model, api=api, images=images, aspect_ratio=aspect_ratio,
-                          image_size=image_size, seed=seed, stream=False, **options)
-        hit = self._lookup(plan.body, started)
+        key = self._cache_key(prompt, model, api, images, dict(
+            options, aspect_ratio=aspect_ratio, image_size=image_size, seed=seed))
+        hit = self._lookup(key, started)
         if hit is not None:
             return hit
-        self._check_spend(plan)
-        response = self._send("POST", plan.path, body=plan.body, timeout=timeout, stream=True)
-        completion, lifted = self._parse_body(response, plan)
-        return self._result(completion, plan, prompt, started, lifted=lifted)
+        plan = self._plan(prompt, model, api=api, images=images, aspect_ratio=aspect_ratio,
+                          image_size=image_size, seed=seed, stream=False, **options)
+        with self._spending(plan):
+            response = self._send("POST", plan.path, body=plan.body, timeout=timeout, stream=True)
+            completion, lifted = self._parse_body(response, plan)
+            return self._result(completion, plan, prompt, started, lifted=lifted, key=key)
 
     def stream(
         self,
@@ -482,15 +569,21 @@ class Client:
         also yields ``partial`` previews, which never become part of the result.
         """
         started = time.perf_counter()
-        plan = self._plan(prompt, model, api=api, images=images, aspect_ratio=aspect_ratio,
-                          image_size=image_size, seed=seed, stream=_sse, **options)
-        hit = self._lookup(plan.body, started)
+        key = self._cache_key(prompt, model, api, images, dict(
+            options, aspect_ratio=aspect_ratio, image_size=image_size, seed=seed))
+        hit = self._lookup(key, started)
         if hit is not None:
             for image in hit.generated:
                 yield StreamEvent("image", image=image, elapsed=hit.elapsed or 0.0)
             yield StreamEvent("done", result=hit, elapsed=hit.elapsed or 0.0)
             return
-        self._check_spend(plan)
+        plan = self._plan(prompt, model, api=api, images=images, aspect_ratio=aspect_ratio,
+                          image_size=image_size, seed=seed, stream=_sse, **options)
+        with self._spending(plan):
+            yield from self._stream_plan(plan, prompt, key, started, timeout, cancel)
+
+    def _stream_plan(self, plan: _Plan, prompt: str, key: str | None, started: float,
+                     timeout: Timeout, cancel: threading.Event | None) -> Iterator[StreamEvent]:
         retries: list[tuple[int, float]] = []
         response = self._send_cancellable(plan.path, plan.body, timeout, cancel,
                                           lambda a, d: retries.append((a, d)))
@@ -509,7 +602,7 @@ class Client:
                         generated.append(event.image)
                     yield event
                 completion = accumulator.result()
-        result = self._result(completion, plan, prompt, started, generated, lifted=lifted)
+        result = self._result(completion, plan, prompt, started, generated, lifted=lifted, key=key)
         yield StreamEvent("done", result=result, elapsed=time.perf_counter() - started)
 
     # -- planning: which API, which body ------------------------------------------------------
@@ -552,12 +645,7 @@ class Client:
             cached = self._image_catalogue
             if cached and not refresh and time.monotonic() - cached[0] < self.models_ttl:
                 return list(cached[1])
-        response = self._send("GET", "images/models")
-        try:
-            listing = json.loads(response.content)
-        except ValueError:
-            raise ResponseError("the image model listing is not valid JSON") from None
-        models = parse_image_models(listing)
+        models = parse_image_models(self._get_json("images/models"))
         with self._lock:
             self._image_catalogue = (time.monotonic(), models)
         return list(models)
@@ -604,7 +692,15 @@ class Client:
             problems = info.check(body)
             if problems:
                 raise ModelCapabilityError("; ".join(problems) + ". Nothing was sent.")
-        return body, 0.0
+        return body, self._price_of(model) * (n or 1)
+
+    def _price_of(self, model: str) -> float:
+        """USD per output image from the model listing, 0.0 when unknown (for the spend limit)."""
+        try:
+            listed = {m.id: m for m in self.models(all=True)}.get(model)
+        except ImageGenError:
+            return 0.0
+        return (listed.price_per_image or 0.0) if listed else 0.0
 
     # -- reading responses --------------------------------------------------------------------
 
@@ -642,7 +738,7 @@ class Client:
         def run() -> None:
             try:
                 box["response"] = self._send("POST", path, body=body, stream=True,
-                                             timeout=timeout, on_retry=on_retry)
+                                             timeout=timeout, on_retry=on_retry, cancel=cancel)
             except BaseException as exc:  # handed to the waiting thread
                 box["error"] = exc
             finally:
@@ -727,6 +823,7 @@ class Client:
         generated: list[GeneratedImage] | None = None,
         *,
         lifted: Mapping[str, memoryview] | None = None,
+        key: str | None = None,
     ) -> ImageResult:
         if generated is None:
             generated = [_decode(payload, lifted) for payload in completion.images]
@@ -741,8 +838,20 @@ class Client:
         )
         result._client = self
         self._record_spend(result)
-        self._remember(plan.body, result)
+        self._remember(key, result)
         return result
+
+
+def _failure_kind(exc: requests.exceptions.RequestException) -> str:
+    """Classify a requests failure by name only: its text can hold the URL and headers."""
+    if isinstance(exc, (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
+                        requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema)):
+        return "invalid"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect-timeout"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "read-timeout"
+    return type(exc).__name__
 
 
 def _decode(payload: ImagePayload, lifted: Mapping[str, memoryview] | None = None) -> GeneratedImage:
@@ -816,9 +925,12 @@ def _resolve_store(store: Any) -> Any:
 
 def _params_of(body: Mapping[str, Any]) -> dict[str, Any]:
     """The request parameters worth keeping with a result (no prompt text, no image payloads)."""
-    params: dict[str, Any] = {k: v for k, v in body.items() if k not in ("messages", "model")}
+    params: dict[str, Any] = {k: v for k, v in body.items()
+                              if k not in ("messages", "model", "prompt", "input_references")}
     content = body["messages"][-1]["content"] if body.get("messages") else ""
     if isinstance(content, list):
         params["input_images"] = sum(1 for part in content if part.get("type") == "image_url")
+    if body.get("input_references"):
+        params["input_images"] = len(body["input_references"])
     return params
 

@@ -6,9 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ._exceptions import InvalidInputError
 from ._protocol import DEFAULT_BASE_URL
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_OFFLINE_MODEL", "Settings"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_OFFLINE_MODEL", "Settings", "clean_key"]
 
 #: The model used when none is given. The offline server serves it too, so notebooks written for
 #: the real service run unchanged offline.
@@ -16,6 +17,23 @@ DEFAULT_MODEL = "google/gemini-2.5-flash-image"
 DEFAULT_OFFLINE_MODEL = "offline/sketch"
 DEFAULT_REFERER = "https://github.com/jupyter-imagegen/jupyter-imagegen"
 DEFAULT_TITLE = "jupyter_imagegen"
+
+
+def clean_key(key: str | None) -> str | None:
+    """The key without surrounding whitespace; a typed error (never showing it) if it is unusable.
+
+    Keys read from files or pasted from web pages often carry a newline or an invisible
+    character, which would otherwise surface as a confusing network error after retries.
+    """
+    if key is None:
+        return None
+    key = key.strip()
+    if any(c.isspace() for c in key) or not key.isascii() or not key.isprintable():
+        raise InvalidInputError(
+            "the API key contains spaces, line breaks or non-ASCII characters (often from "
+            "copying); copy it again from openrouter.ai/settings/keys, or enter it with "
+            "`%imagegen key`")
+    return key or None
 
 
 @dataclass(frozen=True)
@@ -47,9 +65,13 @@ class Settings:
         """
         env = os.environ if environ is None else environ
         key = api_key if api_key is not None else (env.get("OPENROUTER_API_KEY") or None)
-        url = base_url or env.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL
+        url = (base_url or env.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL).strip()
+        if not url.lower().startswith(("http://", "https://")):
+            raise InvalidInputError(
+                f"the base URL must start with http:// or https:// (got {url[:60]!r}), "
+                f"for example {DEFAULT_BASE_URL}")
         return cls(
-            api_key=key,
+            api_key=clean_key(key),
             base_url=url.rstrip("/"),
             default_model=env.get("JUPYTER_IMAGEGEN_MODEL") or DEFAULT_MODEL,
         )

@@ -11,6 +11,7 @@ import base64
 import binascii
 import re
 import secrets
+import string
 import sys
 from urllib.parse import unquote_to_bytes
 
@@ -65,7 +66,7 @@ def decode_data_url(url: str | bytes | memoryview, *, index: int | None = None) 
     payload: str | memoryview
     if isinstance(url, (bytes, bytearray, memoryview)):
         view = memoryview(url)
-        head = bytes(view[:512])
+        head = bytes(view[:4096])
         text = head[:head.find(b",") + 1].decode("latin-1")
         payload = view[len(text):]
     elif isinstance(url, str):
@@ -116,18 +117,32 @@ def encode_data_url(data: bytes, mime: str | None = None) -> str:
 
 #: Strings shorter than this are left to the JSON parser.
 LIFT_MIN = 64 * 1024
-_JSON_VALUE_START = frozenset(b":,[ \t\r\n")
+_BASE64_ALPHABET = (string.ascii_letters + string.digits + "+/=").encode()
+
+
+def _url_value_at(body: bytes, start: int) -> bool:
+    """True when the string opening at ``start`` is the value of a ``"url"`` key."""
+    before = body[max(0, start - 64):start].rstrip()
+    if not before.endswith(b":"):
+        return False
+    key = before[:-1].rstrip()
+    return key.endswith(b'"url"') and not key.endswith(b'\\"url"')
+
+
+def _plain(segment: bytes) -> bool:
+    """True for text the JSON parser would take as is: base64 plus a short printable head."""
+    rest = segment.translate(None, _BASE64_ALPHABET)  # what is left: "data:image/png;base64,"
+    return len(rest) <= 256 and all(0x20 <= c < 0x7F and c != 0x5C for c in rest)
 
 
 def lift_data_urls(body: bytes, *, min_size: int = LIFT_MIN) -> tuple[bytes, dict[str, memoryview]]:
-    """Cut long ``"data:..."`` strings out of a JSON body before ``json.loads``.
+    """Cut long ``"url": "data:..."`` values out of a JSON body before ``json.loads``.
 
     Scanning megabytes of base64 in the JSON decoder, then turning it into a ``str`` only to
     decode it back to bytes, costs more than receiving it; lifted URLs are decoded straight from
-    the received bytes instead. Each lifted string is replaced by a unique token (a key of the
-    returned mapping). Only plain strings are lifted: a string with any backslash escape, or a
-    quote that is not where a JSON value starts, is left to the parser, so the parsed result is
-    the same either way.
+    the received bytes instead. Each lifted value is replaced by a unique token (a key of the
+    returned mapping). Only ``url`` values made of printable ASCII with no escapes are lifted, so
+    everything else parses exactly as before, and a body the parser would reject still is.
     """
     lifted: dict[str, memoryview] = {}
     view = memoryview(body)
@@ -138,9 +153,7 @@ def lift_data_urls(body: bytes, *, min_size: int = LIFT_MIN) -> tuple[bytes, dic
         end = body.find(b'"', start + 1)
         if end < 0:
             break
-        real_start = start > 0 and body[start - 1] in _JSON_VALUE_START
-        is_key = body[end + 1:end + 65].lstrip()[:1] == b":"
-        if real_start and not is_key and end - start > min_size and body.find(b"\\", start, end) < 0:
+        if end - start > min_size and _url_value_at(body, start) and _plain(body[start + 1:end]):
             token = f"data:lifted;{nonce},{len(lifted)}"
             pieces += (view[pos:start + 1], token.encode("ascii"))
             lifted[token] = view[start + 1:end]

@@ -63,6 +63,8 @@ def offline() -> Client:
     """Switch the shared client to the local offline server (started on first use)."""
     global _client
     with _lock:
+        if _client is not None:
+            _client.close()
         _client = _start_offline()
         return _client
 
@@ -72,6 +74,8 @@ def online(api_key: str | None = None, base_url: str | None = None) -> Client:
     global _client
     client = Client(api_key=api_key, base_url=base_url)
     with _lock:
+        if _client is not None:
+            _client.close()
         _client = client
     return client
 

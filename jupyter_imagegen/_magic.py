@@ -139,6 +139,7 @@ class ImageGenMagics(Magics, Configurable):
     # A class-level default: config files can set base_url (and so fire the observer) while
     # Configurable.__init__ is still running.
     _own_client: Client | None = None
+    _lift_pending = False
 
     @validate("aspect_ratio")
     def _check_aspect_ratio(self, proposal: Any) -> str | None:
@@ -154,6 +155,27 @@ class ImageGenMagics(Magics, Configurable):
             return None if value is None else str(normalize(value))
         except argparse.ArgumentTypeError as exc:
             raise TraitError(str(exc)) from None
+
+    @observe("cache", "spend_limit")
+    def _settings_changed(self, change: Any) -> None:
+        # Applied on the next cell (no client is started while a config file loads); a change
+        # to None then lifts the limit or turns the cache off, instead of being ignored.
+        self._lift_pending = True
+
+    def _apply_settings(self, client: Client, *, lift: bool) -> None:
+        """Put the magic's spend limit and cache on ``client``; ``lift`` also applies ``None``."""
+        if self.spend_limit is not None or lift:
+            client.spend_limit = self.spend_limit
+        if not self.cache:
+            if lift:
+                client.cache = None
+            return
+        folder = None if self.cache == "default" else self.cache
+        current = getattr(client.cache, "directory", None)
+        if client.cache is None or (folder is not None and str(current) != str(Path(folder))):
+            from ._cache import ReplayCache
+
+            client.cache = ReplayCache(folder)
 
     @observe("base_url")
     def _drop_own_client(self, change: Any) -> None:
@@ -171,12 +193,9 @@ class ImageGenMagics(Magics, Configurable):
             client = self._own_client
         else:
             client = default_client()
-        if self.spend_limit is not None:
-            client.spend_limit = self.spend_limit
-        if self.cache and client.cache is None:
-            from ._cache import ReplayCache
-
-            client.cache = ReplayCache(None if self.cache == "default" else self.cache)
+        if self.cache or self.spend_limit is not None or self._lift_pending:
+            self._apply_settings(client, lift=self._lift_pending)
+            self._lift_pending = False
         return client
 
     def error(self, exc: ImageGenError) -> BaseException:
@@ -283,11 +302,17 @@ class ImageGenMagics(Magics, Configurable):
         """Evaluate each ``--input`` in the user's namespace; fall back to a file path."""
         images: list[Any] = []
         for expr in expressions:
+            if expr.startswith(("https://", "http://", "data:")):
+                images.append(expr)  # a URL is a value, not code
+                continue
             try:
                 # The expression is the user's own code, evaluated in their own namespace.
                 value = eval(expr, self.ip.user_ns)  # noqa: S307
             except Exception:
-                if not Path(expr).expanduser().exists():
+                path = Path(expr).expanduser()
+                if path.is_dir():
+                    raise usage_error(f"--input {expr}: is a folder; name an image file in it.") from None
+                if not path.exists():
                     raise usage_error(f"--input {expr}: not a notebook variable or expression, "
                                       "and no such file.") from None
                 value = expr
@@ -353,21 +378,27 @@ class ImageGenMagics(Magics, Configurable):
                                                    **options)
         if not batch.results and batch.errors and isinstance(batch.errors[0].error, ImageGenError):
             raise self.error(batch.errors[0].error)
-        out = args.out or self.output_dir
-        for result in batch.results if out else ():
-            result.save(out)
         if args.as_name:
             self.ip.user_ns[args.as_name] = outcome
+        notes = self._save(batch.results, args.out or self.output_dir)
+        if args.no_display or notes:
+            publish(caption_bundle(" · ".join([batch.summary(), *notes])))
         return None if args.no_display else outcome
 
+    def _save(self, results: list[ImageResult], out: str | None) -> list[str]:
+        """Save into ``out``; a folder that cannot be written is a note, never a lost result."""
+        if not out:
+            return []
+        try:
+            paths = [path for result in results for path in result.save(out)]
+        except (OSError, ImageGenError) as exc:
+            return [f"NOT saved to {out}: {exc}; the result is still in _ (save it with .save())"]
+        return [f"saved {paths[0]}" if len(paths) == 1 else f"saved {len(paths)} images to {out}"]
+
     def _show(self, result: ImageResult, args: argparse.Namespace, status: StatusLine) -> ImageResult | None:
-        notes = []
-        out = args.out or self.output_dir
-        if out:
-            paths = result.save(out)
-            notes.append(f"saved {paths[0]}" if len(paths) == 1 else f"saved {len(paths)} images to {out}")
         if args.as_name:
             self.ip.user_ns[args.as_name] = result
+        notes = self._save([result], args.out or self.output_dir)
         if args.no_display:
             bundle = caption_bundle(" · ".join([result.caption(), *notes]))
             if not status.replace(bundle):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from ._exceptions import ResponseError
 
 __all__ = ["ModelInfo", "closest_ids", "parse_models"]
 
@@ -19,7 +22,7 @@ def _price(value: Any) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if number >= 0 else None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,9 @@ class ModelInfo:
 def parse_models(obj: Any, *, images_only: bool = True) -> list[ModelInfo]:
     """Parse a ``{"data": [...]}`` listing; by default keep image-capable models only."""
     data = obj.get("data") if isinstance(obj, Mapping) else None
-    models = [ModelInfo.from_json(m) for m in data or () if isinstance(m, Mapping) and m.get("id")]
+    if not isinstance(data, list):
+        raise ResponseError("the model listing has no 'data' list")
+    models = [ModelInfo.from_json(m) for m in data if isinstance(m, Mapping) and m.get("id")]
     if images_only:
         models = [m for m in models if m.outputs_images and m.id not in EXCLUDED_IDS]
     return models
@@ -89,7 +94,7 @@ def parse_models(obj: Any, *, images_only: bool = True) -> list[ModelInfo]:
 
 def closest_ids(wanted: str, ids: Iterable[str], n: int = 3) -> list[str]:
     """The ids closest to ``wanted`` (for 'did you mean'), matching with or without the author."""
-    ids = list(ids)
+    ids = [i for i in ids if i not in EXCLUDED_IDS]
     by_slug = {i.rsplit("/", 1)[-1]: i for i in ids}
     found = difflib.get_close_matches(wanted, ids, n=n, cutoff=0.5)
     for slug in difflib.get_close_matches(wanted.rsplit("/", 1)[-1], list(by_slug), n=n, cutoff=0.5):

@@ -180,7 +180,7 @@ class Usage:
             total_tokens=_int(obj.get("total_tokens")),
             image_tokens=_int(details.get("image_tokens")),
             reasoning_tokens=_int(details.get("reasoning_tokens")),
-            cost=float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
+            cost=_cost(cost),
             raw=dict(obj),
         )
 
@@ -221,6 +221,13 @@ class ChatCompletion:
             native_finish_reason=self.native_finish_reason,
             request_id=self.id,
         )
+
+
+def _cost(value: Any) -> float | None:
+    """A reported cost, when it is a finite, non-negative number (NaN would disable spend limits)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) and value >= 0 else None
 
 
 def _int(value: Any) -> int:

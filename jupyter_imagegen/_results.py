@@ -261,7 +261,15 @@ class ImageResult:
             "id": _slug(self.id or "local"), "ext": g.extension,
         }
         if "{" in str(target):
-            path = Path(str(target).format(**fields))
+            try:
+                path = Path(str(target).format(**fields))
+            except (KeyError, IndexError, ValueError) as exc:
+                raise InvalidInputError(
+                    f"cannot use {str(target)!r} as a file-name pattern ({type(exc).__name__}: "
+                    f"{exc}); fields are {{index}}, {{model}}, {{prompt}}, {{id}}, {{ext}}, and a "
+                    "literal brace is written {{ or }}") from None
+            if len(self.generated) > 1 and "{index}" not in str(target):
+                path = path.with_name(f"{path.stem}-{g.index}{path.suffix}")  # never one name twice
         elif target.suffix.lower() in _IMAGE_SUFFIXES:  # a file name: index it if several
             path = target if len(self.generated) == 1 else target.with_name(
                 f"{target.stem}-{g.index}{target.suffix}")
@@ -333,6 +341,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; saved images are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -110,7 +110,8 @@ class SSEDecoder:
 
     def _line(self, raw: bytes) -> SSEEvent | None:
         if not raw:
-            if not self._data and not self._event:
+            if not self._data:  # the spec: no data, no event (and the type is reset)
+                self._event = ""
                 return None
             event = SSEEvent(
                 raw=b"\n".join(self._data), event=self._event or "message", id=self._id,
@@ -132,7 +133,7 @@ class SSEDecoder:
             self._event = text
         elif field == b"id" and "\0" not in text:
             self._id = text
-        elif field == b"retry" and text.isdigit():
+        elif field == b"retry" and text.isascii() and text.isdigit():
             self._retry = int(text)
         return None
 

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -88,6 +89,9 @@ class ImageStore:
         self._records: list[dict[str, Any]] = []
         self._offset = 0  # bytes of the index already parsed (always just after a newline)
         self._identity: tuple[int, int] | None = None
+        # One store is shared by a batch's threads: the parsed-index state is guarded, and so is
+        # add() (dedupe reads, then writes). Other kernels are covered by the append lock.
+        self._lock = threading.RLock()
 
     @classmethod
     def for_notebook(cls, notebook: str | os.PathLike[str]) -> ImageStore:
@@ -104,6 +108,10 @@ class ImageStore:
         saved again (a replayed, cached result re-run in a notebook), and its existing entry
         is returned instead.
         """
+        with self._lock:
+            return self._add(result, dedupe=dedupe)
+
+    def _add(self, result: ImageResult, *, dedupe: bool) -> list[StoreEntry]:
         known = {r.get("sha256"): r for r in self._load()} if dedupe else {}
         month = time.strftime("%Y-%m", time.localtime(result.created))
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
@@ -152,6 +160,10 @@ class ImageStore:
     # -- reading ------------------------------------------------------------------------------
 
     def _load(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._load_unlocked()
+
+    def _load_unlocked(self) -> list[dict[str, Any]]:
         """All well-formed index records, reading only what was appended since the last call."""
         try:
             with open(self._index, "rb") as fh:

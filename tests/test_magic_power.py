@@ -80,3 +80,53 @@ def test_spend_limit_trait_and_session_cost_in_config(ip: InteractiveShell, serv
     rows = {row[0]: row[1] for row in table.rows}
     assert rows["spent this session"] == f"${first.result.result.cost:.4f}"
     assert rows["spend limit"] == "$0.05"
+
+
+def test_an_unwritable_out_folder_never_loses_the_result(ip: InteractiveShell, server: LocalServer,
+                                                         tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    cell = run(ip, f"%%imagegen -m offline/sketch --no-stream -o {blocker} --as kept\na red circle")
+    assert cell.result.success, cell.stderr
+    assert isinstance(ip.user_ns["kept"], ig.ImageResult) and cell.result.result is ip.user_ns["kept"]
+    captions = " ".join(str(o.data.get("text/plain", "")) for o in cell.outputs)
+    assert "NOT saved to" in captions and "Traceback" not in cell.everything
+    assert not any("generating with" in str(o.data.get("text/plain", "")) for o in cell.outputs)
+
+
+def test_cache_and_spend_limit_can_be_turned_off_again(ip: InteractiveShell, server: LocalServer,
+                                                       tmp_path: Path) -> None:
+    run(ip, f"%config ImageGenMagics.cache = {str(tmp_path)!r}")
+    run(ip, "%%imagegen -m offline/sketch --no-stream\na harbour")
+    assert run(ip, "%%imagegen -m offline/sketch --no-stream\na harbour").result.result.cached
+    run(ip, "%config ImageGenMagics.cache = None")
+    fresh = run(ip, "%%imagegen -m offline/sketch --no-stream\na harbour").result.result
+    assert not fresh.cached and len(chat_bodies(server)) == 2
+    run(ip, "%config ImageGenMagics.spend_limit = 0.0001")
+    refused = run(ip, "%%imagegen -m offline/sketch --no-stream\na harbour")
+    assert "spend_limit = 5.0" in refused.error_message()
+    run(ip, "%config ImageGenMagics.spend_limit = None")
+    assert run(ip, "%%imagegen -m offline/sketch --no-stream\na harbour").result.success
+
+
+def test_input_accepts_urls_and_explains_folders(ip: InteractiveShell, server: LocalServer,
+                                                 tmp_path: Path) -> None:
+    url = ig.GeneratedImage(_png(), "image/png").data_url
+    cell = run(ip, f"%%imagegen -m offline/editor --no-stream -i {url}\nmake it purple")
+    assert cell.result.success, cell.stderr
+    content = chat_bodies(server)[-1]["messages"][0]["content"]
+    assert content[1]["image_url"]["url"] == url
+    assert "is a folder" in run(ip, f"%%imagegen -m offline/editor -i {tmp_path}\nx").error_message()
+
+
+def test_no_display_batches_show_only_a_summary(ip: InteractiveShell, server: LocalServer) -> None:
+    cell = run(ip, "%%imagegen -m offline/sketch --each-line --no-display\na\nb")
+    assert cell.result.success and cell.result.result is None
+    assert not cell.images
+    assert any("2 of 2 succeeded" in str(o.data.get("text/plain", "")) for o in cell.outputs)
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), "green").save(buf, "PNG")
+    return buf.getvalue()

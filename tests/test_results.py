@@ -123,3 +123,18 @@ def test_import_stays_light() -> None:
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+class TestSaveEdges:
+    def test_pattern_without_index_never_reuses_a_name(self, tmp_path: Path) -> None:
+        r = result(GeneratedImage(png(), "image/png", 0), GeneratedImage(png(), "image/png", 1))
+        paths = r.save(tmp_path / "same{ext}", overwrite=True)
+        assert [p.name for p in paths] == ["same-0.png", "same-1.png"]
+
+    def test_bad_pattern_is_a_typed_error(self, tmp_path: Path) -> None:
+        with pytest.raises(ig.InvalidInputError, match="literal brace"):
+            result(GeneratedImage(png(), "image/png")).save(tmp_path / "{nope}")
+
+    def test_saved_files_are_readable_by_others(self, tmp_path: Path) -> None:
+        (path,) = result(GeneratedImage(png(), "image/png")).save(tmp_path)
+        assert path.stat().st_mode & 0o044 == 0o044

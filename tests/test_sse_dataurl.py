@@ -156,7 +156,7 @@ class TestLiftDataURLs:
     @pytest.mark.parametrize("content", [
         'he wrote \\"data:AAAA', "a \\\\ backslash", '\\"data:' + "A" * 300 + '\\" quoted',
     ])
-    def test_only_plain_value_strings_are_lifted(self, content: str) -> None:
+    def test_only_url_values_are_lifted(self, content: str) -> None:
         import json
 
         from jupyter_imagegen._dataurl import lift_data_urls
@@ -166,6 +166,18 @@ class TestLiftDataURLs:
         parsed = json.loads(text)
         assert parsed["text"] == json.loads(body)["text"]
         assert len(lifted) == 1 and bytes(lifted[parsed["url"]]).endswith(b"A" * 400)
+
+    @pytest.mark.parametrize("body", [
+        b'{"content": "data:text/plain,' + b"A" * 400 + b'"}',  # not a url value: kept
+        b'{"url": "data:image/png;base64,' + b"A" * 200 + b"\n" + b"A" * 200 + b'"}',  # raw control
+        b'{"url": "data:image/png;base64,' + "é".encode() * 200 + b'"}',  # not base64
+        b'{"x\\"url": "data:image/png;base64,' + b"A" * 400 + b'"}',  # key only ends in url
+        b'{"data:' + b"A" * 400 + b'"' + b" " * 100 + b': 1}',  # a long key
+    ])
+    def test_everything_else_is_left_to_the_parser(self, body: bytes) -> None:
+        from jupyter_imagegen._dataurl import lift_data_urls
+
+        assert lift_data_urls(body, min_size=100) == (body, {})
 
     def test_escaped_urls_stay_with_the_parser(self) -> None:
         from jupyter_imagegen._dataurl import lift_data_urls
@@ -184,8 +196,8 @@ class TestLiftDataURLs:
                         | st.just("data:image/png;base64," + "QUJD" * 40)
                         | st.builds(lambda s: "data:" + s, st.text(min_size=20, max_size=200)),
                         lambda children: st.lists(children, max_size=4)
-                        | st.dictionaries(st.text(max_size=8) | st.just("data:" + "k" * 20),
-                                          children, max_size=4),
+                        | st.dictionaries(st.text(max_size=8) | st.just("data:" + "k" * 20)
+                                          | st.just("url"), children, max_size=4),
                         max_leaves=12))
     def test_parsing_after_lifting_equals_parsing(self, value: object) -> None:
         import json
