@@ -10,7 +10,8 @@
  *   aspect_ratios: string[], sizes: string[]}} ModelEntry
  * @typedef {{data: DataView, mime: string, width: number, height: number, index: number}} Picture
  * @typedef {{key: string, prompt: string, model: string, caption: string, cost: number | null,
- *   text: string, thumbs: Picture[]}} HistoryEntry
+ *   text: string, thumbs: Picture[], aspect_ratio?: string | null,
+ *   image_size?: string | null}} HistoryEntry
  * @typedef {{model: string, prompt: string, aspect_ratio: string, image_size: string,
  *   input_image: DataView | null, input_mime: string, input_name: string, models: ModelEntry[],
  *   models_status: string, notice: string, status: string, status_text: string,
@@ -355,10 +356,23 @@ function render({ model, el: host }) {
     if (prompt.value !== model.get("prompt")) prompt.value = model.get("prompt");
   };
 
-  /** @param {HistoryEntry} entry */
+  /**
+   * Put an entry's prompt (and model, aspect ratio and size, when known) back in the inputs.
+   * @param {HistoryEntry} entry
+   */
   const reuse = (entry) => {
     model.set("prompt", entry.prompt);
     if (model.get("models").some((m) => m.id === entry.model)) model.set("model", entry.model);
+    const target = currentEntry();
+    // An entry may carry the request's aspect ratio and size (null/"" = the model chose).
+    if (entry.aspect_ratio !== undefined) {
+      const ratio = entry.aspect_ratio ?? "";
+      if (!ratio || !target || target.aspect_ratios.includes(ratio)) model.set("aspect_ratio", ratio);
+    }
+    if (entry.image_size !== undefined) {
+      const wanted = entry.image_size ?? "";
+      if (!wanted || !target || target.sizes.includes(wanted)) model.set("image_size", wanted);
+    }
     model.save_changes();
     drawPrompt();
     prompt.focus();
@@ -375,11 +389,16 @@ function render({ model, el: host }) {
     return box;
   };
 
+  // A new result changes `latest` and `history` together; draw it once, not once per trait.
+  /** @type {[Picture[] | undefined, HistoryEntry | undefined]} */
+  let drawn = [undefined, undefined];
   const drawLatest = () => {
-    bags.latest.revoke();
-    latest.replaceChildren();
     const pictures = model.get("latest");
     const entry = model.get("history")[0];
+    if (drawn[0] === pictures && drawn[1] === entry) return;
+    drawn = [pictures, entry];
+    bags.latest.revoke();
+    latest.replaceChildren();
     if (!pictures.length || !entry) return;
     const figure = el("figure", "ig-figure");
     const row = el("div", "ig-latest-images");
@@ -391,7 +410,8 @@ function render({ model, el: host }) {
       img.alt = `generated image ${picture.index + 1}`;
       img.dataset.width = String(picture.width);
       img.dataset.height = String(picture.height);
-      img.addEventListener("click", () => showZoom(entry, picture, url));
+      // The zoom gets its own URL: this one is revoked when the next result arrives.
+      img.addEventListener("click", () => zoomTo(entry, picture, picture.data));
       row.append(img);
       const download = el("a", "ig-button ig-download", pictures.length > 1 ? `Download ${picture.index + 1}` : "Download");
       download.href = url;
@@ -435,8 +455,21 @@ function render({ model, el: host }) {
     historyBox.append(grid);
   };
 
+  /** The history entry (and image) whose full-size image was asked of the kernel, if any. */
   /** @type {HistoryEntry | undefined} */
   let zoomEntry;
+  let zoomIndex = -1;
+  /**
+   * Show a picture in the zoom view under an object URL that only the zoom owns.
+   * @param {HistoryEntry} entry
+   * @param {Omit<Picture, "data">} picture
+   * @param {DataView} data
+   */
+  const zoomTo = (entry, picture, data) => {
+    zoomEntry = undefined;
+    bags.zoom.revoke();
+    showZoom(entry, picture, bags.zoom.make(data, picture.mime));
+  };
   /**
    * @param {HistoryEntry} entry
    * @param {number} index
@@ -445,10 +478,11 @@ function render({ model, el: host }) {
     const first = model.get("history")[0];
     const picture = model.get("latest").find((p) => p.index === index);
     if (first && first.key === entry.key && picture) {
-      showZoom(entry, picture, bags.zoom.make(picture.data, picture.mime));
+      zoomTo(entry, picture, picture.data);
       return;
     }
     zoomEntry = entry;
+    zoomIndex = index;
     model.send({ type: "full", key: entry.key, index });
   };
   /**
@@ -474,6 +508,7 @@ function render({ model, el: host }) {
     zoom.hidden = false;
   };
   const closeZoom = () => {
+    zoomEntry = undefined;
     zoom.hidden = true;
     zoom.replaceChildren();
     bags.zoom.revoke();
@@ -488,13 +523,14 @@ function render({ model, el: host }) {
    */
   const onMessage = (msg, buffers) => {
     if (msg?.type !== "full" || !zoomEntry || msg.key !== zoomEntry.key) return;
+    if (typeof msg.index === "number" && msg.index !== zoomIndex) return;  // an older click's reply
     if (msg.missing || !buffers?.length) {
+      zoomEntry = undefined;  // nothing is pending any more: a stray reply must not open the zoom
       error.textContent = "That image is no longer available in the kernel.";
       error.hidden = false;
       return;
     }
-    bags.zoom.revoke();
-    showZoom(zoomEntry, msg, bags.zoom.make(buffers[0], msg.mime));
+    zoomTo(zoomEntry, msg, buffers[0]);
   };
 
   on("change:models", drawModels);

@@ -25,6 +25,18 @@ _IMAGE_MIMES = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"
                 "image/gif": ".gif"}
 
 
+def _port(text: str) -> int:
+    """An argparse type: a TCP port number, 0 (pick a free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected a whole number "
+                                         "from 0 to 65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port}: use 0 (pick a free one) to 65535")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jupyter-imagegen",
@@ -34,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the offline OpenRouter-compatible API server")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=0, help="port (default 0: pick a free one)")
+    serve.add_argument("--port", type=_port, default=0, help="port (default 0: pick a free one)")
     serve.add_argument("--api-key", help="require this bearer key (default: accept any)")
     serve.add_argument("--latency", type=float, default=0.0, metavar="S",
                        help="seconds of simulated generation time per request")
@@ -77,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return handler[args.command](args)
-    except ImageGenError as exc:
+    except (ImageGenError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -89,9 +101,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from .server import LocalServer, parse_fault_spec
+    from .server._server import _is_loopback
 
+    if not args.allow_remote and not _is_loopback(args.host):
+        print(f"error: refusing to bind {args.host!r}: the local server accepts any key and is "
+              "meant for this machine only; pass --allow-remote to bind a non-loopback address "
+              "on purpose", file=sys.stderr)
+        return 2
+    faults = []
+    for spec in args.fault:
+        try:
+            faults.append(parse_fault_spec(spec))
+        except ValueError as exc:
+            print(f"error: invalid --fault {spec!r}: {exc}", file=sys.stderr)
+            return 2
     try:
-        faults = [parse_fault_spec(spec) for spec in args.fault]
         server = LocalServer(args.host, args.port, api_key=args.api_key, latency=args.latency,
                              catalogue_aliases=not args.no_aliases,
                              allow_remote=args.allow_remote,
@@ -104,9 +128,11 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         server.start()
     except OSError as exc:
-        print(f"error: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
+        where = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"error: cannot bind {where}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    key = args.api_key or "anything"
+    # Never echo a key: it would end up in terminal scrollback, logs and screenshots.
+    key = "<the key you passed to --api-key>" if args.api_key else "anything"
     print(f"Serving OpenRouter-compatible API at {server.base_url}")
     print("Point jupyter_imagegen (or any OpenRouter/OpenAI client) at it with:")
     print(f"  export OPENROUTER_BASE_URL={server.base_url}")
@@ -170,7 +196,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"error: notebook not found: {source or 'bundled quickstart'}", file=sys.stderr)
         return 1
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _make_folder(out)
     from .server import LocalServer
 
     nbformat: Any = _nbformat  # untyped library
@@ -206,6 +232,17 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _make_folder(path: Path) -> None:
+    """Create an output folder (and its parents), or raise an ``OSError`` that says which one."""
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"output folder {str(path)!r} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"cannot create output folder {str(path)!r}: "
+                      f"{exc.strerror or exc}") from None
+
+
 # -- models / generate ------------------------------------------------------------------------
 
 
@@ -229,6 +266,9 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from .server._chat import PROVIDER as OFFLINE_PROVIDER
+
+    _make_folder(Path(args.out))  # before the request: a bad folder must not cost a generation
     client = _client(args.base_url)
     result = client.generate(args.prompt, model=args.model, aspect_ratio=args.aspect_ratio,
                              image_size=args.size, seed=args.seed, stream=args.stream)
@@ -237,7 +277,9 @@ def _generate(args: argparse.Namespace) -> int:
     for path in result.save(args.out):
         print(f"saved {path}")
     if result.cost is not None:
-        print(f"model {result.model}, cost ${result.cost:.4f}, id {result.id}")
+        # The offline server names itself as the provider; its prices are simulated, not billed.
+        simulated = " (simulated)" if result.provider == OFFLINE_PROVIDER else ""
+        print(f"model {result.model}, cost ${result.cost:.4f}{simulated}, id {result.id}")
     return 0
 
 

@@ -28,16 +28,17 @@ _client: Client | None = None
 _server: Any = None  # the in-process LocalServer, once started
 
 
-def _start_offline() -> Client:
+def _start_offline(*, asked: bool = False) -> Client:
     global _server
     if _server is None:
         from .server import LocalServer  # front-end layer: only here does the kit start a server
 
         _server = LocalServer(port=0).start()
+        why = "as asked" if asked else "no OPENROUTER_API_KEY set, so"
         print(
-            f"jupyter_imagegen: offline mode: no OPENROUTER_API_KEY set, so images come from the "
-            f"local offline server at {_server.base_url} (procedural renderer, no cost). "
-            "To go online: set OPENROUTER_API_KEY, then call jupyter_imagegen.online().",
+            f"jupyter_imagegen: offline mode: {why} images come from the local offline server at "
+            f"{_server.base_url} (procedural renderer, no cost). To go online: set "
+            "OPENROUTER_API_KEY, then call jupyter_imagegen.online().",
             file=sys.stderr,
         )
     return Client(api_key="", base_url=_server.base_url)
@@ -65,7 +66,7 @@ def offline() -> Client:
     with _lock:
         if _client is not None:
             _client.close()
-        _client = _start_offline()
+        _client = _start_offline(asked=True)
         return _client
 
 

@@ -85,7 +85,15 @@ def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
         "cost": result.cost,
         "text": result.text,
         "thumbs": [_thumbnail(g) for g in result.generated],
+        # So "reuse this prompt" brings the shape back too ("" lets the model choose).
+        "aspect_ratio": str(_image_config(result).get("aspect_ratio") or ""),
+        "image_size": str(_image_config(result).get("image_size") or ""),
     }
+
+
+def _image_config(result: ImageResult) -> dict[str, Any]:
+    config = result.params.get("image_config")
+    return dict(config) if isinstance(config, dict) else {}
 
 
 def input_image(image: Any) -> tuple[bytes, str]:

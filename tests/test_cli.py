@@ -26,8 +26,8 @@ def _serve(*args: str) -> tuple[subprocess.Popen[str], str, str]:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
-    match = re.match(r"Serving OpenRouter-compatible API at (http://127\.0\.0\.1:\d+/api/v1)$",
-                     line.strip())
+    match = re.match(r"Serving OpenRouter-compatible API at (http://(?:127\.0\.0\.1|\[::1\]):\d+"
+                     r"/api/v1)$", line.strip())
     assert match, line
     banner = line
     while "Ctrl+C" not in line:
@@ -64,7 +64,7 @@ def test_serve_prints_url_and_serves() -> None:
 
 
 def test_serve_with_key_and_bad_options() -> None:
-    proc, base, _ = _serve("--api-key", "sk-or-v1-cli")
+    proc, base, banner = _serve("--api-key", "sk-or-v1-cli")
     try:
         r = requests.get(f"{base}/key", timeout=10)
         assert r.status_code == 401
@@ -72,14 +72,83 @@ def test_serve_with_key_and_bad_options() -> None:
                          timeout=10)
         assert r.status_code == 200
     finally:
-        _stop(proc)
+        _code, out, err = _stop(proc)
+    # The key is never echoed (scrollback, logs, screenshots); the banner says what to export.
+    assert "sk-or-v1-cli" not in banner + out + err
+    assert "export OPENROUTER_API_KEY=<the key you passed to --api-key>" in banner
+
+
+def test_serve_without_key_suggests_any_key() -> None:
+    proc, _base, banner = _serve()
+    _stop(proc)
+    assert "export OPENROUTER_API_KEY=anything" in banner
+
+
+def _ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_serve_ipv6_loopback() -> None:
+    proc, base, banner = _serve("--host", "::1")
+    try:
+        assert base.startswith("http://[::1]:")
+        assert requests.get(f"{base}/models", timeout=10).status_code == 200
+    finally:
+        code, _out, err = _stop(proc)
+    assert code == 0, err
+    assert f"OPENROUTER_BASE_URL={base}" in banner
 
 
 def test_serve_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--host", "0.0.0.0"]) == 2
-    assert "allow_remote" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: refusing to bind '0.0.0.0'")
+    assert "--allow-remote" in err  # the CLI's flag, not the Python keyword
+    assert "allow_remote=" not in err
     assert main(["serve", "--fault", "teapot"]) == 2
     assert "unknown fault kind" in capsys.readouterr().err
+    assert main(["serve", "--fault", "429,retry_after=abc"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: invalid --fault '429,retry_after=abc': ")
+    assert "'retry_after' must be a number" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("port", ["99999", "-5", "65536", "http"])
+def test_serve_port_is_checked_by_argparse(port: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--port", port])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --port: invalid port" in err
+    assert "Traceback" not in err
+
+
+def test_remote_bind_is_allowed_with_the_flag(monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from jupyter_imagegen.server import LocalServer as Server
+
+    seen = {}
+
+    def no_serving(self: Server) -> None:
+        seen["host"] = self.host
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Server, "serve_forever", no_serving)
+    monkeypatch.setattr(Server, "start", lambda self: self)
+    monkeypatch.setattr(Server, "base_url", property(lambda self: "http://0.0.0.0:1/api/v1"))
+    assert main(["serve", "--host", "0.0.0.0", "--allow-remote"]) == 0
+    assert seen == {"host": "0.0.0.0"}
+    assert "Stopped." in capsys.readouterr().out
 
 
 def test_models_command(shared_server: LocalServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -103,6 +172,56 @@ def test_generate_command(shared_server: LocalServer, tmp_path: Path,
     assert "Here is" in out
     assert str(saved) in out
     assert shared_server.requests[-1].json["stream"] is True
+    # The offline server's prices are simulated: say so next to the cost.
+    assert re.search(r"cost \$\d+\.\d{4} \(simulated\), id gen-", out), out
+
+
+def test_generate_checks_the_output_folder_first(server: LocalServer, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    code = main(["generate", "x", "-m", "offline/sketch", "-o", str(a_file),
+                 "--base-url", server.base_url])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err == f"error: output folder {str(a_file)!r} exists and is not a folder\n"
+    assert not [r for r in server.requests if r.path.endswith("/chat/completions")]  # not spent
+    code = main(["generate", "x", "-m", "offline/sketch", "-o", str(a_file / "sub"),
+                 "--base-url", server.base_url])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"error: cannot create output folder {str(a_file / 'sub')!r}: ")
+    assert "Traceback" not in err
+    assert not server.generations
+    # A folder that does not exist yet is created (parents too) and used.
+    target = tmp_path / "new" / "deeper"
+    assert main(["generate", "x", "-m", "offline/sketch", "-o", str(target),
+                 "--base-url", server.base_url]) == 0
+    assert len(list(target.iterdir())) == 1
+
+
+def test_demo_out_under_a_file_is_a_clear_error(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    out = a_file / "demo"
+    assert main(["demo", "--out", str(out), "--notebook",
+                 str(REPO / "notebooks" / "quickstart.ipynb")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot create output folder {str(out)!r}: ")
+    assert "Traceback" not in err
+
+
+def test_main_turns_os_errors_into_messages(monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from jupyter_imagegen import _cli
+
+    def broken(_args: object) -> int:
+        raise PermissionError(13, "Permission denied", "/somewhere")
+
+    monkeypatch.setattr(_cli, "_models", broken)
+    assert main(["models"]) == 1
+    assert capsys.readouterr().err == "error: [Errno 13] Permission denied: '/somewhere'\n"
 
 
 def test_generate_errors_are_short(shared_server: LocalServer, tmp_path: Path,

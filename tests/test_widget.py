@@ -95,6 +95,7 @@ def test_generate_updates_traits_results_and_binary_images(
     (entry,) = widget.history
     assert entry["prompt"] == "a red circle"
     assert entry["model"] == "offline/quartet"
+    assert (entry["aspect_ratio"], entry["image_size"]) == ("16:9", "0.5K")  # for "reuse"
     thumb = Image.open(io.BytesIO(entry["thumbs"][0]["data"]))
     assert max(thumb.size) <= THUMB_PX
     text, paths, buffers = _json_state(widget)
@@ -303,15 +304,51 @@ def test_saved_notebook_widget_state_has_no_key(
     assert _chat(server)[-1]["model"] == "offline/sketch"
 
 
-@pytest.mark.slow
-def test_widget_notebook_runs_offline(tmp_path: Path) -> None:
+def _run_widget_notebook(tmp_path: Path, *extra_cells: str) -> list[Any]:
     from nbclient import NotebookClient
 
     source = Path(__file__).resolve().parents[1] / "notebooks" / "widget.ipynb"
     nb = nbformat.read(source, as_version=4)
+    nb.cells.extend(nbformat.v4.new_code_cell(code) for code in extra_cells)
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+
+
+def test_widget_notebook_is_stored_without_outputs() -> None:
+    source = Path(__file__).resolve().parents[1] / "notebooks" / "widget.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    assert "widgets" not in nb.metadata
+    assert "ig.offline()" in code[0].source  # the same guard as the quickstart
+
+
+@pytest.mark.slow
+def test_widget_notebook_stays_offline_with_a_key_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A (fake) key and no base URL: without the notebook's guard the kernel would go online.
+    # Any request that tries to leave goes to a dead proxy, so nothing can reach the internet.
+    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY",
+                 "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost,::1")
+    outputs = _run_widget_notebook(
+        tmp_path, "from urllib.parse import urlsplit\n"
+                  "print('offline:', ig.is_offline(), urlsplit(w.client.base_url).hostname,\n"
+                  "      len(w.results))")
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "offline: True 127.0.0.1 2" in text  # both generations answered, offline
+    assert KEY not in text
+
+
+@pytest.mark.slow
+def test_widget_notebook_runs_offline(tmp_path: Path) -> None:
+    outputs = _run_widget_notebook(tmp_path)
     assert not [o for o in outputs if o["output_type"] == "error"]
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) == 2  # the widget, and the one from `%imagegen widget`

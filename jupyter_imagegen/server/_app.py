@@ -1,8 +1,12 @@
 """The HTTP side: one request handler that routes ``/api/v1/...`` and writes the wire format.
 
 HTTP/1.1 throughout: JSON answers carry ``Content-Length`` and keep the connection alive (clients
-pool connections), streams use chunked transfer encoding. Each JSON body is written with its
-headers in a single ``write`` so a multi-megabyte image answer costs one copy and no Nagle delay.
+pool connections), streams use chunked transfer encoding (HTTP/1.0 clients, which cannot read
+chunks, get a close-delimited stream instead). Each JSON body is written with its headers in a
+single ``write`` so a multi-megabyte image answer costs one copy and no Nagle delay. Every error,
+including the ones the standard library raises itself (an unsupported method, a bad request
+line), is the JSON envelope ``{"error": {"code", "message"}}``. Connections time out after the
+server's ``request_timeout`` so a peer that stalls (say, a short body) cannot pin a thread.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ API_PREFIX = "/api/v1"
 KEEPALIVE = "OPENROUTER PROCESSING"
 _AUTH_PATHS = ("/chat/completions", "/images", "/key", "/generation")
 _GENERATE_PATHS = ("/chat/completions", "/images")
+_ALLOWED = "GET, POST, DELETE"
 
 
 class HTTPServer(ThreadingHTTPServer):
@@ -45,6 +50,8 @@ class HTTPServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], app: LocalServer) -> None:
         self.app = app
+        if ":" in address[0]:  # an IPv6 literal such as ::1
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -60,9 +67,33 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "jupyter-imagegen-local"
     sys_version = ""
     disable_nagle_algorithm = True
+    timeout = 60.0  # per-connection socket timeout; setup() applies LocalServer(request_timeout=)
     server: HTTPServer
 
     # -- plumbing ------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Apply the server's ``request_timeout`` to this connection's socket."""
+        super().setup()
+        self.connection.settimeout(self.server.app.request_timeout)
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """The standard library's own errors (501, 400, 414, 431...) as the JSON envelope."""
+        status = int(code)
+        short, _long = self.responses.get(status, ("Error", ""))
+        text = message or short
+        self.log_error("code %d, message %s", status, text)
+        headers = {"Allow": _ALLOWED} if status in (405, 501) else None
+        try:
+            self._error(status, text, headers=headers, close=True)
+        except OSError:
+            self.close_connection = True
+
+    @property
+    def _chunked(self) -> bool:
+        """Whether the peer can read a chunked body (HTTP/1.1 and later)."""
+        return self.request_version not in ("HTTP/0.9", "HTTP/1.0")
 
     def log_message(self, format: str, *args: Any) -> None:
         """Access log (request line and status only, never headers), off unless configured."""
@@ -90,7 +121,8 @@ class Handler(BaseHTTPRequestHandler):
             self._hang_up()
             return
         self.wfile.write(head)  # two writes: joining would copy a multi-MB body once more
-        self.wfile.write(body)
+        if getattr(self, "command", None) != "HEAD":  # HEAD: the headers only, as HTTP says
+            self.wfile.write(body)
 
     def _error(self, status: int, message: str, metadata: Mapping[str, Any] | None = None,
                headers: Mapping[str, str] | None = None, *, close: bool = False) -> None:
@@ -118,6 +150,22 @@ class Handler(BaseHTTPRequestHandler):
         """``DELETE`` routes (fault admin only)."""
         self._dispatch("DELETE")
 
+    def do_HEAD(self) -> None:
+        """Not served: 405 (headers only, as HEAD answers have no body)."""
+        self._dispatch("HEAD")
+
+    def do_PUT(self) -> None:
+        """Not served: a JSON 405."""
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        """Not served: a JSON 405."""
+        self._dispatch("PATCH")
+
+    def do_OPTIONS(self) -> None:
+        """Not served: a JSON 405."""
+        self._dispatch("OPTIONS")
+
     def _dispatch(self, method: str) -> None:
         app = self.server.app
         url = urlsplit(self.path)
@@ -134,8 +182,20 @@ class Handler(BaseHTTPRequestHandler):
             self._error(413, f"Request body too large: {length} bytes exceeds the limit of "
                         f"{app.max_body_bytes} bytes", close=True)
             return
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self.rfile.read(length) if length else b""
+        except TimeoutError:
+            body = b""
+        if len(body) < length:  # the peer stalled or hung up before sending its whole body
+            app.requests.append(RecordedRequest(method, url.path, query, dict(self.headers), body))
+            self._error(408, f"Request body incomplete: got {len(body)} of {length} bytes "
+                        "before the connection stalled", close=True)
+            return
         app.requests.append(RecordedRequest(method, url.path, query, dict(self.headers), body))
+        if method not in ("GET", "POST", "DELETE"):
+            self._error(405, f"Method {method} not allowed on {url.path}",
+                        headers={"Allow": _ALLOWED})
+            return
         if not url.path.startswith(API_PREFIX + "/"):
             self._error(404, f"Not found: {url.path}")
             return
@@ -148,7 +208,8 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str, query: dict[str, str], body: bytes) -> None:
         app = self.server.app
         if path == "/_faults":
-            self._admin_faults(method, body)
+            if self._authorised():
+                self._admin_faults(method, body)
             return
         model = _peek_model(body) if path in _GENERATE_PATHS else None
         fault = app.faults.take(path, model)
@@ -269,7 +330,14 @@ class Handler(BaseHTTPRequestHandler):
         self._write_json(200, body_obj, headers, cut=kind == "cut-stream")
 
     def _chunk(self, data: bytes) -> None:
-        """One HTTP/1.1 chunk (an empty one ends the body); large data is not copied again."""
+        """One HTTP/1.1 chunk (an empty one ends the body); large data is not copied again.
+
+        For an HTTP/1.0 peer the data is written as is, and the end is the connection's close.
+        """
+        if not self._chunked:
+            if data:
+                self.wfile.write(data)
+            return
         if len(data) < 65536:
             self.wfile.write(b"%x\r\n%b\r\n" % (len(data), data))
             return
@@ -282,7 +350,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
+        if self._chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:  # HTTP/1.0 has no chunks: the body ends when the connection does
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.send_header("X-Generation-Id", gen_id)
         self.end_headers()
         self._chunk(encode_sse(comment=KEEPALIVE))

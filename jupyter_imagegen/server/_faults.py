@@ -122,7 +122,11 @@ class Fault:
     def from_mapping(cls, obj: Mapping[str, Any]) -> tuple[Fault, int | None]:
         """Build ``(fault, times)`` from JSON such as ``{"kind": "429", "times": 2}``."""
         data = dict(obj)
-        times = _times(data.pop("times", 1))
+        try:
+            times = _times(data.pop("times", 1))
+        except ValueError:
+            raise ValueError(f"fault field 'times' must be a whole number >= 1 or 'forever', got "
+                             f"{obj.get('times')!r}") from None
         if "spec" in data:
             return parse_fault_spec(str(data.pop("spec")))
         known = {f.name for f in fields(cls)}
@@ -131,12 +135,24 @@ class Fault:
             raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
         for name in ("delay", "retry_after"):
             if data.get(name) is not None:
-                data[name] = float(data[name])
+                data[name] = _number(name, data[name], float)
         if data.get("code") is not None:
-            data["code"] = int(data["code"])
+            data["code"] = _number("code", data["code"], int)
         if "kind" not in data:
             raise ValueError("a fault needs a 'kind' (an HTTP status or a fault name)")
         return cls(**data), times
+
+
+def _number(name: str, value: Any, kind: type[float] | type[int]) -> Any:
+    """``value`` as a number, or a ValueError that names the fault field."""
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise ValueError(f"fault field {name!r} must be {what}, got {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):  # NaN, inf
+        raise ValueError(f"fault field {name!r} must be a finite number, got {value!r}")
+    return number
 
 
 def _seconds(value: float) -> str:

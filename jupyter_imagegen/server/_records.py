@@ -1,7 +1,9 @@
 """What the server saw and made: recorded requests and generation records.
 
 Tests assert on the request the client actually built (``server.requests[-1].json``) and on the
-generations the server answered (``GET /generation?id=``), so both are kept, thread-safely.
+generations the server answered (``GET /generation?id=``), so both are kept, thread-safely, in
+bounded logs: a long-running server (a notebook, ``jupyter-imagegen serve``) forgets the oldest
+records instead of keeping every request body and key forever.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
@@ -107,21 +110,55 @@ class GenerationRecord:
 
 
 class RecordList(Generic[T]):
-    """A thread-safe, append-only list with the read side of ``list``."""
+    """A thread-safe, bounded, append-only log with the read side of ``list``.
 
-    def __init__(self) -> None:
+    ``maxlen`` caps the number of records and ``max_bytes`` the total ``size(record)``; when
+    either is exceeded the oldest records are dropped (the newest one is always kept).
+    ``on_drop`` sees every record dropped that way (under the log's lock, so keep it short);
+    :attr:`dropped` counts them.
+    """
+
+    def __init__(self, maxlen: int | None = None, *, max_bytes: int | None = None,
+                 size: Callable[[T], int] | None = None,
+                 on_drop: Callable[[T], None] | None = None) -> None:
+        if maxlen is not None and maxlen < 1:
+            raise ValueError("maxlen must be >= 1 (or None for no limit)")
+        if max_bytes is not None and max_bytes < 0:
+            raise ValueError("max_bytes must be >= 0 (or None for no limit)")
         self._lock = threading.Lock()
-        self._items: list[T] = []
+        self._items: deque[T] = deque()
+        self.maxlen = maxlen
+        self.max_bytes = max_bytes
+        self._size = size or (lambda _item: 0)
+        self._on_drop = on_drop
+        self._bytes = 0
+        self.dropped = 0
 
     def append(self, item: T) -> None:
-        """Add one record."""
+        """Add one record, dropping the oldest ones beyond the limits."""
         with self._lock:
             self._items.append(item)
+            self._bytes += self._size(item)
+            while len(self._items) > 1 and (
+                    (self.maxlen is not None and len(self._items) > self.maxlen)
+                    or (self.max_bytes is not None and self._bytes > self.max_bytes)):
+                old = self._items.popleft()
+                self._bytes -= self._size(old)
+                self.dropped += 1
+                if self._on_drop is not None:
+                    self._on_drop(old)
 
     def clear(self) -> None:
         """Forget every record."""
         with self._lock:
             self._items.clear()
+            self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        """The total ``size`` of the records kept (request bodies, for the request log)."""
+        with self._lock:
+            return self._bytes
 
     def snapshot(self) -> list[T]:
         """A copy of the records, oldest first."""
@@ -141,7 +178,12 @@ class RecordList(Generic[T]):
     def __getitem__(self, index: slice) -> list[T]: ...
     def __getitem__(self, index: int | slice) -> T | list[T]:
         with self._lock:
-            return self._items[index]
+            if isinstance(index, slice):
+                return list(self._items)[index]
+            try:
+                return self._items[index]
+            except IndexError:
+                raise IndexError("record index out of range") from None
 
     def __repr__(self) -> str:
         return f"RecordList({self.snapshot()!r})"

@@ -37,7 +37,12 @@ def _is_loopback(host: str) -> bool:
 class LocalServer:
     """An offline, OpenRouter-compatible API at ``base_url`` (``http://127.0.0.1:PORT/api/v1``).
 
-    ``api_key=None`` accepts any (or no) key; a key makes the server answer 401 like the service.
+    ``api_key=None`` accepts any (or no) key; a key makes the server answer 401 like the service
+    (on every route that spends or reports, and on the ``/_faults`` admin route).
+    :attr:`requests` and :attr:`generations` keep the newest ``max_records`` records (requests
+    also at most ``max_record_bytes`` of bodies; ``None`` lifts a limit), so a long-running server
+    does not keep every request, image and key forever. ``request_timeout`` (seconds) bounds how
+    long a connection may stall (a short body, an idle keep-alive connection, a stuck reader).
     ``latency`` delays every generation; ``catalogue_aliases`` serves real model ids
     (``google/gemini-2.5-flash-image`` ...) with the offline renderer so notebooks written for the
     service run unchanged. Use it as a context manager or with :meth:`start` / :meth:`stop`::
@@ -59,6 +64,9 @@ class LocalServer:
         keepalive_interval: float = 0.5,
         cache_size: int = 64,
         access_log: TextIO | None = None,
+        max_records: int | None = 1000,
+        max_record_bytes: int | None = 64 * 1024 * 1024,
+        request_timeout: float | None = 60.0,
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise ValueError(f"refusing to bind {host!r}: the local server accepts any key and is "
@@ -66,6 +74,8 @@ class LocalServer:
                              "non-loopback address on purpose")
         if latency < 0 or keepalive_interval <= 0:
             raise ValueError("latency must be >= 0 and keepalive_interval > 0")
+        if request_timeout is not None and request_timeout <= 0:
+            raise ValueError("request_timeout must be > 0 (or None to wait forever)")
         self.host = host
         self._port = port
         self.api_key = api_key
@@ -73,12 +83,16 @@ class LocalServer:
         self.max_body_bytes = max_body_bytes
         self.keepalive_interval = keepalive_interval
         self.access_log = access_log
+        self.request_timeout = request_timeout
         self.catalogue: dict[str, ModelSpec] = build_catalogue(catalogue_aliases)
         self.image_catalogue: dict[str, ImageApiModel] = build_image_catalogue(catalogue_aliases)
         self.cache = RenderCache(cache_size)
         self.faults = FaultQueue()
-        self.requests: RecordList[RecordedRequest] = RecordList()
-        self.generations: RecordList[GenerationRecord] = RecordList()
+        self._dropped_cost = 0.0
+        self.requests: RecordList[RecordedRequest] = RecordList(
+            max_records, max_bytes=max_record_bytes, size=lambda r: len(r.body))
+        self.generations: RecordList[GenerationRecord] = RecordList(
+            max_records, on_drop=self._forget_generation)
         self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -169,6 +183,9 @@ class LocalServer:
         self.generations.append(record)
         return record
 
+    def _forget_generation(self, record: GenerationRecord) -> None:
+        self._dropped_cost += record.total_cost  # the key's usage survives the log's bound
+
     def generation(self, gen_id: str) -> GenerationRecord | None:
         """The generation with this id, if this server made it."""
         return next((g for g in self.generations if g.id == gen_id), None)
@@ -176,7 +193,7 @@ class LocalServer:
     @property
     def total_cost(self) -> float:
         """Simulated USD spent on this server so far."""
-        return round(sum(g.total_cost for g in self.generations), 10)
+        return round(self._dropped_cost + sum(g.total_cost for g in self.generations), 10)
 
     def key_info(self) -> dict[str, Any]:
         """The ``data`` object of ``GET /key`` (an unlimited, simulated key)."""

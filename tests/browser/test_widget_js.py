@@ -1,0 +1,179 @@
+"""js/widget.js on its own in headless Chromium, driven through a fake anywidget model.
+
+No Jupyter here: the page loads the real widget.js, a small in-page model stands in for the
+kernel (traits, change events, custom messages), so object-URL lifetimes and redraws are checked
+exactly and fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+WIDGET_JS = Path(__file__).resolve().parents[2] / "js" / "widget.js"
+
+_HARNESS = """
+class FakeModel {
+  constructor(state) { this.state = state; this.handlers = {}; this.sent = []; }
+  get(name) { return this.state[name]; }
+  set(name, value) { this.state[name] = value; this.fire("change:" + name); }
+  save_changes() {}
+  send(msg) { this.sent.push(msg); }
+  on(name, fn) { (this.handlers[name] ||= []).push(fn); }
+  off(name, fn) { this.handlers[name] = (this.handlers[name] || []).filter((f) => f !== fn); }
+  fire(name, ...args) { for (const fn of [...(this.handlers[name] || [])]) fn(...args); }
+  // A kernel-side update: every trait is set first, then the change events fire (as Backbone does).
+  update(values) {
+    Object.assign(this.state, values);
+    for (const name of Object.keys(values)) this.fire("change:" + name);
+  }
+}
+async function png(colour, w = 64, h = 48) {
+  const c = document.createElement("canvas"); c.width = w; c.height = h;
+  const ctx = c.getContext("2d"); ctx.fillStyle = colour; ctx.fillRect(0, 0, w, h);
+  const blob = await new Promise((ok) => c.toBlob(ok, "image/png"));
+  return new DataView(await blob.arrayBuffer());
+}
+async function picture(colour) {
+  return { data: await png(colour), mime: "image/png", width: 64, height: 48, index: 0 };
+}
+function entry(key, prompt, thumb, extra = {}) {
+  return { key, prompt, model: "offline/sketch", caption: `offline/sketch · ${key}`, cost: 0.04,
+           text: "", thumbs: [thumb], ...extra };
+}
+const MODELS = [
+  { id: "offline/sketch", name: "Sketch", price: 0.039, accepts_images: false,
+    aspect_ratios: ["1:1", "16:9", "3:2"], sizes: ["0.5K", "1K"] },
+];
+window.revoked = (url) => fetch(url).then(() => false, () => true);
+window.setup = async () => {
+  const model = new FakeModel({
+    model: "offline/sketch", prompt: "", aspect_ratio: "", image_size: "",
+    input_image: new DataView(new ArrayBuffer(0)), input_mime: "", input_name: "",
+    models: MODELS, models_status: "ready", notice: "", status: "idle", status_text: "",
+    stream_text: "", elapsed: 0, error: "", latest: [], history: [],
+  });
+  const host = document.getElementById("host");
+  host.replaceChildren();
+  window.cleanup = window.widget.render({ model, el: host });
+  window.model = model;
+  // Count every figure the "latest" section draws.
+  window.latestDraws = 0;
+  new MutationObserver((records) => {
+    for (const r of records) for (const n of r.addedNodes) if (n.nodeName === "FIGURE") window.latestDraws++;
+  }).observe(host.querySelector(".ig-latest"), { childList: true });
+  return true;
+};
+window.result = async (key, prompt, colour, extra = {}) => {
+  const p = await picture(colour);
+  const e = entry(key, prompt, p, extra);
+  window.model.update({ latest: [p], history: [e, ...window.model.get("history")], status: "done" });
+  return e;
+};
+"""
+
+
+@pytest.fixture
+def widget_page(page: Page) -> Page:
+    page.set_content("<!doctype html><html><body><div id='host'></div></body></html>")
+    source = WIDGET_JS.read_text(encoding="utf-8")
+    assert "export default { render };" in source
+    page.add_script_tag(type="module",
+                        content=source.replace("export default { render };",
+                                               "window.widget = { render };"))
+    page.wait_for_function("() => window.widget !== undefined")
+    page.add_script_tag(content=_HARNESS)
+    assert page.evaluate("() => window.setup()") is True
+    return page
+
+
+def test_latest_is_drawn_once_per_result(widget_page: Page) -> None:
+    page = widget_page
+    page.evaluate("() => window.result('r1', 'a red square', 'rgb(255,0,0)')")
+    expect(page.locator(".ig-latest img.ig-image")).to_have_count(1)
+    assert page.evaluate("() => window.latestDraws") == 1
+    page.evaluate("() => window.result('r2', 'a blue square', 'rgb(0,0,255)')")
+    expect(page.locator(".ig-latest .ig-caption-prompt")).to_have_text("a blue square")
+    assert page.evaluate("() => window.latestDraws") == 2
+    expect(page.locator(".ig-card")).to_have_count(2)
+
+
+def test_zoom_of_the_latest_image_survives_a_new_result(widget_page: Page) -> None:
+    page = widget_page
+    page.evaluate("() => window.result('r1', 'a red square', 'rgb(255,0,0)')")
+    latest_src = page.locator(".ig-latest img.ig-image").get_attribute("src")
+    page.locator(".ig-latest img.ig-image").click()
+    zoom = page.locator(".ig-zoom")
+    expect(zoom).to_be_visible()
+    href = zoom.locator("a.ig-download").get_attribute("href")
+    assert href and href.startswith("blob:")
+    assert href != latest_src  # the zoom owns its URL
+    assert zoom.locator("img.ig-zoom-image").get_attribute("src") == href
+
+    page.evaluate("() => window.result('r2', 'a blue square', 'rgb(0,0,255)')")
+    assert page.evaluate("url => window.revoked(url)", latest_src) is True  # replaced, revoked
+    expect(zoom).to_be_visible()
+    assert page.evaluate("url => window.revoked(url)", href) is False  # Download still works
+
+    zoom.locator("button.ig-close").click()
+    expect(zoom).to_be_hidden()
+    assert page.evaluate("url => window.revoked(url)", href) is True  # freed on close
+
+
+def test_zoom_urls_are_revoked_on_cleanup(widget_page: Page) -> None:
+    page = widget_page
+    page.evaluate("() => window.result('r1', 'a red square', 'rgb(255,0,0)')")
+    page.locator(".ig-latest img.ig-image").click()
+    href = page.locator(".ig-zoom a.ig-download").get_attribute("href")
+    assert page.evaluate("url => window.revoked(url)", href) is False
+    page.evaluate("() => window.cleanup()")
+    assert page.evaluate("url => window.revoked(url)", href) is True
+
+
+def test_missing_reply_forgets_the_pending_zoom(widget_page: Page) -> None:
+    page = widget_page
+    page.evaluate("() => window.result('r1', 'a red square', 'rgb(255,0,0)')")
+    page.evaluate("() => window.result('r2', 'a blue square', 'rgb(0,0,255)')")
+    page.locator(".ig-card").nth(1).locator("img.ig-thumb").click()  # the older result
+    assert page.evaluate("() => window.model.sent.at(-1)") == {"type": "full", "key": "r1",
+                                                                 "index": 0}
+    page.evaluate("() => window.model.fire('msg:custom', "
+                  "{type: 'full', key: 'r1', index: 0, missing: true}, [])")
+    expect(page.locator(".ig-error")).to_have_text("That image is no longer available in the "
+                                                   "kernel.")
+    # A late reply for that key, nobody asked for any more, must not pop the zoom open.
+    page.evaluate("""async () => { const p = await png('rgb(0,255,0)');
+      window.model.fire('msg:custom', {type: 'full', key: 'r1', index: 0, mime: 'image/png',
+                                       width: 64, height: 48}, [p]); }""")
+    expect(page.locator(".ig-zoom")).to_be_hidden()
+
+    # Asking again works.
+    page.locator(".ig-card").nth(1).locator("img.ig-thumb").click()
+    page.evaluate("""async () => { const p = await png('rgb(0,255,0)');
+      window.model.fire('msg:custom', {type: 'full', key: 'r1', index: 0, mime: 'image/png',
+                                       width: 64, height: 48}, [p]); }""")
+    expect(page.locator(".ig-zoom")).to_be_visible()
+    expect(page.locator(".ig-zoom .ig-caption-prompt")).to_have_text("a red square")
+
+
+def test_reuse_restores_aspect_ratio_and_size(widget_page: Page) -> None:
+    page = widget_page
+    page.evaluate("() => window.result('r1', 'a wide red square', 'rgb(255,0,0)', "
+                  "{aspect_ratio: '16:9', image_size: '0.5K'})")
+    page.evaluate("() => window.result('r2', 'a plain blue square', 'rgb(0,0,255)')")
+    page.locator("select.ig-aspect").select_option("3:2")
+    page.locator("select.ig-size").select_option("1K")
+    page.locator(".ig-card").nth(1).locator("button.ig-reuse").click()
+    expect(page.locator("textarea.ig-prompt")).to_have_value("a wide red square")
+    assert page.evaluate("() => [window.model.get('aspect_ratio'), window.model.get('image_size')]"
+                         ) == ["16:9", "0.5K"]
+    expect(page.locator("select.ig-aspect")).to_have_value("16:9")
+    expect(page.locator("select.ig-size")).to_have_value("0.5K")
+    # An entry without them (the kit's entries today) leaves the current choice alone.
+    page.locator(".ig-card").nth(0).locator("button.ig-reuse").click()
+    expect(page.locator("textarea.ig-prompt")).to_have_value("a plain blue square")
+    assert page.evaluate("() => window.model.get('aspect_ratio')") == "16:9"
