@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from PIL import Image
+from wire_helpers import ipv6_loopback as _ipv6_loopback
 
 from jupyter_imagegen._cli import main
 from jupyter_imagegen.server import LocalServer
@@ -82,17 +83,6 @@ def test_serve_without_key_suggests_any_key() -> None:
     proc, _base, banner = _serve()
     _stop(proc)
     assert "export OPENROUTER_API_KEY=anything" in banner
-
-
-def _ipv6_loopback() -> bool:
-    import socket
-
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")

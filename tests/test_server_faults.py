@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from wire_helpers import raw_stream
 
 from jupyter_imagegen._dataurl import decode_data_url
 from jupyter_imagegen._exceptions import ImageDecodeError
@@ -24,17 +25,6 @@ def post(server: LocalServer, stream: bool = False, **extra: Any) -> requests.Re
         body["stream"] = True
     return requests.post(f"{server.base_url}/chat/completions", json=body, stream=stream,
                          timeout=30)
-
-
-def raw_stream(response: requests.Response) -> bytes:
-    """All bytes of a (possibly cut) chunked stream, without raising on the cut."""
-    pieces = []
-    try:
-        for piece in response.raw.stream(65536, decode_content=False):
-            pieces.append(piece)
-    except Exception:
-        pass
-    return b"".join(pieces)
 
 
 def data_events(blob: bytes) -> list[str]:

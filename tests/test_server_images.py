@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image, ImageStat
+from wire_helpers import raw_stream
 
 from jupyter_imagegen._dataurl import decode_data_url
 from jupyter_imagegen._exceptions import ImageDecodeError, NoImageError, ProviderError
@@ -54,16 +55,6 @@ def events(response: requests.Response) -> list[str]:
     for piece in response.iter_content(chunk_size=None):
         found.extend(e.data for e in decoder.feed(piece) if not e.is_comment)
     return found
-
-
-def raw_stream(response: requests.Response) -> bytes:
-    pieces = []
-    try:
-        for piece in response.raw.stream(65536, decode_content=False):
-            pieces.append(piece)
-    except Exception:
-        pass
-    return b"".join(pieces)
 
 
 def png_url(colour: tuple[int, int, int], size: tuple[int, int]) -> str:

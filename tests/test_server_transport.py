@@ -8,6 +8,7 @@ import time
 
 import pytest
 import requests
+from wire_helpers import ipv6_loopback as _ipv6_loopback
 
 from jupyter_imagegen._sse import SSEDecoder
 from jupyter_imagegen.server import LocalServer, RecordList, parse_fault_spec
@@ -99,17 +100,6 @@ def test_record_list_behaves_like_a_read_only_list() -> None:
 
 
 # -- IPv6 loopback --------------------------------------------------------------------------------
-
-
-def _ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
