@@ -767,8 +767,9 @@ class Client:
         cancel: threading.Event | None,
     ) -> Iterator[StreamEvent]:
         decoder = SSEDecoder()
+        chunks = response.iter_content(chunk_size=_CHUNK)
         try:
-            for chunk in response.iter_content(chunk_size=_CHUNK):
+            for chunk in chunks:
                 if cancel is not None and cancel.is_set():
                     raise CancelledError("generation cancelled")
                 events = decoder.feed(chunk)
@@ -783,6 +784,7 @@ class Client:
                     del event
                     update = accumulator.add_data(text)
                     if accumulator.done:
+                        _drain(chunks)
                         return
                     yield from plan.events(update, elapsed, lifted)
         except requests.exceptions.RequestException as exc:
@@ -840,6 +842,20 @@ class Client:
         self._record_spend(result)
         self._remember(key, result)
         return result
+
+
+def _drain(chunks: Iterator[bytes], limit: int = 4) -> None:
+    """Read the few bytes after ``[DONE]`` (the closing chunk) so the connection is reused.
+
+    A stream left unread is closed instead of returned to the pool, and the next request then
+    pays a new connection (a TLS handshake on the real service). A misbehaving server that keeps
+    talking after ``[DONE]`` is given a few reads, no more.
+    """
+    try:
+        for _ in zip(range(limit), chunks, strict=False):
+            pass
+    except requests.exceptions.RequestException:
+        pass  # the answer is complete; a connection that ends badly is simply not reused
 
 
 def _failure_kind(exc: requests.exceptions.RequestException) -> str:

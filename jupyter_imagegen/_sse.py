@@ -122,6 +122,9 @@ class SSEDecoder:
             return event
         if raw[0] == 0x3A:  # ":"
             return SSEEvent(comment=raw[1:].decode("utf-8", errors="replace").strip())
+        if raw.startswith(b"data:"):  # the hot path: one slice of a multi-MB line, not three
+            self._data.append(raw[6:] if raw[5:6] == b" " else raw[5:])
+            return None
         field, sep, value = raw.partition(b":")
         if sep and value.startswith(b" "):
             value = value[1:]

@@ -365,3 +365,14 @@ class TestDefaultClient:
         ig.generate("x", model="offline/sketch")
         assert not ig.is_offline()
         assert posts(server)[0].headers.get("Authorization") == f"Bearer {KEY}"
+
+
+def test_connections_are_reused_streaming_or_not(client: ig.Client,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    client.models()  # the first connection
+    with caplog.at_level("DEBUG", logger="urllib3.connectionpool"):
+        for stream in (True, False, True, True, False):
+            client.generate("x", model="offline/sketch", stream=stream)
+    opened = [r.getMessage() for r in caplog.records
+              if "Starting new" in r.getMessage() or "Resetting dropped" in r.getMessage()]
+    assert opened == []  # each new connection would be a TLS handshake on the real service
