@@ -460,7 +460,7 @@ class Client:
         if self.cache is None:
             return None
         call = {"prompt": prompt, "model": model or self.default_model, "api": api or self.api,
-                "images": to_image_urls(images), **options}
+                "images": list(to_image_urls(images)), **options}
         call.pop("stream", None)
         try:
             key: str = self.cache.key_for(call, self.base_url)
@@ -535,6 +535,7 @@ class Client:
                     return event.result
             raise IncompleteStreamError("the stream ended without a result")  # pragma: no cover
         started = time.perf_counter()
+        images = to_image_urls(images)  # once: the cache key and the body both use them
         key = self._cache_key(prompt, model, api, images, dict(
             options, aspect_ratio=aspect_ratio, image_size=image_size, seed=seed))
         hit = self._lookup(key, started)
@@ -569,6 +570,7 @@ class Client:
         also yields ``partial`` previews, which never become part of the result.
         """
         started = time.perf_counter()
+        images = to_image_urls(images)  # once: the cache key and the body both use them
         key = self._cache_key(prompt, model, api, images, dict(
             options, aspect_ratio=aspect_ratio, image_size=image_size, seed=seed))
         hit = self._lookup(key, started)

@@ -13,7 +13,7 @@ from PIL import Image
 from ._dataurl import decode_data_url, encode_data_url, sniff_mime
 from ._exceptions import ImageDecodeError, InvalidInputError
 
-__all__ = ["ImageInput", "to_image_urls"]
+__all__ = ["ImageInput", "ImageURLs", "to_image_urls"]
 
 #: Anything accepted as an input image.
 ImageInput = Any  # PIL.Image | bytes | str | os.PathLike | GeneratedImage | ImageResult
@@ -76,6 +76,18 @@ def _one(item: Any, index: int) -> str:
         "a data/https URL or a generated image")
 
 
-def to_image_urls(images: Any) -> list[str]:
-    """Normalise any accepted input-image value (or list of them) to URLs for ``image_url`` parts."""
-    return [_one(item, i) for i, item in enumerate(_flatten(images))]
+class ImageURLs(tuple[str, ...]):
+    """Input images already normalised (and their data URLs checked) by :func:`to_image_urls`."""
+
+    __slots__ = ()
+
+
+def to_image_urls(images: Any) -> ImageURLs:
+    """Normalise any accepted input-image value (or list of them) to URLs for ``image_url`` parts.
+
+    Normalising is idempotent and free the second time: encoding PIL images and checking data
+    URLs costs milliseconds for large inputs, and a call may need the URLs in two places.
+    """
+    if isinstance(images, ImageURLs):
+        return images
+    return ImageURLs(_one(item, i) for i, item in enumerate(_flatten(images)))

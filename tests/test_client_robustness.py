@@ -190,3 +190,17 @@ def test_server_unreachable_generation_record_is_typed(server: LocalServer) -> N
         with pytest.raises(ig.NotFoundError):
             c.generation("gen-nope")
     assert json.dumps(record)
+
+
+def test_input_images_are_normalised_once_per_call(server: LocalServer, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import jupyter_imagegen._inputs as inputs
+
+    calls: list[int] = []
+    real = inputs._one
+    monkeypatch.setattr(inputs, "_one", lambda item, i: calls.append(i) or real(item, i))
+    picture = Image.new("RGB", (64, 64), "red")
+    with ig.Client(base_url=server.base_url, cache=tmp_path) as c:
+        c.generate("edit", "offline/editor", images=[picture, picture])
+        c.generate("edit", "offline/editor", images=[picture, picture], stream=True)  # a hit
+    assert calls == [0, 1, 0, 1]
