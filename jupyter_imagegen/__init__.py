@@ -51,8 +51,10 @@ from ._exceptions import (
     SpendLimitError,
 )
 from ._imagesapi import ImageModelInfo
+from ._model import Model, Price
 from ._models import ModelInfo
 from ._protocol import ASPECT_RATIOS, IMAGE_SIZES, Usage
+from ._request import Request
 from ._results import GeneratedImage, ImageResult
 from ._store import ImageStore, StoreEntry
 from ._version import __version__
@@ -80,15 +82,18 @@ __all__ = [
     "IncompleteStreamError",
     "InsufficientCreditsError",
     "InvalidInputError",
+    "Model",
     "ModelCapabilityError",
     "ModelInfo",
     "ModerationError",
     "NoImageError",
     "NotFoundError",
     "PermissionDeniedError",
+    "Price",
     "ProviderError",
     "RateLimitError",
     "ReplayCache",
+    "Request",
     "RequestTimeoutError",
     "ResponseError",
     "SpendLimitError",

@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._exceptions import CancelledError, ImageGenError
 from ._html import grid_html
@@ -21,7 +21,12 @@ from ._results import ImageResult
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ._client import Client
+
+class Client(Protocol):
+    """What a batch needs of a client (``Client`` itself; no import, so no cycle with it)."""
+
+    def generate(self, prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult: ...
+    def ensure_pool(self, size: int) -> None: ...
 
 __all__ = ["BatchItem", "BatchResult", "generate_many"]
 

@@ -256,12 +256,21 @@ def _client(base_url: str | None) -> Any:
 
 def _models(args: argparse.Namespace) -> int:
     client = _client(args.base_url)
-    models = client.models(all=args.all)
+    if args.all:
+        listed = client.models(all=True)
+        width = max((len(m.id) for m in listed), default=10)
+        for info in listed:
+            print(f"{info.id:<{width}}  {'+'.join(info.output_modalities)}")
+        return 0
+    models = client.catalogue.models_with_prices()
     width = max((len(m.id) for m in models), default=10)
+    print(f"{'model':<{width}}  {'api':<11}  {'outputs':<10}  {'ratios':<24}  {'sizes':<15}  price")
     for m in models:
-        price = f"${m.price_per_image:.4f}/image" if m.price_per_image else ""
-        kind = "image-only" if m.image_only else "+".join(m.output_modalities)
-        print(f"{m.id:<{width}}  {kind:<10}  {price}")
+        kind = "image-only" if m.image_only else "image+text"
+        ratios = ", ".join(m.aspect_ratios[:4]) + (f" +{len(m.aspect_ratios) - 4}"
+                                                    if len(m.aspect_ratios) > 4 else "")
+        print(f"{m.id:<{width}}  {'+'.join(sorted(m.apis)):<11}  {kind:<10}  {ratios or '-':<24}  "
+              f"{', '.join(m.sizes) or '-':<15}  {m.price()}")
     return 0
 
 

@@ -40,19 +40,20 @@ def _models(magics: ImageGenMagics, words: list[str]) -> Table:
     """Image-capable models as a table; every search word must match the id or the name."""
     client = magics.client()
     try:
-        models = client.models()
+        models = client.catalogue.models_with_prices()
     except ImageGenError as exc:
         raise magics.error(exc) from None
     terms = [w.lower() for w in words]
     found = [m for m in models if all(t in f"{m.id} {m.name}".lower() for t in terms)]
-    rows = [[m.id, m.name, "-" if m.price_per_image is None else f"${m.price_per_image:.4f}",
-             ", ".join(m.input_modalities)] for m in found]
+    rows = [[m.id, m.name, "+".join(sorted(m.apis)), ", ".join(m.aspect_ratios) or "-",
+             str(m.price()), ", ".join(m.input_modalities)] for m in found]
     where = "offline local server" if is_offline() else client.base_url
     matching = f" matching {' '.join(words)!r}" if words else ""
     caption = f"{len(found)} image model{'s' * (len(found) != 1)}{matching} at {where}"
     if words and not found:
         caption += f"; all {len(models)}: %imagegen models"
-    return Table(["id", "name", "price/image", "inputs"], rows, caption=caption, items=found)
+    return Table(["id", "name", "api", "aspect ratios", "price/image", "inputs"], rows,
+                 caption=caption, items=found)
 
 
 def _config(magics: ImageGenMagics, words: list[str]) -> Table:

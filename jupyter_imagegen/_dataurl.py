@@ -55,8 +55,11 @@ def _strict_b64decode(payload: str | memoryview) -> bytes:
     return base64.b64decode(payload, validate=True)  # pragma: no cover - Python 3.10
 
 
-def decode_data_url(url: str | bytes | memoryview, *, index: int | None = None) -> tuple[str, bytes]:
+def decode_data_url(url: str | bytes | memoryview, *, index: int | None = None,
+                    max_bytes: int | None = None) -> tuple[str, bytes]:
     """Decode a ``data:`` URL (text, or bytes as lifted by :func:`lift_data_urls`) into ``(mime, bytes)``.
+
+    ``max_bytes`` refuses, before decoding, a payload whose decoded size would exceed it.
 
     The mime is taken from the bytes when they announce one, so a wrong or missing declared type
     still yields the right format. Raises :class:`ImageDecodeError` (naming ``index``) when the URL
@@ -82,6 +85,10 @@ def decode_data_url(url: str | bytes | memoryview, *, index: int | None = None) 
     params = [p.strip().lower() for p in match.group("params").split(";") if p.strip()]
     if isinstance(url, str):
         payload = url[match.end():]
+    if max_bytes is not None and len(payload) * 3 // 4 > max_bytes:
+        raise ImageDecodeError(
+            f"{where}: {len(payload) * 3 // 4:,} bytes is over the {max_bytes:,}-byte image limit; "
+            "raise Client(max_image_bytes=...) if images this large are expected", index=index)
     if "base64" in params:
         try:
             raw = _strict_b64decode(payload)

@@ -47,17 +47,23 @@ parse_argstring: Callable[[Any, str], argparse.Namespace] = _margs.parse_argstri
 
 
 def normalize_aspect_ratio(value: str) -> str:
-    """``16:9`` (also ``16x9`` / ``16/9``) or an error listing the supported ratios."""
+    """``16:9`` (also ``16x9`` / ``16/9``), ``9:19.5`` or ``auto``; junk is an error.
+
+    Only the spelling is checked here: which ratios a model takes is the catalogue's to say, and
+    the request is checked against the chosen model's record before anything is sent.
+    """
     ratio = re.sub(r"\s*[x/]\s*", ":", value.strip().lower())
-    if ratio not in ASPECT_RATIOS:
+    if ratio != "auto" and not re.fullmatch(r"\d{1,3}(\.\d{1,2})?:\d{1,3}(\.\d{1,2})?", ratio):
         raise argparse.ArgumentTypeError(
-            f"{value!r} is not a supported aspect ratio; use one of {', '.join(ASPECT_RATIOS)}")
+            f"{value!r} is not an aspect ratio; write it like 16:9 (see `%imagegen models` for "
+            f"what each model takes, e.g. {', '.join(list(ASPECT_RATIOS)[:4])})")
     return ratio
 
 
 def normalize_image_size(value: str) -> str:
-    """``1K`` (any case) or an error listing the supported sizes."""
+    """``1K`` (any case; ``512`` is ``0.5K``) or an error listing the size tiers."""
     size = value.strip().upper()
+    size = "0.5K" if size == "512" else size
     if size not in IMAGE_SIZES:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not a supported size; use one of {', '.join(IMAGE_SIZES)}")
@@ -222,10 +228,13 @@ class ImageGenMagics(Magics, Configurable):
               help="model id, e.g. google/gemini-2.5-flash-image (see %%imagegen models); "
                    "repeat it to compare models side by side")
     @argument("-a", "--aspect-ratio", type=normalize_aspect_ratio, metavar="RATIO",
-              help=f"aspect ratio: {', '.join(ASPECT_RATIOS)}")
+              help="aspect ratio, e.g. 16:9 (the model's record says which it takes)")
     @argument("-s", "--size", dest="image_size", type=normalize_image_size, metavar="SIZE",
               help=f"image size: {', '.join(IMAGE_SIZES)}")
     @argument("--seed", type=int, help="seed, for models that honour one")
+    @argument("-n", dest="n", type=int, metavar="N", help="number of images (Image API models)")
+    @argument("--api", choices=("auto", "chat", "images"), default=None,
+              help="which OpenRouter API to use (default: the model's documented path)")
     @argument("--stream", dest="stream", action="store_true", default=None,
               help="stream the response (default; live text and keep-alives)")
     @argument("--no-stream", dest="stream", action="store_false", help="one plain request")
@@ -336,7 +345,7 @@ class ImageGenMagics(Magics, Configurable):
             "images": images or None,
             "aspect_ratio": args.aspect_ratio or self.aspect_ratio,
             "image_size": args.image_size or self.image_size,
-            "seed": args.seed,
+            "seed": args.seed, "n": args.n, "api": args.api,
             "stream": self.stream if args.stream is None else args.stream,
             "timeout": args.timeout or self.timeout,
         }
@@ -363,8 +372,8 @@ class ImageGenMagics(Magics, Configurable):
         prompts = [p.strip() for p in prompt.splitlines() if p.strip()] if args.each_line else [prompt]
         options: dict[str, Any] = {
             "images": images or None, "aspect_ratio": args.aspect_ratio or self.aspect_ratio,
-            "image_size": args.image_size or self.image_size, "seed": args.seed,
-            "timeout": args.timeout or self.timeout,
+            "image_size": args.image_size or self.image_size, "seed": args.seed, "n": args.n,
+            "api": args.api, "timeout": args.timeout or self.timeout,
         }
         outcome: Any
         if len(models) > 1:

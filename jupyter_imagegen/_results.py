@@ -105,6 +105,9 @@ class ImageResult:
     created: float = field(default_factory=time.time)
     elapsed: float | None = None
     cached: bool = False
+    #: The :class:`~jupyter_imagegen._request.Request` that made this result: ``edit()``, the
+    #: widget's "reuse" and the replay cache read it, whichever API answered.
+    request: Any = field(default=None, repr=False, compare=False)
     #: The client that made this result (``edit`` continues with it); never saved or shown.
     _client: Any = field(default=None, repr=False, compare=False)
 
@@ -161,6 +164,11 @@ class ImageResult:
         """Cost in USD credits as reported by the service (``usage.cost``)."""
         return self.usage.cost
 
+    @property
+    def upstream_cost(self) -> float | None:
+        """With BYOK, what the provider charged your own key (``cost`` is then 0)."""
+        return self.usage.upstream_cost
+
     def __len__(self) -> int:
         return len(self.generated)
 
@@ -181,21 +189,21 @@ class ImageResult:
         if client is None:
             raise InvalidInputError("this result has no client to edit with; use "
                                     "client.generate(prompt, images=result) instead")
+        extra = kwargs.pop("images", None)
+        inputs: list[Any] = list(self.generated)
+        if extra is not None:
+            inputs += extra if isinstance(extra, (list, tuple)) else [extra]
+        if self.request is not None and hasattr(client, "send"):
+            request = self.request.with_options(
+                prompt=prompt, model=model or self.requested_model or self.model, images=inputs,
+                **kwargs)
+            result: ImageResult = client.send(request)
+            return result
         params = {k: v for k, v in self.params.items()
-                  if k in ("image_config", "seed", "provider") and k not in kwargs}
-        if "image_config" in params:
-            config = dict(params.pop("image_config"))
-            kwargs.setdefault("aspect_ratio", config.pop("aspect_ratio", None))
-            kwargs.setdefault("image_size", config.pop("image_size", None))
-            if config:
-                params["image_config"] = config
-        extra_images = kwargs.pop("images", None)
-        images: list[Any] = list(self.generated)
-        if extra_images is not None:
-            images += extra_images if isinstance(extra_images, (list, tuple)) else [extra_images]
-        result: ImageResult = client.generate(prompt, model or self.requested_model or self.model,
-                                              images=images, **params, **kwargs)
-        return result
+                  if k in ("aspect_ratio", "size", "seed", "provider") and k not in kwargs}
+        fallback: ImageResult = client.generate(prompt, model or self.requested_model or self.model,
+                                                images=inputs, **params, **kwargs)
+        return fallback
 
     # -- provenance ---------------------------------------------------------------------------
 

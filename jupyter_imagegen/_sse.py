@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["SSEDecoder", "SSEEvent", "encode_sse", "iter_sse"]
+from ._exceptions import ResponseError
+
+__all__ = ["SSEDecoder", "SSEEvent", "encode_sse", "is_done", "iter_sse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,12 @@ class SSEDecoder:
     ``\\n``, ``\\r\\n`` and ``\\r`` line endings are all accepted, as the SSE spec requires.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int | None = None) -> None:
+        #: An event (or one line) larger than this raises :class:`ResponseError`: a stream that
+        #: never sends a newline must not grow memory without end. ``None``: no limit.
+        self.max_event_bytes = max_event_bytes
+        self._buffered = 0  # bytes of data lines of the current event
+        self._line_bytes = 0  # bytes of the unfinished current line
         self._pieces: list[bytes] = []  # the unfinished current line, in pieces
         self._skip_lf = False  # the previous chunk ended with \r; a leading \n belongs to it
         self._data: list[bytes] = []
@@ -75,11 +82,14 @@ class SSEDecoder:
             end = cr if cr >= 0 else lf
             if end < 0:
                 self._pieces.append(chunk[start:])
+                self._line_bytes += size - start
+                self._grow()
                 break
             if self._pieces:
                 self._pieces.append(chunk[start:end])
                 line = b"".join(self._pieces)
                 self._pieces.clear()
+                self._line_bytes = 0
             else:
                 line = chunk[start:end]
             start = end + 1
@@ -93,6 +103,13 @@ class SSEDecoder:
             if event is not None:
                 events.append(event)
         return events
+
+    def _grow(self) -> None:
+        if self.max_event_bytes is not None and \
+                self._buffered + self._line_bytes > self.max_event_bytes:
+            raise ResponseError(
+                f"a streamed event is larger than {self.max_event_bytes:,} bytes without ending; "
+                "raise Client(max_response_bytes=...) if images this large are expected")
 
     def flush(self) -> list[SSEEvent]:
         """End of input: dispatch a final unterminated event, as the spec's EOF rule allows."""
@@ -119,11 +136,14 @@ class SSEDecoder:
             )
             self._data = []
             self._event = ""
+            self._buffered = 0
             return event
         if raw[0] == 0x3A:  # ":"
             return SSEEvent(comment=raw[1:].decode("utf-8", errors="replace").strip())
         if raw.startswith(b"data:"):  # the hot path: one slice of a multi-MB line, not three
             self._data.append(raw[6:] if raw[5:6] == b" " else raw[5:])
+            self._buffered += len(raw)
+            self._grow()
             return None
         field, sep, value = raw.partition(b":")
         if sep and value.startswith(b" "):
@@ -157,3 +177,8 @@ def encode_sse(data: str | bytes | None = None, *, comment: str | None = None) -
     if b"\n" not in raw:  # the usual case: one line, joined once (events can be megabytes)
         return b"".join((b"data: ", raw, b"\n\n"))
     return b"".join(b"data: " + line + b"\n" for line in raw.split(b"\n")) + b"\n"
+
+
+def is_done(data: str | bytes) -> bool:
+    """True for the stream's end sentinel, ``data: [DONE]`` (text or bytes)."""
+    return len(data) < 16 and data.strip() in ("[DONE]", b"[DONE]")

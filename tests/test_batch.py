@@ -31,7 +31,7 @@ class TestGenerateMany:
         assert len(chat_posts(server)) == 5 and batch.cost > 0
 
     def test_failures_are_kept_per_item_and_never_lose_successes(self, server: LocalServer) -> None:
-        server.faults.push(Fault("400", model="offline/poster"), times=None)
+        server.faults.push(Fault("400", path="*", model="offline/poster"), times=None)
         with ig.Client(base_url=server.base_url, max_retries=0) as c:
             batch = c.generate_many(["a", "b"], ["offline/sketch", "offline/poster"], progress=False)
         assert [(i.prompt, i.model, i.ok) for i in batch] == [
@@ -82,7 +82,7 @@ class TestGenerateMany:
                 raise KeyboardInterrupt
             return real_wait(*args, **kwargs)  # type: ignore[arg-type]
 
-        server.faults.push(Fault("slow", delay=3, model="offline/poster"), times=None)
+        server.faults.push(Fault("slow", delay=3, path="*", model="offline/poster"), times=None)
         monkeypatch.setattr("jupyter_imagegen._batch.cf.wait", wait)
         with ig.Client(base_url=server.base_url) as c:
             c.models()

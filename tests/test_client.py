@@ -52,10 +52,14 @@ class TestRequests:
         assert headers["content-type"] == "application/json"
         assert headers["http-referer"] and headers["x-openrouter-title"] == headers["x-title"]
         assert result.image.size == (1344, 768)
-        assert result.params["image_config"] == {"aspect_ratio": "16:9", "image_size": "1K"}
+        # Results keep API-neutral parameters (and the request itself), whichever API answered.
+        assert result.params == {"aspect_ratio": "16:9", "size": "1K", "seed": 42,
+                                 "provider": {"sort": "price"}, "api": "chat"}
+        assert result.request.aspect_ratio == "16:9" and result.request.seed == 42
 
     def test_image_only_models_get_image_modality(self, client: ig.Client, server: LocalServer) -> None:
-        result = client.generate("a poster", model="offline/poster")
+        # On chat (asked explicitly: auto sends image-only models the Image API serves there).
+        result = client.generate("a poster", model="offline/poster", api="chat")
         assert posts(server)[0].json["modalities"] == ["image"]
         assert result.text == "" and result.image.size == (1024, 1024)
 
@@ -110,12 +114,13 @@ class TestModels:
         assert "offline/sketch" in ids and "offline/poster" in ids
         assert "openrouter/auto" not in ids and "offline/chat" not in ids
         assert all(m.outputs_images for m in models)
-        listing = [r for r in server.requests if r.path.endswith("/models")]
+        listing = [r for r in server.requests if r.path == "/api/v1/models"]
         assert len(listing) == 1 and listing[0].query.get("output_modalities") in ("image", ["image"])
+        assert len([r for r in server.requests if r.path == "/api/v1/images/models"]) == 1
         client.models()
-        assert len([r for r in server.requests if r.path.endswith("/models")]) == 1
-        client.models(refresh=True)
         assert len([r for r in server.requests if r.path.endswith("/models")]) == 2
+        client.models(refresh=True)
+        assert len([r for r in server.requests if r.path.endswith("/models")]) == 4
 
     def test_model_info_fields(self, client: ig.Client) -> None:
         info = {m.id: m for m in client.models()}

@@ -76,14 +76,14 @@ def test_cell_shows_the_image_and_is_the_cell_value(ip: InteractiveShell, server
 
 
 def test_options_reach_the_request(ip: InteractiveShell, server: LocalServer) -> None:
-    cell = run(ip, "%%imagegen --model offline/sketch -a 16x9 --size 0.5k --seed 7 --no-stream\n"
+    cell = run(ip, "%%imagegen --model offline/sketch -a 16x9 --size 1k --seed 7 --no-stream\n"
                    "three yellow stars")
     assert cell.result.success, cell.stderr
     (body,) = chat_bodies(server)
-    assert body["image_config"] == {"aspect_ratio": "16:9", "image_size": "0.5K"}
+    assert body["image_config"] == {"aspect_ratio": "16:9", "image_size": "1K"}
     assert body["seed"] == 7
     ((_mime, data, _meta),) = cell.images
-    assert decode(data).size == (672, 384)
+    assert decode(data).size == (1344, 768)
 
 
 def test_streaming_shows_a_live_status_line_replaced_by_the_image(
@@ -221,22 +221,24 @@ def test_config_traits_set_defaults(ip: InteractiveShell, server: LocalServer, t
     ip.run_line_magic("config", f"ImageGenMagics.output_dir = {str(tmp_path)!r}")
     cell = run(ip, "%%imagegen\na poster")
     assert cell.result.success, cell.stderr
-    (body,) = chat_bodies(server)
+    # offline/poster outputs only images and the Image API serves it: auto sends it there.
+    (body,) = [r.json for r in server.requests if r.method == "POST" and r.path.endswith("/images")]
     assert body["model"] == "offline/poster"
-    assert body["image_config"] == {"aspect_ratio": "4:3", "image_size": "0.5K"}
+    assert (body["aspect_ratio"], body["resolution"]) == ("4:3", "512")
     assert not body.get("stream")
     assert len(list(tmp_path.iterdir())) == 1
     # Cell options win over the configured defaults.
-    run(ip, "%%imagegen -m offline/sketch -a 1:1\nagain")
-    assert chat_bodies(server)[1]["model"] == "offline/sketch"
-    assert chat_bodies(server)[1]["image_config"]["aspect_ratio"] == "1:1"
+    cell = run(ip, "%%imagegen -m offline/sketch -a 1:1 -s 1K\nagain")
+    assert cell.result.success, cell.stderr
+    assert chat_bodies(server)[0]["model"] == "offline/sketch"
+    assert chat_bodies(server)[0]["image_config"]["aspect_ratio"] == "1:1"
 
 
 def test_bad_config_values_are_rejected_with_the_valid_ones(
     ip: InteractiveShell, caplog: pytest.LogCaptureFixture
 ) -> None:
-    run(ip, "%config ImageGenMagics.aspect_ratio = '7:3'")  # %config logs trait errors
-    assert "'7:3' is not a supported aspect ratio; use one of 1:1, 2:3" in caplog.text
+    run(ip, "%config ImageGenMagics.aspect_ratio = 'wide'")  # %config logs trait errors
+    assert "'wide' is not an aspect ratio; write it like 16:9" in caplog.text
     magics = ip.magics_manager.registry["ImageGenMagics"]
     assert magics.aspect_ratio is None
 

@@ -9,7 +9,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from magic_helpers import KEY, run, shell_bound_to
 
 import jupyter_imagegen as ig
-from jupyter_imagegen import ModelInfo
+from jupyter_imagegen._model import Model
 from jupyter_imagegen.server import LocalServer
 
 
@@ -22,12 +22,14 @@ def test_models_lists_image_models_as_a_table(ip: InteractiveShell, server: Loca
     cell = run(ip, "%imagegen models")
     table = cell.result.result
     ids = [m.id for m in table.items]
-    assert all(isinstance(m, ModelInfo) for m in table.items)
+    assert all(isinstance(m, Model) for m in table.items)
     assert "offline/sketch" in ids
     assert "offline/chat" not in ids  # text-only models are not image models
-    assert table.headers == ["id", "name", "price/image", "inputs"]
+    assert table.headers == ["id", "name", "api", "aspect ratios", "price/image", "inputs"]
     sketch = next(row for row in table.rows if row[0] == "offline/sketch")
-    assert sketch == ["offline/sketch", "Offline: Sketch", "$0.0390", "text, image"]
+    assert sketch[:3] == ["offline/sketch", "Offline: Sketch", "chat"]
+    assert sketch[3].startswith("1:1, 2:3") and sketch[5] == "text, image"
+    assert sketch[4].startswith("$0.0390/image (")  # a price always says what it rests on
     html = table._repr_html_()
     assert html.count("<tr>") == len(ids) + 1
     assert f"{len(ids)} image models at {server.base_url}" in table.caption

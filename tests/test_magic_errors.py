@@ -28,9 +28,12 @@ def posted(server: LocalServer) -> int:
     ("line", "expected"),
     [
         ("--sead 3", ["unrecognized arguments: --sead 3", "did you mean --seed (not --sead)?",
-                      "Valid options: --as --aspect-ratio"]),
+                      "Valid options: --api --as --aspect-ratio"]),
         ("a red fox", ["the prompt goes in the cell body"]),
-        ("--aspect-ratio 7:3", ["'7:3' is not a supported aspect ratio; use one of 1:1, 2:3, 3:2"]),
+        ("--aspect-ratio wide", ["'wide' is not an aspect ratio; write it like 16:9"]),
+        # The catalogue knows what the model takes, and says so before anything is sent.
+        ("--aspect-ratio 7:3", ["google/gemini-2.5-flash-image on the chat API does not take "
+                                "aspect ratio 7:3 (it takes 1:1, 2:3, 3:2"]),
         ("--size 3K", ["'3K' is not a supported size; use one of 0.5K, 1K, 2K, 4K"]),
         ("--seed abc", ["argument --seed: invalid int value: 'abc'"]),
         ("--as 2fast", ["'2fast' is not a valid Python variable name"]),
