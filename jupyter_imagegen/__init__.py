@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._aclient import AsyncClient
 from ._batch import BatchItem, BatchResult
 from ._cache import CacheEntry, ReplayCache
 from ._client import Client, StreamEvent
 from ._compare import Comparison, compare
 from ._default import (
+    agenerate,
     default_client,
     generate,
     generate_many,
@@ -64,6 +66,7 @@ __all__ = [
     "IMAGE_SIZES",
     "APIConnectionError",
     "APIError",
+    "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
     "BatchItem",
@@ -101,6 +104,7 @@ __all__ = [
     "StreamEvent",
     "Usage",
     "__version__",
+    "agenerate",
     "compare",
     "default_client",
     "generate",

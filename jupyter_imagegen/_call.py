@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 import time
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
@@ -32,8 +34,6 @@ from ._wire_common import ChatCompletion, loads
 from ._wire_errors import WRONG_ENDPOINT
 
 if TYPE_CHECKING:
-    import threading
-
     import requests
 
     from ._adapters import Adapter
@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 __all__ = ["price_of", "record_of", "run"]
 
 log = logging.getLogger("jupyter_imagegen")
+#: Parsing and base64-decoding megabytes hold the GIL. With many requests in flight, letting all
+#: of them do it at once makes every other thread (an event loop, a progress bar) wait behind the
+#: whole convoy; as many at a time as there are cores keeps throughput and the others responsive.
+_CPU = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
 def run(client: Client, request: Request, *, sse: bool, cancel: threading.Event | None = None,
@@ -116,10 +120,12 @@ def _attempt(client: Client, request: Request, model: Model | None, api: str, ss
     with Watchdog(response, deadline, cancel) as dog:
         try:
             if "text/event-stream" not in response.headers.get("Content-Type", ""):
-                text, lifted = lift_data_urls(read_body(response, limits.max_response_bytes))
-                completion = adapter.parse(loads(text), response.status_code, generation_id,
-                                           request.model)
-                generated = [decode_payload(p, lifted, max_image) for p in completion.images]
+                raw = read_body(response, limits.max_response_bytes)
+                with _CPU:
+                    text, lifted = lift_data_urls(raw)
+                    completion = adapter.parse(loads(text), response.status_code, generation_id,
+                                               request.model)
+                    generated = [decode_payload(p, lifted, max_image) for p in completion.images]
             else:
                 generated = []
                 completion = yield from _read_stream(
@@ -159,13 +165,16 @@ def _read_stream(response: requests.Response, adapter: Adapter, request: Request
             if event.is_comment:
                 yield StreamEvent("keepalive", text=event.comment or "", elapsed=elapsed)
                 continue
-            text, lifted = lift_data_urls(event.raw)  # images skip the JSON decoder
-            del event
-            update = accumulator.add_data(text)
+            with _CPU:  # decoded here, yielded outside: a slow consumer holds no slot
+                text, lifted = lift_data_urls(event.raw)  # images skip the JSON decoder
+                del event
+                update = accumulator.add_data(text)
+                steps = [] if accumulator.done else list(
+                    adapter.events(update, elapsed, lifted, max_image))
             if accumulator.done:
                 drain(response)
                 break
-            for progress in adapter.events(update, elapsed, lifted, max_image):
+            for progress in steps:
                 if progress.kind == "image" and progress.image is not None:
                     generated.append(progress.image)
                 yield progress

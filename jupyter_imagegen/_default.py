@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._client import Client
 from ._config import Settings
-from ._models import ModelInfo
 from ._results import ImageResult
 
 if TYPE_CHECKING:
@@ -97,6 +96,20 @@ def generate_many(prompts: Iterable[str], model: str | Sequence[str] | None = No
     return default_client().generate_many(prompts, model, **kwargs)
 
 
-def models(**kwargs: Any) -> list[ModelInfo]:
-    """Image-capable models of the shared client's service."""
+def models(**kwargs: Any) -> list[Any]:
+    """Image models of the shared client's service (one merged record each)."""
     return default_client().models(**kwargs)
+
+
+async def agenerate(prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult:
+    """``await``-able :func:`generate` on the shared client; the event loop is never blocked."""
+    from ._aclient import AsyncClient
+
+    client = default_client()
+    wrapper = _async.get(id(client))
+    if wrapper is None or wrapper.sync is not client:
+        wrapper = _async[id(client)] = AsyncClient(client=client)
+    return await wrapper.generate(prompt, model, **kwargs)
+
+
+_async: dict[int, Any] = {}

@@ -1,0 +1,107 @@
+"""``AsyncClient``: the core as coroutines, over HTTP against the local server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from magic_helpers import run, shell_bound_to
+
+import jupyter_imagegen as ig
+from jupyter_imagegen.server import Fault, LocalServer
+
+
+def posts(server: LocalServer) -> list:
+    return [r for r in server.requests if r.method == "POST"]
+
+
+def test_gathered_generations_run_concurrently_and_decode(server: LocalServer) -> None:
+    server.latency = 0.4
+
+    async def main() -> list[ig.ImageResult]:
+        async with ig.AsyncClient(base_url=server.base_url) as client:
+            await client.models()
+            return await asyncio.gather(*(client.generate(f"shape {i}", "offline/sketch")
+                                          for i in range(6)))
+
+    started = time.perf_counter()
+    results = asyncio.run(main())
+    assert time.perf_counter() - started < 6 * 0.4  # concurrent, not one after another
+    assert [r.prompt for r in results] == [f"shape {i}" for i in range(6)]
+    assert all(r.image.size == (1024, 1024) for r in results)
+
+
+def test_the_loop_keeps_ticking_while_images_decode(server: LocalServer) -> None:
+    async def main() -> float:
+        worst = 0.0
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal worst
+            last = time.perf_counter()
+            while not stop.is_set():
+                await asyncio.sleep(0.005)
+                now = time.perf_counter()
+                worst, last = max(worst, now - last), now
+
+        async with ig.AsyncClient(base_url=server.base_url) as client:
+            tick = asyncio.create_task(ticker())
+            await asyncio.gather(*(client.generate(f"p{i}", "offline/sketch") for i in range(4)))
+            stop.set()
+            await tick
+        return worst
+
+    assert asyncio.run(main()) < 0.25  # generous on a loaded machine; the benchmark measures it
+
+
+def test_task_cancel_stops_the_request_and_its_retries(server: LocalServer) -> None:
+    server.faults.push(Fault("slow", delay=5))
+
+    async def main() -> float:
+        async with ig.AsyncClient(base_url=server.base_url, max_retries=3) as client:
+            await client.models()
+            task = asyncio.create_task(client.generate("x", "offline/sketch"))
+            await asyncio.sleep(0.3)
+            started = time.perf_counter()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            took = time.perf_counter() - started
+            await asyncio.sleep(0.5)
+            return took
+
+    assert asyncio.run(main()) < 0.2
+    assert len(posts(server)) == 1  # no retry after the cancel
+
+
+def test_streaming_is_an_async_iterator(server: LocalServer) -> None:
+    async def main() -> list[str]:
+        async with ig.AsyncClient(base_url=server.base_url) as client:
+            return [event.kind async for event in client.stream("a cat", "offline/thinker")]
+
+    kinds = asyncio.run(main())
+    assert kinds[-1] == "done" and "image" in kinds
+
+
+def test_errors_and_batches_keep_their_types(server: LocalServer) -> None:
+    server.faults.push(Fault("400", model="offline/webp"), times=None)
+
+    async def main() -> ig.BatchResult:
+        async with ig.AsyncClient(base_url=server.base_url) as client:
+            with pytest.raises(ig.NotFoundError):
+                await client.generate("x", "offline/nope")
+            return await client.generate_many(["a", "b"], ["offline/sketch", "offline/webp"],
+                                              concurrency=2)
+
+    batch = asyncio.run(main())
+    assert [i.ok for i in batch] == [True, False, True, False]
+    assert all(isinstance(i.error, ig.BadRequestError) for i in batch.errors)
+
+
+def test_top_level_await_in_a_notebook_cell(client: ig.Client) -> None:
+    for ip in shell_bound_to(client):
+        ip.user_ns["ig"] = ig
+        cell = run(ip, "r = await ig.agenerate('a red circle', 'offline/sketch')\nr.image.size")
+        assert cell.result.success, cell.stderr
+        assert cell.result.result == (1024, 1024)
