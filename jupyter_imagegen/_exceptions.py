@@ -68,6 +68,19 @@ def redact(text: str) -> str:
     return _KEY_PATTERN.sub("[redacted]", text)
 
 
+def _redacted(value: Any, depth: int = 0) -> Any:
+    """``value`` with every string redacted (a proxy may echo the key into error metadata)."""
+    if depth > 20:
+        return "[too deep]"
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {redact(str(k)): _redacted(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v, depth + 1) for v in value]
+    return value
+
+
 class ImageGenError(Exception):
     """Base class of every error jupyter_imagegen raises on purpose."""
 
@@ -95,7 +108,7 @@ class ImageGenError(Exception):
         self.message = redact(message)
         self.status = status
         self.code = code
-        self.metadata = dict(metadata or {})
+        self.metadata = _redacted(dict(metadata or {}))
         self.request_id = request_id
         self.hint = redact(hint) if hint else None
         super().__init__(self.message)

@@ -16,11 +16,20 @@ __all__ = ["ModelInfo", "closest_ids", "parse_models"]
 EXCLUDED_IDS = frozenset({"openrouter/auto"})
 
 
+def _strings(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A list of strings from the wire (anything else: ``default``)."""
+    if not isinstance(value, list):
+        return default
+    return tuple(v for v in value if isinstance(v, str)) or default
+
+
 def _price(value: Any) -> float | None:
     """Prices are decimal strings in USD per unit; ``"-1"`` or junk mean unknown."""
+    if isinstance(value, str):
+        value = value[:40]
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) and number >= 0 else None
 
@@ -69,14 +78,14 @@ class ModelInfo:
         params = obj.get("supported_parameters")
         context = obj.get("context_length")
         return cls(
-            id=str(obj.get("id", "")),
-            name=str(obj.get("name") or obj.get("id", "")),
-            description=str(obj.get("description") or ""),
-            input_modalities=tuple(str(m) for m in arch.get("input_modalities") or ("text",)),
-            output_modalities=tuple(str(m) for m in arch.get("output_modalities") or ("text",)),
+            id=str(obj.get("id", ""))[:200],
+            name=str(obj.get("name") or obj.get("id", ""))[:200],
+            description=str(obj.get("description") or "")[:5000],
+            input_modalities=_strings(arch.get("input_modalities"), ("text",)),
+            output_modalities=_strings(arch.get("output_modalities"), ("text",)),
             pricing={str(k): _price(v) for k, v in pricing.items() if not isinstance(v, (list, dict))},
-            supported_parameters=tuple(str(p) for p in params) if isinstance(params, list) else (),
-            context_length=context if isinstance(context, int) else None,
+            supported_parameters=_strings(params, ()),
+            context_length=context if isinstance(context, int) and 0 <= context < 10**12 else None,
             raw=dict(obj),
         )
 

@@ -194,3 +194,12 @@ def test_a_result_keeps_its_request_and_edits_with_it(client: ig.Client, server:
     sent = body.get("input_references") or [p for p in body["messages"][-1]["content"]
                                             if p["type"] == "image_url"]
     assert len(sent) == 1
+
+
+def test_a_key_echoed_into_error_metadata_is_redacted(client: ig.Client, server: LocalServer) -> None:
+    server.faults.push(Fault("400", metadata={"raw": f"upstream said: Authorization: Bearer {KEY}",
+                                              "echo": [{"key": KEY}]}))
+    with pytest.raises(ig.BadRequestError) as info:
+        client.generate("x", "offline/sketch")
+    assert KEY not in repr(info.value.metadata) and KEY not in str(info.value)
+    assert "[redacted]" in info.value.metadata["raw"]
