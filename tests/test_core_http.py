@@ -203,3 +203,23 @@ def test_a_key_echoed_into_error_metadata_is_redacted(client: ig.Client, server:
         client.generate("x", "offline/sketch")
     assert KEY not in repr(info.value.metadata) and KEY not in str(info.value)
     assert "[redacted]" in info.value.metadata["raw"]
+
+
+def test_verbose_tracebacks_show_no_key(client: ig.Client, server: LocalServer) -> None:
+    from IPython.utils.capture import capture_output
+    from magic_helpers import shell_bound_to
+
+    server.faults.push(Fault("slow", delay=30))
+    for ip in shell_bound_to(client):
+        ip.run_line_magic("xmode", "Verbose")
+        try:
+            ip.user_ns.update(client=client, threading=threading)
+            with capture_output() as captured:
+                # A cancel from another thread stands in for the kernel interrupt.
+                ip.run_cell("cancel = threading.Event(); threading.Timer(0.5, cancel.set).start()\n"
+                            "client.generate('x', 'offline/sketch', cancel=cancel)")
+        finally:
+            ip.run_line_magic("xmode", "Context")
+        shown = captured.stdout + captured.stderr + "".join(str(o.data) for o in captured.outputs)
+        assert "CancelledError" in shown and "_in_thread" in shown  # a verbose traceback was shown
+        assert KEY not in shown and KEY[8:] not in shown
