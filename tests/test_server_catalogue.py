@@ -233,7 +233,14 @@ def test_costs_follow_the_recorded_price_lines(srv: LocalServer) -> None:
     expected = usage["prompt_tokens"] * 3e-07 + text * 2.5e-06 + 1290 * 3e-05
     assert usage["cost"] == pytest.approx(expected)
     assert usage["cost"] == pytest.approx(0.0387, abs=0.0005)  # the recorded 1K answer: 0.0387036
-    assert images(srv, "qwen/qwen-image-3").json()["usage"]["cost"] == pytest.approx(0.03)
+    qwen = images(srv, "qwen/qwen-image-3").json()["usage"]
+    assert qwen["cost"] == pytest.approx(0.03)  # as the recorded qwen-image-3 1K answer billed
+    # the recorded answer's usage keys (openrouter_image_generate_1K.json)
+    assert set(qwen) == {"completion_tokens", "completion_tokens_details", "cost", "cost_details",
+                         "is_byok", "prompt_tokens", "prompt_tokens_details", "total_tokens"}
+    assert set(qwen["cost_details"]) == {"upstream_inference_completions_cost",
+                                         "upstream_inference_cost",
+                                         "upstream_inference_prompt_cost"}
     flux = images(srv, "black-forest-labs/flux.2-pro", aspect_ratio="16:9").json()
     width, height = images_pixel_size("16:9", "1K")
     assert flux["usage"]["cost"] == pytest.approx(0.03 * width * height / 1e6)

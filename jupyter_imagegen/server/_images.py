@@ -128,8 +128,18 @@ def compose_images(req: ImagesRequest, cache: RenderCache, *, partials: bool = F
     cost = image_cost(lines, count, req.size, req.resolution, completion)
     if count:
         cost += input_cost(lines, len(req.inputs), req.size)
-    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
-             "total_tokens": prompt_tokens + completion, "cost": round(cost, 10)}
+    # the shape of a recorded POST /images answer (rbb-dev/Open-WebUI-OpenRouter-pipe@067605d6:
+    # tests/fixtures/openrouter_image_generate_1K.json); the offline server bills no prompt
+    cost = round(cost, 10)
+    usage = {"completion_tokens": completion,
+             "completion_tokens_details": {"image_tokens": completion, "reasoning_tokens": 0},
+             "cost": cost,
+             "cost_details": {"upstream_inference_completions_cost": cost,
+                              "upstream_inference_cost": cost,
+                              "upstream_inference_prompt_cost": 0},
+             "is_byok": False, "prompt_tokens": prompt_tokens,
+             "prompt_tokens_details": {"cached_tokens": 0},
+             "total_tokens": prompt_tokens + completion}
     return ImagesAnswer(tuple(m[0] for m in made), tuple(m[1] for m in made), usage)
 
 
