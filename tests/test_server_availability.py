@@ -7,6 +7,7 @@ metadata?}}`` with no ``code``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -118,3 +119,16 @@ def test_other_statuses_still_work(srv: LocalServer) -> None:
         assert r.status_code == status and r.json()["error"]["code"] == status
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault("model_gone")
+
+
+@pytest.mark.parametrize("status", [402, 403, 408, 429, 502, 503])
+def test_mid_stream_errors_name_an_error_type(srv: LocalServer, status: int) -> None:
+    # ChatStreamChunk.error.metadata.error_type is required by the SDKs whenever metadata is sent
+    srv.faults.push(Fault("stream-error", code=status))
+    body = {"model": "offline/sketch", "messages": [{"role": "user", "content": "hi"}],
+            "modalities": ["image", "text"], "stream": True}
+    r = requests.post(f"{srv.base_url}/chat/completions", json=body, timeout=30)
+    chunks = [line[6:] for line in r.text.splitlines() if line.startswith("data: {")]
+    error = [c for c in chunks if '"error"' in c][-1]
+    err = json.loads(error)["error"]
+    assert err["code"] == status and isinstance(err["metadata"]["error_type"], str)

@@ -49,7 +49,8 @@ _DEFAULT_MESSAGES = {
     529: "Provider overloaded (injected fault)",
 }
 #: The docs' canonical ``metadata.error_type`` for statuses that have one (errors-and-debugging).
-_ERROR_TYPES = {400: "invalid_request", 402: "payment_required", 404: "not_found",
+_ERROR_TYPES = {400: "invalid_request", 402: "payment_required", 403: "permission_denied",
+                404: "not_found",
                 408: "timeout", 412: "precondition_failed", 413: "payload_too_large",
                 422: "unprocessable", 429: "rate_limit_exceeded", 500: "server",
                 502: "provider_unavailable", 503: "provider_overloaded", 504: "timeout",
@@ -137,6 +138,8 @@ class Fault:
                 meta["retry_after_seconds"] = self.retry_after
         elif code in _ERROR_TYPES:
             meta = {"error_type": _ERROR_TYPES[code]}
+        if meta and "error_type" not in meta:  # the SDKs require it whenever metadata is sent
+            meta["error_type"] = _ERROR_TYPES.get(code, "unmapped")
         meta.update(self.metadata or {})
         err: dict[str, Any] = {"code": code, "message": message}
         if meta:
