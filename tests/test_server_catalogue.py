@@ -284,3 +284,13 @@ def test_offline_listing_says_procedural_and_simulated(srv: LocalServer) -> None
             assert "simulated" in model["description"].lower()
     listing = json.dumps(get(srv, "/images/models").json())
     assert listing.count("Offline stand-in") == len(REAL_IMAGES)
+
+
+def test_chat_accepts_a_models_listed_extended_ratios(srv: LocalServer) -> None:
+    body = chat(srv, "google/gemini-3.1-flash-image-preview", ["image", "text"],
+                image_config={"aspect_ratio": "1:4", "image_size": "0.5K"}).json()
+    url = body["choices"][0]["message"]["images"][0]["image_url"]["url"]
+    assert picture(url.partition(",")[2]).size == images_pixel_size("1:4", "512")
+    refused = chat(srv, "google/gemini-2.5-flash-image", ["image", "text"],
+                   image_config={"aspect_ratio": "1:4"})
+    assert refused.status_code == 400  # not listed for Gemini 2.5

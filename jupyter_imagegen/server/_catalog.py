@@ -49,6 +49,7 @@ class ModelSpec:
     completion_price: str = "0.0000025"
     price_lines: tuple[dict[str, Any], ...] = field(default=(), compare=False)
     style: str = "photo"
+    ratios: tuple[str, ...] = ()  # the Image API listing's ratios (extended ones accepted on chat)
     chat: bool = True  # False: listed, but only the Image API serves it
     route_to: str | None = None  # routers resolve to another model
     entry: dict[str, Any] | None = field(default=None, compare=False, repr=False)
@@ -101,7 +102,8 @@ def _real(entry: Mapping[str, Any], data: Mapping[str, Any]) -> ModelSpec:
     model_id = entry["id"]
     arch = entry["architecture"]
     listing = next((m for m in data["image_models"] if m["id"] == model_id), None)
-    tiers = (listing or {}).get("supported_parameters", {}).get("resolution", {}).get("values")
+    params = (listing or {}).get("supported_parameters", {})
+    tiers = params.get("resolution", {}).get("values")
     author = model_id.split("/", 1)[0]
     return ModelSpec(
         id=model_id, name=entry["name"], description=entry["description"] + _STAND_IN,
@@ -111,6 +113,7 @@ def _real(entry: Mapping[str, Any], data: Mapping[str, Any]) -> ModelSpec:
         prompt_price=entry["pricing"]["prompt"], completion_price=entry["pricing"]["completion"],
         price_lines=tuple(price_lines_for(model_id)),
         style=data["stand_in_styles"].get(author, "photo"),
+        ratios=tuple(params.get("aspect_ratio", {}).get("values", ())),
         chat=model_id not in data["image_api_only"],
         route_to="offline/sketch" if model_id == "openrouter/auto" else None,
         entry={**entry, "description": entry["description"] + _STAND_IN})

@@ -16,6 +16,7 @@ from PIL import Image
 
 from jupyter_imagegen._dataurl import decode_data_url
 from jupyter_imagegen._exceptions import ImageDecodeError
+from jupyter_imagegen._imagesapi import images_pixel_size
 from jupyter_imagegen._protocol import ASPECT_RATIOS, IMAGE_SIZES, pixel_size
 
 from ._catalog import ModelSpec
@@ -79,8 +80,15 @@ class ChatRequest:
 
     @property
     def size(self) -> tuple[int, int]:
-        """Output size in pixels, from the documented aspect ratio and size tables."""
-        return pixel_size(self.aspect_ratio, self.image_size)
+        """Output size in pixels, from the documented aspect ratio and size tables.
+
+        Ratios beyond the chat table (a model's listed extended ratios, such as 1:4 for Gemini
+        3.1 Flash Image) keep the 1K area, as the Image API sizes them.
+        """
+        if self.aspect_ratio in ASPECT_RATIOS:
+            return pixel_size(self.aspect_ratio, self.image_size)
+        tier = "512" if self.image_size == "0.5K" else self.image_size
+        return images_pixel_size(self.aspect_ratio, tier)
 
     @property
     def wants_images(self) -> bool:
@@ -183,9 +191,10 @@ def parse_chat_request(body: Any, catalogue: Mapping[str, ModelSpec],
         raise Rejected(400, "image_config must be an object")
     config = config or {}
     ratio = config.get("aspect_ratio")
-    if ratio is not None and ratio not in ASPECT_RATIOS:
+    ratios = [*ASPECT_RATIOS, *(r for r in spec.ratios if r not in ASPECT_RATIOS and r != "auto")]
+    if ratio is not None and ratio not in ratios:
         raise Rejected(400, f"Invalid image_config.aspect_ratio {ratio!r}; valid values: "
-                       f"{', '.join(ASPECT_RATIOS)}")
+                       f"{', '.join(ratios)}")
     image_size = config.get("image_size")
     if image_size is not None and image_size not in IMAGE_SIZES:
         raise Rejected(400, f"Invalid image_config.image_size {image_size!r}; valid values: "
