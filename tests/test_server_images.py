@@ -15,7 +15,7 @@ from PIL import Image, ImageStat
 from wire_helpers import raw_stream
 
 from jupyter_imagegen._dataurl import decode_data_url
-from jupyter_imagegen._exceptions import ImageDecodeError, NoImageError, ProviderError
+from jupyter_imagegen._exceptions import APIError, ImageDecodeError, NoImageError, ProviderError
 from jupyter_imagegen._imagesapi import (
     ImagesStreamAccumulator,
     images_pixel_size,
@@ -78,7 +78,9 @@ def test_response_has_the_documented_shape(srv: LocalServer) -> None:
     body = r.json()
     assert set(body) == {"created", "data", "usage"}
     assert isinstance(body["created"], int)
-    assert set(body["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens", "cost"}
+    assert set(body["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens", "cost",
+                                  "completion_tokens_details", "cost_details", "is_byok",
+                                  "prompt_tokens_details"}  # as a recorded answer has them
     assert body["usage"]["cost"] == 0.04
     assert body["usage"]["total_tokens"] == (body["usage"]["prompt_tokens"]
                                              + body["usage"]["completion_tokens"])
@@ -137,7 +139,7 @@ def test_gpt_image_sizes_quality_and_transparency(srv: LocalServer) -> None:
                background="transparent", seed=5)  # seed: ignored, this model has none
     assert r.status_code == 200, r.text
     image = picture(r.json()["data"][0]["b64_json"])
-    assert image.size == (1536, 1024)
+    assert image.size == images_pixel_size("3:2", "1K")  # the documented table; not OpenAI's 1536
     assert image.mode == "RGBA"
     low, high = image.getextrema()[3]
     assert (low, high) == (0, 255)  # a transparent background, opaque shapes
@@ -186,9 +188,9 @@ def test_input_references_edit_and_auto_ratio(srv: LocalServer) -> None:
      400, "conflicts with resolution"),
     ({"model": "offline/poster", "prompt": "x", "size": "2K", "resolution": "1K"},
      400, "conflicts with resolution"),
-    ({"model": "openai/gpt-image-1", "prompt": "x", "size": "800x800"}, 400, "1536x1024"),
+    ({"model": "openai/gpt-image-1", "prompt": "x", "size": "800by800"}, 400, "WIDTHxHEIGHT"),
+    ({"model": "offline/poster", "prompt": "x", "output_format": "gif"}, 400, "png, jpeg"),
     ({"model": "offline/poster", "prompt": "x", "size": "99999x10"}, 400, "out of range"),
-    ({"model": "offline/poster", "prompt": "x", "stream": True}, 400, "streaming"),
     ({"model": "offline/poster", "prompt": "x", "input_references": [ref("data:,x")]},
      400, "maximum is 0"),
     ({"model": "offline/editor", "prompt": "x",
@@ -196,8 +198,9 @@ def test_input_references_edit_and_auto_ratio(srv: LocalServer) -> None:
     ({"model": "offline/editor", "prompt": "x",
       "input_references": [ref("https://example.com/a.png")]}, 400, "cannot download"),
     ({"model": "openai/gpt-image-1", "prompt": "x", "quality": "ultra"}, 400, "low, medium"),
-    ({"model": "openai/gpt-image-1", "prompt": "x", "background": "transparent",
+    ({"model": "sourceful/riverflow-v2.5-pro", "prompt": "x", "background": "transparent",
       "output_format": "jpeg"}, 400, "alpha-capable"),
+    ({"model": "google/gemini-2.5-flash-image", "prompt": "x", "n": 2}, 400, "at most 1 image"),
     ({"model": "offline/poster", "prompt": "x", "seed": "7"}, 400, "seed must be an integer"),
 ])
 def test_validation_errors(srv: LocalServer, body: dict[str, Any], status: int,
@@ -211,7 +214,8 @@ def test_validation_errors(srv: LocalServer, body: dict[str, Any], status: int,
 
 def test_unknown_model_is_model_not_found(srv: LocalServer) -> None:
     err = images(srv, "nope/model").json()["error"]
-    assert err["metadata"]["error_type"] == "model_not_found"
+    assert err["availability"]["code"] == "model_not_found"
+    assert err["availability"]["requested_models"] == ["nope/model"]
 
 
 def test_invalid_json_and_quality_ignored_where_unsupported(srv: LocalServer) -> None:
@@ -247,7 +251,8 @@ def test_stream_partials_before_completed_then_done(srv: LocalServer) -> None:
     assert [o["partial_image_index"] for o in objs if "partial_image_index" in o] == [0, 1, 0, 1]
     completed = [o for o in objs if o["type"] == "image_generation.completed"]
     assert "usage" not in completed[0]
-    assert completed[1]["usage"]["cost"] == pytest.approx(0.084)
+    # recorded gpt-image-1 price line: output_image 4e-05 USD per token; 1290 tokens per 1K image
+    assert completed[1]["usage"]["cost"] == pytest.approx(2 * 1290 * 4e-05)
     assert all(o["media_type"] == "image/png" and isinstance(o["created"], int)
                for o in completed)
     final = picture(completed[0]["b64_json"])
@@ -267,7 +272,7 @@ def test_stream_partials_before_completed_then_done(srv: LocalServer) -> None:
     result = acc.result().require_images()
     assert [i.url for i in result.images] == [
         f"data:image/png;base64,{o['b64_json']}" for o in completed]
-    assert result.usage.cost == pytest.approx(0.084)
+    assert result.usage.cost == pytest.approx(2 * 1290 * 4e-05)
     record = requests.get(f"{srv.base_url}/generation", params={"id": gen_id}, timeout=30)
     assert record.json()["data"]["streamed"] is True
     assert record.json()["data"]["num_media_completion"] == 2
@@ -313,7 +318,8 @@ def test_image_model_listing(srv: LocalServer) -> None:
     assert endpoints["id"] == "openai/gpt-image-1"
     [endpoint] = endpoints["endpoints"]
     assert endpoint["supports_streaming"] is True
-    assert endpoint["pricing"][0]["billable"] == "output_image"
+    assert {"billable": "output_image", "cost_usd": 4e-05, "unit": "token"} in endpoint["pricing"]
+    assert endpoint["provider_slug"] == "openai"
     missing = requests.get(f"{srv.base_url}/images/models/no/such/endpoints", timeout=30)
     assert missing.status_code == 404
 
@@ -398,12 +404,14 @@ def test_stream_error_event(fresh: LocalServer) -> None:
     assert "[DONE]" not in data
     objs = [json.loads(d) for d in data]
     assert objs[0]["type"] == "image_generation.partial_image"
-    assert objs[-1] == {"type": "error", "error": {"message": "Generation failed (injected fault)",
-                                                   "code": "server_error"}}
+    # ImageGenStreamErrorEvent: {message, code (string|null), param, type}; the spec's example
+    assert objs[-1] == {"type": "error", "error": {
+        "message": "The upstream provider returned an error", "code": "upstream_error",
+        "param": None, "type": "provider_error"}}
     acc = ImagesStreamAccumulator()
     for d in data[:-1]:
         acc.add_data(d)
-    with pytest.raises(ProviderError):
+    with pytest.raises(APIError):  # the client's mapping of type provider_error is its own
         acc.add_data(data[-1])
     assert len(fresh.generations) == 0
 
@@ -411,7 +419,7 @@ def test_stream_error_event(fresh: LocalServer) -> None:
 def test_stream_error_200_cut_and_bad_base64(fresh: LocalServer) -> None:
     fresh.faults.push(Fault("error-200", path="/images", code=429))
     data = events(images(fresh, "offline/quartet", stream=True, resolution="512"))
-    assert len(data) == 1 and json.loads(data[0])["error"]["code"] == 429
+    assert len(data) == 1 and json.loads(data[0])["error"]["code"] == "429"  # string|null
 
     fresh.faults.push(Fault("cut-stream", path="/images"))
     r = images(fresh, "offline/quartet", stream=True, resolution="512")

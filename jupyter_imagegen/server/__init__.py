@@ -1,7 +1,9 @@
 """An offline, OpenRouter-compatible API server for notebooks, demos and tests.
 
-``LocalServer`` speaks OpenRouter's chat-completions image protocol on loopback, with offline
-models drawn by a procedural Pillow renderer (not a neural model) and scriptable faults::
+``LocalServer`` speaks OpenRouter's chat-completions image protocol and its dedicated Image API
+on loopback. Its catalogue is package data taken from recorded real listings (``data/``), every
+model drawn offline by a procedural Pillow renderer in one of four styles (not a neural model),
+with simulated prices and scriptable faults, ``error.availability`` errors included::
 
     from jupyter_imagegen.server import Fault, LocalServer
 

@@ -22,11 +22,11 @@ from urllib.parse import parse_qsl, urlsplit
 from jupyter_imagegen._protocol import error_body
 from jupyter_imagegen._sse import encode_sse
 
-from ._catalog import filter_models, model_json
 from ._chat import completion_json, compose, dumps, stream_chunks
 from ._faults import Fault
-from ._images import handle_image_models, handle_images
+from ._images import handle_images
 from ._records import RecordedRequest, new_generation_id
+from ._routes import handle_listing
 from ._validate import ChatRequest, Rejected, parse_chat_request
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ __all__ = ["API_PREFIX", "HTTPServer"]
 
 API_PREFIX = "/api/v1"
 KEEPALIVE = "OPENROUTER PROCESSING"
-_AUTH_PATHS = ("/chat/completions", "/images", "/key", "/generation")
+_AUTH_PATHS = ("/chat/completions", "/images", "/key", "/generation", "/models/user")
 _GENERATE_PATHS = ("/chat/completions", "/images")
 _ALLOWED = "GET, POST, DELETE"
 
@@ -214,7 +214,7 @@ class Handler(BaseHTTPRequestHandler):
         model = _peek_model(body) if path in _GENERATE_PATHS else None
         fault = app.faults.take(path, model)
         if fault is not None and fault.status is not None:
-            self._status_fault(fault)
+            self._status_fault(fault, model, path)
             return
         if path in _AUTH_PATHS and not self._authorised():
             return
@@ -222,19 +222,8 @@ class Handler(BaseHTTPRequestHandler):
             self._chat(body, fault)
         elif method == "POST" and path == "/images":
             handle_images(self, body, fault)
-        elif method == "GET" and (path == "/images/models" or path.startswith("/images/models/")):
-            handle_image_models(self, path)
-        elif method == "GET" and path == "/models":
-            specs = filter_models(app.catalogue.values(), query)
-            self._write_json(200, {"data": [model_json(s) for s in specs],
-                                   "total_count": len(specs), "links": {"next": None}})
-        elif method == "GET" and path.startswith("/model/"):
-            model_id = path[len("/model/"):].split(":", 1)[0]
-            spec = app.catalogue.get(model_id)
-            if spec is None:
-                self._error(404, f"Model {model_id} not found")
-            else:
-                self._write_json(200, {"data": model_json(spec)})
+        elif method == "GET" and handle_listing(self, path, query):
+            pass
         elif method == "GET" and path == "/key":
             self._write_json(200, {"data": app.key_info()})
         elif method == "GET" and path == "/generation":
@@ -262,15 +251,17 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def _status_fault(self, fault: Fault) -> None:
+    def _status_fault(self, fault: Fault, model: str | None, path: str) -> None:
         app = self.server.app
         time.sleep(app.latency + fault.delay)
-        err = fault.envelope()
+        body = fault.body(model, path)
+        err = body["error"]
         headers = {}
-        if fault.retry_after is not None:
+        wait = err.get("availability", {}).get("retry_after", fault.retry_after)
+        if wait is not None:
             headers["Retry-After"] = str(err.get("metadata", {}).get("headers", {}).get(
-                "Retry-After", _num(fault.retry_after)))
-        self._write_json(int(fault.kind), {"error": err}, headers)
+                "Retry-After", _num(wait)))
+        self._write_json(int(fault.status or 500), body, headers)
 
     def _admin_faults(self, method: str, body: bytes) -> None:
         faults = self.server.app.faults
@@ -304,9 +295,9 @@ class Handler(BaseHTTPRequestHandler):
             self._error(400, f"Invalid JSON in request body: {exc}")
             return
         try:
-            req = parse_chat_request(obj, app.catalogue)
+            req = parse_chat_request(obj, app.catalogue, app.image_catalogue)
         except Rejected as exc:
-            self._error(exc.status, exc.message, exc.metadata)
+            self._write_json(exc.status, exc.body())
             return
         kind = fault.kind if fault else None
         delay = app.latency + (fault.delay if fault else 0.0)

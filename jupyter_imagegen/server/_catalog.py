@@ -1,20 +1,25 @@
-"""The offline model catalogue and its ``GET /models`` JSON.
+"""The chat-side catalogue (``GET /models``), built from the package data.
 
-Every model here is served by the same procedural Pillow renderer; the entries differ in what they
-accept and return (image-only, several images, JPEG/WebP, reasoning, edits, text-only) so that
-clients meet each shape the real service produces. Prices are simulated: nothing is ever charged,
-but ``usage.cost`` is computed from them so spend accounting can be exercised offline.
+Real entries are served exactly as recorded (string prices, pricing keys, modality strings,
+``canonical_slug``, ``hugging_face_id``, context sizes, ``supported_parameters``); only the
+description gains a note that an offline renderer stands in for the model. The ``offline/*``
+entries are this project's own, shaped the same way, with simulated prices. Image costs follow the
+Image API price lines recorded for each model (see :mod:`._pricing`); no entry carries
+``pricing.image_output``, because no real image model does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from ._data import catalogue_data, price_lines_for
+from ._pricing import image_cost
 
 __all__ = ["ModelSpec", "build_catalogue", "filter_models", "model_json"]
 
-#: One fixed creation time (2026-11-01 UTC) so listings are reproducible.
+#: One fixed creation time (2026-11-01 UTC) for the offline entries, so listings are reproducible.
 _CREATED = 1793491200
 _ALL_SIZES = ("0.5K", "1K", "2K", "4K")
 _HONEST = (
@@ -22,12 +27,14 @@ _HONEST = (
     "named in the prompt and writes the prompt on the image. Prices are simulated; nothing is "
     "charged."
 )
-_STAND_IN = " Offline stand-in served by jupyter-imagegen's local server, not the real model."
+_STAND_IN = (" [Offline stand-in: jupyter-imagegen's local server draws this model with a "
+             "procedural renderer, not the real model; prices are simulated from the real listing.]")
+_TIER = {"512": "0.5K", "1K": "1K", "2K": "2K", "4K": "4K"}
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What one offline model accepts and returns, and its simulated prices (USD per unit)."""
+    """One served chat model: what it accepts and returns, its listing entry and price lines."""
 
     id: str
     name: str
@@ -40,9 +47,12 @@ class ModelSpec:
     image_sizes: tuple[str, ...] = _ALL_SIZES
     prompt_price: str = "0.0000003"
     completion_price: str = "0.0000025"
-    image_price: str = "0.039"
-    tokenizer: str = "Other"
+    price_lines: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    style: str = "photo"
+    ratios: tuple[str, ...] = ()  # the Image API listing's ratios (extended ones accepted on chat)
+    chat: bool = True  # False: listed, but only the Image API serves it
     route_to: str | None = None  # routers resolve to another model
+    entry: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def makes_images(self) -> bool:
@@ -59,119 +69,95 @@ class ModelSpec:
         """True when input images (edits, references) are allowed."""
         return "image" in self.inputs
 
-    def cost(self, prompt_tokens: int, text_tokens: int, images: int) -> tuple[float, float]:
+    @property
+    def parameters(self) -> list[str]:
+        """``supported_parameters`` as listed."""
+        if self.entry is not None:
+            return list(self.entry.get("supported_parameters") or [])
+        params = ["max_tokens", "seed", "stop", "temperature", "top_p"]
+        return params + (["include_reasoning", "reasoning"] if self.reasoning else [])
+
+    def cost(self, prompt_tokens: int, text_tokens: int, images: int, image_tokens: int = 0,
+             size: tuple[int, int] = (1024, 1024), tier: str = "1K") -> tuple[float, float]:
         """Simulated ``(prompt_cost, completion_cost)`` in USD for one generation."""
+        if self.prompt_price.startswith("-"):  # a router: priced by the model it routes to
+            return 0.0, 0.0
         prompt = prompt_tokens * float(self.prompt_price)
-        completion = text_tokens * float(self.completion_price) + images * float(self.image_price)
+        pictures = image_cost(self.price_lines, images, size, tier, image_tokens)
+        completion = text_tokens * float(self.completion_price) + pictures
         return round(prompt, 10), round(completion, 10)
 
 
-def _offline() -> list[ModelSpec]:
-    both = ("image", "text")
-    return [
-        ModelSpec("offline/sketch", "Offline: Sketch",
-                  "Default offline model: a short text reply plus one PNG image. Accepts input "
-                  "images as a base." + _HONEST, inputs=("text", "image")),
-        ModelSpec("offline/poster", "Offline: Poster",
-                  "Image-only offline model (send modalities [\"image\"]): one PNG, empty text."
-                  + _HONEST, outputs=("image",), completion_price="0", image_price="0.04"),
-        ModelSpec("offline/quartet", "Offline: Quartet",
-                  "Returns four variations of the prompt in one response." + _HONEST,
-                  outputs=both, images=4, image_price="0.01"),
-        ModelSpec("offline/editor", "Offline: Editor",
-                  "Edits input images: the first input is resized to the target size, tinted by "
-                  "the prompt's colour words and drawn over with its shapes." + _HONEST,
-                  inputs=("text", "image"), outputs=both),
-        ModelSpec("offline/photo", "Offline: Photo (JPEG)",
-                  "Returns one JPEG image (data:image/jpeg)." + _HONEST, outputs=both,
-                  mime="image/jpeg"),
-        ModelSpec("offline/webp", "Offline: WebP",
-                  "Returns one WebP image (data:image/webp)." + _HONEST, outputs=both,
-                  mime="image/webp"),
-        ModelSpec("offline/thinker", "Offline: Thinker (reasoning)",
-                  "Reasoning model: returns message.reasoning and streams reasoning deltas "
-                  "before the image." + _HONEST, outputs=both, reasoning=True),
-        ModelSpec("offline/chat", "Offline: Chat (text only)",
-                  "Text-only offline model: it cannot output images (useful to see the errors "
-                  "for that). Prices are simulated.", outputs=("text",), image_price="0"),
-    ]
+def _offline(item: Mapping[str, Any]) -> ModelSpec:
+    outputs = tuple(item["output_modalities"])
+    return ModelSpec(
+        id=item["id"], name=item["name"], description=item["description"],
+        inputs=tuple(item["input_modalities"]), outputs=outputs, mime=item["mime"],
+        images=item["images"], reasoning=item["reasoning"],
+        prompt_price=item["pricing"]["prompt"], completion_price=item["pricing"]["completion"],
+        price_lines=tuple(item["price_lines"]), style=item["style"])
 
 
-def _aliases() -> list[ModelSpec]:
-    return [
-        ModelSpec("google/gemini-2.5-flash-image", "Google: Gemini 2.5 Flash Image (offline)",
-                  "Gemini 2.5 Flash Image (\"Nano Banana\")." + _STAND_IN + _HONEST,
-                  inputs=("image", "text"), image_sizes=("1K",), tokenizer="Gemini"),
-        ModelSpec("google/gemini-3-pro-image-preview",
-                  "Google: Gemini 3 Pro Image Preview (offline)",
-                  "Gemini 3 Pro Image, a reasoning image model with 1K/2K/4K output."
-                  + _STAND_IN + _HONEST, inputs=("image", "text"), reasoning=True,
-                  image_sizes=("1K", "2K", "4K"), prompt_price="0.000002",
-                  completion_price="0.000012", image_price="0.134", tokenizer="Gemini"),
-        ModelSpec("black-forest-labs/flux.2-pro", "Black Forest Labs: FLUX.2 [pro] (offline)",
-                  "FLUX.2 [pro], image-only (send modalities [\"image\"])."
-                  + _STAND_IN + _HONEST, inputs=("text", "image"), outputs=("image",),
-                  image_sizes=("1K", "2K"), prompt_price="0", completion_price="0",
-                  image_price="0.03"),
-    ]
-
-
-_AUTO = ModelSpec(
-    "openrouter/auto", "Auto Router (offline)",
-    "Router pseudo-model: routes to offline/sketch here. It lists image among its outputs, but "
-    "it is not an image model to pick." + _STAND_IN,
-    inputs=("text", "image"), outputs=("text", "image"), prompt_price="-1",
-    completion_price="-1", image_price="-1", tokenizer="Router", route_to="offline/sketch",
-)
+def _real(entry: Mapping[str, Any], data: Mapping[str, Any]) -> ModelSpec:
+    model_id = entry["id"]
+    arch = entry["architecture"]
+    listing = next((m for m in data["image_models"] if m["id"] == model_id), None)
+    params = (listing or {}).get("supported_parameters", {})
+    tiers = params.get("resolution", {}).get("values")
+    author = model_id.split("/", 1)[0]
+    return ModelSpec(
+        id=model_id, name=entry["name"], description=entry["description"] + _STAND_IN,
+        inputs=tuple(arch["input_modalities"]), outputs=tuple(arch["output_modalities"]),
+        reasoning="reasoning" in (entry.get("supported_parameters") or []),
+        image_sizes=tuple(_TIER[t] for t in tiers if t in _TIER) if tiers else ("1K",),
+        prompt_price=entry["pricing"]["prompt"], completion_price=entry["pricing"]["completion"],
+        price_lines=tuple(price_lines_for(model_id)),
+        style=data["stand_in_styles"].get(author, "photo"),
+        ratios=tuple(params.get("aspect_ratio", {}).get("values", ())),
+        chat=model_id not in data["image_api_only"],
+        route_to="offline/sketch" if model_id == "openrouter/auto" else None,
+        entry={**entry, "description": entry["description"] + _STAND_IN})
 
 
 def build_catalogue(aliases: bool = True) -> dict[str, ModelSpec]:
-    """The served models by id: offline ones, the router, and (optionally) real-id stand-ins."""
-    specs = _offline() + (_aliases() if aliases else []) + [_AUTO]
+    """The served chat models by id: offline ones, then the recorded real entries (stand-ins).
+
+    Without ``aliases`` only the offline models and the router are served.
+    """
+    data = catalogue_data()
+    specs = [_offline(item) for item in data["offline"]]
+    specs += [_real(entry, data) for entry in data["models"]
+              if aliases or entry["id"] == "openrouter/auto"]
     return {spec.id: spec for spec in specs}
-
-
-def _parameters(spec: ModelSpec) -> list[str]:
-    params = ["max_tokens", "seed", "temperature", "top_p", "stop"]
-    if spec.reasoning:
-        params += ["reasoning", "include_reasoning"]
-    return params
 
 
 def model_json(spec: ModelSpec) -> dict[str, Any]:
     """One model object in OpenRouter's ``Model`` shape (prices as decimal strings)."""
-    author, _, slug = spec.id.partition("/")
+    if spec.entry is not None:
+        return dict(spec.entry)
     pricing: dict[str, str] = {"prompt": spec.prompt_price, "completion": spec.completion_price}
-    if spec.makes_images:
-        pricing["image_output"] = spec.image_price
     if spec.accepts_images:
-        pricing["image"] = "0" if spec.prompt_price == "-1" else "0.0000003"
+        pricing["image"] = spec.prompt_price
     if spec.reasoning:
         pricing["internal_reasoning"] = spec.completion_price
     return {
-        "id": spec.id,
-        "canonical_slug": spec.id,
-        "hugging_face_id": None,
-        "name": spec.name,
-        "created": _CREATED,
-        "description": spec.description,
-        "context_length": 32768,
+        "id": spec.id, "canonical_slug": spec.id, "hugging_face_id": None, "name": spec.name,
+        "created": _CREATED, "description": spec.description, "context_length": 32768,
         "architecture": {
             "modality": f"{'+'.join(spec.inputs)}->{'+'.join(spec.outputs)}",
-            "input_modalities": list(spec.inputs),
-            "output_modalities": list(spec.outputs),
-            "tokenizer": spec.tokenizer,
-            "instruct_type": None,
+            "input_modalities": list(spec.inputs), "output_modalities": list(spec.outputs),
+            "tokenizer": "Other", "instruct_type": None,
         },
         "pricing": pricing,
         "top_provider": {"context_length": 32768, "max_completion_tokens": 8192,
                          "is_moderated": False},
         "per_request_limits": None,
-        "supported_parameters": _parameters(spec),
-        "default_parameters": {"temperature": None, "top_p": None, "frequency_penalty": None},
-        "supported_voices": None,
-        "expiration_date": None,
-        "links": {"details": f"/api/v1/models/{author}/{slug}/endpoints"},
+        "supported_parameters": spec.parameters,
+        "default_parameters": {"temperature": None, "top_p": None, "top_k": None,
+                               "frequency_penalty": None, "presence_penalty": None,
+                               "repetition_penalty": None},
+        "supported_voices": None, "knowledge_cutoff": None, "expiration_date": None,
+        "links": {"details": f"/api/v1/models/{spec.id}/endpoints"},
     }
 
 
@@ -181,9 +167,7 @@ def _wanted(value: str | None) -> set[str] | None:
     return {part.strip() for part in value.split(",") if part.strip()}
 
 
-def filter_models(
-    specs: Iterable[ModelSpec], query: Mapping[str, str]
-) -> list[ModelSpec]:
+def filter_models(specs: Iterable[ModelSpec], query: Mapping[str, str]) -> list[ModelSpec]:
     """Apply the service's listing filters.
 
     ``output_modalities`` defaults to ``text`` (so image-only models are absent), accepts a
@@ -199,7 +183,7 @@ def filter_models(
             continue
         if inputs is not None and not inputs <= set(spec.inputs):
             continue
-        if params is not None and not params <= set(_parameters(spec)):
+        if params is not None and not params <= set(spec.parameters):
             continue
         found.append(spec)
     return found

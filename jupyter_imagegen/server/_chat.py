@@ -2,8 +2,9 @@
 
 The shapes follow recorded OpenRouter traffic (see the protocol notes): ``provider``,
 ``native_finish_reason``, ``images[]`` items with ``type``/``index``, full ``usage`` with
-``image_tokens`` and ``cost``; ``system_fingerprint`` is present (null) because the official SDK
-validates against the OpenAPI spec, where it is required.
+``image_tokens`` and ``cost``. ``system_fingerprint`` follows the OpenAPI spec: required and
+nullable on ``ChatResult`` (so ``null`` there), optional *string* on ``ChatStreamChunk`` (so
+omitted from chunks: ``@openrouter/sdk`` rejects a ``null`` there).
 """
 
 from __future__ import annotations
@@ -74,11 +75,12 @@ def _texts(req: ChatRequest, images: bool, seed: int) -> tuple[str, str | None]:
 def _image_urls(req: ChatRequest, cache: RenderCache) -> tuple[str, ...]:
     urls = []
     for variant in range(req.spec.images):
-        key = (req.spec.id, req.prompt, req.seed, req.size, req.inputs_digest, req.spec.mime,
+        key = (req.spec.style, req.prompt, req.seed, req.size, req.inputs_digest, req.spec.mime,
                variant)
 
         def make(variant: int = variant) -> str:
-            image = render(req.prompt, req.seed, req.size, variant=variant, inputs=req.inputs)
+            image = render(req.prompt, req.seed, req.size, variant=variant, inputs=req.inputs,
+                           style=req.spec.style)
             return encode_data_url(encode_image(image, req.spec.mime), req.spec.mime)
 
         urls.append(cache.get(key, make))
@@ -100,9 +102,8 @@ def compose(req: ChatRequest, cache: RenderCache, *, drop_images: bool = False,
     image_tokens = round(1290 * max(1.0, scale)) * len(urls)
     prompt_tokens = max(1, _tokens(req.prompt)) + 258 * len(req.inputs)
     text_tokens = _tokens(text) + _tokens(reasoning)
-    prompt_cost, completion_cost = req.spec.cost(prompt_tokens, text_tokens, len(urls))
-    if req.spec.prompt_price == "-1":
-        prompt_cost = completion_cost = 0.0
+    prompt_cost, completion_cost = req.spec.cost(prompt_tokens, text_tokens, len(urls),
+                                                 image_tokens, req.size, req.image_size)
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": text_tokens + image_tokens,
@@ -125,8 +126,11 @@ def _images(urls: tuple[str, ...], start: int = 0) -> list[dict[str, Any]]:
 
 
 def _head(gen_id: str, model: str, created: int, obj: str) -> dict[str, Any]:
-    return {"id": gen_id, "provider": PROVIDER, "model": model, "object": obj,
-            "created": created, "system_fingerprint": None}
+    head: dict[str, Any] = {"id": gen_id, "provider": PROVIDER, "model": model, "object": obj,
+                            "created": created}
+    if obj == "chat.completion":  # required and nullable there; an optional string on chunks
+        head["system_fingerprint"] = None
+    return head
 
 
 def completion_json(gen_id: str, created: int, req: ChatRequest, answer: Answer,

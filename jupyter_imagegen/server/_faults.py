@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ._availability import AVAILABILITY, availability_body
+
 __all__ = ["FAULT_KINDS", "Fault", "FaultQueue", "parse_fault_spec"]
 
 #: Named fault kinds (any HTTP status from 400 to 599 is a kind too, e.g. ``"429"``).
@@ -24,6 +26,8 @@ FAULT_KINDS = {
     "no-image": "a valid answer with text only and no image",
     "bad-base64": "an image data URL whose base64 is malformed",
     "slow": "no failure, only `delay` seconds (keep-alive comments when streaming)",
+    **{code: f"HTTP {row.status}: error.availability code {code!r} (docs' example shape)"
+       for code, row in AVAILABILITY.items()},
 }
 #: Status codes with the documented metadata the fault adds by default.
 _DEFAULT_MESSAGES = {
@@ -33,11 +37,24 @@ _DEFAULT_MESSAGES = {
     403: "Input was flagged by moderation (injected fault)",
     404: "No endpoints found (injected fault)",
     408: "Request timed out (injected fault)",
+    412: "Precondition failed (injected fault)",
+    413: "Request payload too large (injected fault)",
+    422: "Unprocessable request (injected fault)",
     429: "Rate limit exceeded (injected fault)",
     500: "Internal Server Error (injected fault)",
     502: "Provider returned error",
     503: "No available providers (injected fault)",
+    504: "The provider did not respond in time (injected fault)",
+    524: "Request timed out at the edge (injected fault)",
+    529: "Provider overloaded (injected fault)",
 }
+#: The docs' canonical ``metadata.error_type`` for statuses that have one (errors-and-debugging).
+_ERROR_TYPES = {400: "invalid_request", 402: "payment_required", 403: "permission_denied",
+                404: "not_found",
+                408: "timeout", 412: "precondition_failed", 413: "payload_too_large",
+                422: "unprocessable", 429: "rate_limit_exceeded", 500: "server",
+                502: "provider_unavailable", 503: "provider_overloaded", 504: "timeout",
+                529: "provider_overloaded"}
 
 
 @dataclass(frozen=True)
@@ -76,8 +93,19 @@ class Fault:
 
     @property
     def status(self) -> int | None:
-        """The HTTP status for status faults, else ``None``."""
+        """The HTTP status for status and availability faults, else ``None``."""
+        if self.kind in AVAILABILITY:
+            return AVAILABILITY[self.kind].status
         return int(self.kind) if self.kind.isdigit() else None
+
+    def body(self, model: str | None, path: str) -> dict[str, Any]:
+        """The whole error body of a status fault (availability faults: the docs' shape)."""
+        if self.kind in AVAILABILITY:
+            other = "/api/v1/chat/completions" if path == "/images" else "/api/v1/images"
+            return availability_body(self.kind, model or self.model or "offline/sketch",
+                                     retry_after=self.retry_after, message=self.message,
+                                     endpoint=other)
+        return {"error": self.envelope()}
 
     def matches(self, path: str, model: str | None) -> bool:
         """Whether a request to ``path`` (relative to ``/api/v1``) for ``model`` consumes it."""
@@ -104,14 +132,14 @@ class Fault:
         elif code in (502, 503):
             meta = {"raw": '{"error":{"code":503,"message":"The model is overloaded."}}',
                     "provider_name": "jupyter-imagegen offline",
-                    "error_type": "provider_overloaded" if code == 502
-                    else "provider_unavailable"}
+                    "error_type": "provider_unavailable" if code == 502
+                    else "provider_overloaded"}
             if self.retry_after is not None:
                 meta["retry_after_seconds"] = self.retry_after
-        elif code == 402:
-            meta = {"error_type": "payment_required"}
-        elif code == 408:
-            meta = {"error_type": "timeout"}
+        elif code in _ERROR_TYPES:
+            meta = {"error_type": _ERROR_TYPES[code]}
+        if meta and "error_type" not in meta:  # the SDKs require it whenever metadata is sent
+            meta["error_type"] = _ERROR_TYPES.get(code, "unmapped")
         meta.update(self.metadata or {})
         err: dict[str, Any] = {"code": code, "message": message}
         if meta:

@@ -22,15 +22,15 @@ from jupyter_imagegen._sse import encode_sse
 from ._chat import dumps
 from ._faults import Fault
 from ._images_validate import ImagesRequest, parse_images_request
+from ._pricing import image_cost, input_cost
 from ._records import GenerationRecord, new_generation_id
-from ._render import RenderCache, _background, _rng, encode_image, parse_prompt, render, seed_for
+from ._render import RenderCache, backdrop, encode_image, render
 from ._validate import Rejected
 
 if TYPE_CHECKING:
     from ._app import Handler
 
-__all__ = ["ImageGenerationRecord", "ImagesAnswer", "compose_images", "handle_image_models",
-           "handle_images"]
+__all__ = ["ImageGenerationRecord", "ImagesAnswer", "compose_images", "handle_images"]
 
 BAD_BASE64 = "iVBORw0KGgo%%%%not*valid*base64!!"
 KEEPALIVE = "OPENROUTER PROCESSING"
@@ -77,9 +77,8 @@ def _encode(image: Image.Image, req: ImagesRequest) -> str:
 
 def _transparent(image: Image.Image, req: ImagesRequest, variant: int) -> Image.Image:
     """Make the background gradient transparent (the shapes and caption stay opaque)."""
-    rng = _rng(req.prompt, seed_for(req.prompt, req.seed), req.size, variant)
-    backdrop = _background(parse_prompt(req.prompt), rng, req.size)
-    alpha = ImageChops.difference(image.convert("RGB"), backdrop).convert("L").point(
+    behind = backdrop(req.prompt, req.seed, req.size, variant, req.spec.style)
+    alpha = ImageChops.difference(image.convert("RGB"), behind).convert("L").point(
         lambda v: 255 if v > 24 else 0)
     out = image.convert("RGBA")
     out.putalpha(alpha)
@@ -96,13 +95,14 @@ def _partial(image: Image.Image, k: int, count: int) -> Image.Image:
 
 def _variant(req: ImagesRequest, cache: RenderCache, variant: int,
              partials: int) -> tuple[str, tuple[str, ...]]:
-    key = ("images", req.spec.id, req.prompt, req.seed, req.size, req.inputs_digest, req.mime,
+    key = ("images", req.spec.style, req.prompt, req.seed, req.size, req.inputs_digest, req.mime,
            req.background == "transparent", req.compression, variant)
     drawn: list[Image.Image] = []
 
     def picture() -> Image.Image:
         if not drawn:
-            image = render(req.prompt, req.seed, req.size, variant=variant, inputs=req.inputs)
+            image = render(req.prompt, req.seed, req.size, variant=variant, inputs=req.inputs,
+                           style=req.spec.style)
             if req.background == "transparent" and not req.inputs:
                 image = _transparent(image, req, variant)
             drawn.append(image)
@@ -124,9 +124,22 @@ def compose_images(req: ImagesRequest, cache: RenderCache, *, partials: bool = F
     prompt_tokens = max(1, math.ceil(len(req.prompt) / 4)) + 258 * len(req.inputs)
     per_image = max(1, round(1290 * req.size[0] * req.size[1] / (1024 * 1024)))
     completion = per_image * count
-    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
-             "total_tokens": prompt_tokens + completion,
-             "cost": round(count * float(req.spec.price), 10)}
+    lines = req.spec.price_lines
+    cost = image_cost(lines, count, req.size, req.resolution, completion)
+    if count:
+        cost += input_cost(lines, len(req.inputs), req.size)
+    # the shape of a recorded POST /images answer (rbb-dev/Open-WebUI-OpenRouter-pipe@067605d6:
+    # tests/fixtures/openrouter_image_generate_1K.json); the offline server bills no prompt
+    cost = round(cost, 10)
+    usage = {"completion_tokens": completion,
+             "completion_tokens_details": {"image_tokens": completion, "reasoning_tokens": 0},
+             "cost": cost,
+             "cost_details": {"upstream_inference_completions_cost": cost,
+                              "upstream_inference_cost": cost,
+                              "upstream_inference_prompt_cost": 0},
+             "is_byok": False, "prompt_tokens": prompt_tokens,
+             "prompt_tokens_details": {"cached_tokens": 0},
+             "total_tokens": prompt_tokens + completion}
     return ImagesAnswer(tuple(m[0] for m in made), tuple(m[1] for m in made), usage)
 
 
@@ -143,11 +156,14 @@ def _record(handler: Handler, gen_id: str, req: ImagesRequest, answer: ImagesAns
 
 
 def _stream_error(fault: Fault) -> dict[str, Any]:
-    """The mid-stream error object: the docs' ``server_error`` unless the fault sets a code."""
-    if fault.code is not None:
-        return fault.envelope()
-    return {"message": fault.message or "Generation failed (injected fault)",
-            "code": "server_error"}
+    """The mid-stream error object, shaped as the spec's ``ImageGenStreamErrorEvent.error``.
+
+    ``{message, code, param, type}`` with string-or-null ``code``; the defaults are the spec's
+    example (``upstream_error``, ``provider_error``); a fault's ``code`` is sent as a string.
+    """
+    return {"message": fault.message or "The upstream provider returned an error",
+            "code": str(fault.code) if fault.code is not None else "upstream_error",
+            "param": None, "type": "provider_error"}
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
@@ -163,7 +179,7 @@ def handle_images(handler: Handler, body: bytes, fault: Fault | None) -> None:
         handler._error(400, f"Invalid JSON in request body: {exc}")
         return
     except Rejected as exc:
-        handler._error(exc.status, exc.message, exc.metadata)
+        handler._write_json(exc.status, exc.body())
         return
     gen_id = new_generation_id()
     delay = app.latency + (fault.delay if fault else 0.0)
@@ -233,20 +249,3 @@ def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | No
     if answer.images and kind != "bad-base64":
         _record(handler, gen_id, req, answer, streamed=True, started=started)
     handler._chunk(b"")
-
-
-def handle_image_models(handler: Handler, path: str) -> None:
-    """``GET /images/models`` and ``GET /images/models/{author}/{slug}/endpoints``."""
-    catalogue = handler.server.app.image_catalogue
-    if path == "/images/models":
-        handler._write_json(200, {"data": [s.listing_json() for s in catalogue.values()]})
-        return
-    rest = path[len("/images/models/"):]
-    model_id = rest[: -len("/endpoints")] if rest.endswith("/endpoints") else rest
-    spec = catalogue.get(model_id)
-    if spec is None:
-        handler._error(404, f"Image model {model_id} not found")
-    elif rest.endswith("/endpoints"):
-        handler._write_json(200, {"id": spec.id, "endpoints": [spec.endpoint_json()]})
-    else:
-        handler._write_json(200, {"data": spec.listing_json()})

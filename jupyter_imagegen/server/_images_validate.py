@@ -1,8 +1,13 @@
 """Validate a ``POST /images`` body the way the service does, or say why not.
 
-Unsupported values are refused with a 400 that lists the valid ones (from the model's
-``supported_parameters``); ``quality`` and ``seed`` are ignored by models without them, as the
-docs say providers do.
+The model's listed ``supported_parameters`` decide (an absent key means unsupported, as the
+docs say). A value outside the documented vocabulary is a 400. A documented ``aspect_ratio`` the
+model does not list is clamped to its closest listed ratio ("Providers clamp to their supported
+subset"); parameters a model does not list at all (``quality``, ``seed``, ``background``,
+``resolution``, ``output_format``) are ignored, as the docs say providers do, and ``stream`` is
+ignored by models that cannot stream (they answer in one piece). Listed parameters are checked
+against their listed values, and ``n`` above the listed maximum is refused (single-image providers
+reject ``n > 1``).
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ from jupyter_imagegen._imagesapi import (
     parse_size,
 )
 
-from ._images_catalog import ImageApiModel
-from ._validate import Rejected, _decode_inputs
+from ._images_catalog import ALL_RATIOS, ImageApiModel
+from ._validate import Rejected, _decode_inputs, model_not_found
 
 __all__ = ["ImagesRequest", "parse_images_request"]
 
+_DRAWN = ("png", "jpeg", "webp")  # svg (vectorising models) is not drawn offline: default format
 _MAX_SIDE = 4096
 _MIN_SIDE = 64
 
@@ -60,11 +66,15 @@ def _bad(message: str) -> Rejected:
     return Rejected(400, message, {"error_type": "invalid_request"})
 
 
-def _enum(spec: ImageApiModel, name: str, value: Any, allowed: tuple[str, ...]) -> str | None:
+def _enum(spec: ImageApiModel, name: str, value: Any, allowed: tuple[str, ...],
+          vocabulary: tuple[str, ...] = ()) -> str | None:
+    """A listed value; ``None`` when absent or when the model does not list the parameter."""
     if value is None:
         return None
+    if vocabulary and (not isinstance(value, str) or value not in vocabulary):
+        raise _bad(f"Invalid {name} {value!r}; valid values: {', '.join(vocabulary)}")
     if not allowed:
-        raise _bad(f"{spec.id} does not support {name!r}")
+        return None
     if not isinstance(value, str) or value not in allowed:
         raise _bad(f"Invalid {name} {value!r} for {spec.id}; valid values: {', '.join(allowed)}")
     return value
@@ -108,19 +118,33 @@ def _ratio_of(ratio: str) -> float:
     return float(left) / float(right)
 
 
-def _closest_ratio(spec: ImageApiModel, image: Image.Image) -> str:
-    aspect = image.width / max(1, image.height)
+def _closest(spec: ImageApiModel, aspect: float) -> str:
     choices = [r for r in spec.aspect_ratios if r != "auto"] or ["1:1"]
     return min(choices, key=lambda r: abs(math.log(_ratio_of(r) / aspect)))
+
+
+def _closest_ratio(spec: ImageApiModel, image: Image.Image) -> str:
+    return _closest(spec, image.width / max(1, image.height))
+
+
+def _ratio(spec: ImageApiModel, value: Any) -> str | None:
+    """The documented ratio asked for, clamped to the model's listed subset."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in ALL_RATIOS:
+        raise _bad(f"Invalid aspect_ratio {value!r}; valid values: {', '.join(ALL_RATIOS)}")
+    if not spec.aspect_ratios or value == "auto" or value in spec.aspect_ratios:
+        return value if spec.aspect_ratios or value == "auto" else None
+    return _closest(spec, _ratio_of(value))
 
 
 def _explicit_size(spec: ImageApiModel, size: str, ratio: str | None,
                    resolution: str | None) -> tuple[int, int]:
     pixels = parse_size(size)
-    if pixels is None or (spec.sizes and size not in spec.sizes):
-        valid = ", ".join(spec.sizes) if spec.sizes else \
-            f"a tier ({', '.join(spec.resolutions)}), 'auto' or WIDTHxHEIGHT"
-        raise _bad(f"Invalid size {size!r} for {spec.id}; valid values: {valid}")
+    if pixels is None:
+        tiers = ", ".join(spec.resolutions or ("1K",))
+        raise _bad(f"Invalid size {size!r} for {spec.id}; valid values: a tier ({tiers}), "
+                   "'auto' or WIDTHxHEIGHT")
     if not all(_MIN_SIDE <= side <= _MAX_SIDE for side in pixels):
         raise _bad(f"size {size!r} is out of range: each side must be {_MIN_SIDE}-{_MAX_SIDE}")
     if ratio not in (None, "auto") and abs(math.log(pixels[0] / pixels[1] / _ratio_of(ratio))) > 0.03:
@@ -139,9 +163,7 @@ def parse_images_request(body: Any, catalogue: Mapping[str, ImageApiModel]) -> I
         raise _bad("No model specified: 'model' must be a model id string")
     spec = catalogue.get(model)
     if spec is None:
-        raise Rejected(400, f"{model} is not a valid model ID for the Image API (image models: "
-                       f"{', '.join(catalogue)})",
-                       {"error_type": "model_not_found", "requested_model": model})
+        raise model_not_found(model)
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise _bad("'prompt' is required and must be a non-empty string")
@@ -149,15 +171,16 @@ def parse_images_request(body: Any, catalogue: Mapping[str, ImageApiModel]) -> I
     n = _int("n", body.get("n"), 1, 10) or 1
     if n > spec.max_n:
         raise _bad(f"{spec.id} generates at most {spec.max_n} image(s) per request; got n={n}")
-    resolution = _enum(spec, "resolution", body.get("resolution"), spec.resolutions)
-    ratio = _enum(spec, "aspect_ratio", body.get("aspect_ratio"), spec.aspect_ratios)
-    fmt = _enum(spec, "output_format", body.get("output_format"), spec.output_formats)
-    fmt = fmt or spec.output_formats[0]
-    quality = body.get("quality")
-    quality = _enum(spec, "quality", quality, spec.qualities) if spec.qualities else None
-    background = body.get("background")
-    background = _enum(spec, "background", background, spec.backgrounds) \
-        if spec.backgrounds else None
+    resolution = _enum(spec, "resolution", body.get("resolution"), spec.resolutions,
+                       tuple(IMAGES_RESOLUTIONS))
+    ratio = _ratio(spec, body.get("aspect_ratio"))
+    fmt = _enum(spec, "output_format", body.get("output_format"), spec.output_formats,
+                tuple(IMAGES_OUTPUT_FORMATS))
+    fmt = fmt if fmt in _DRAWN else spec.default_format
+    quality = _enum(spec, "quality", body.get("quality"), spec.qualities,
+                    ("auto", "low", "medium", "high"))
+    background = _enum(spec, "background", body.get("background"), spec.backgrounds,
+                       ("auto", "transparent", "opaque"))
     if background == "transparent" and fmt not in ("png", "webp"):
         raise _bad(f"background 'transparent' needs an alpha-capable output_format (png or "
                    f"webp), not {fmt!r}")
@@ -168,9 +191,7 @@ def parse_images_request(body: Any, catalogue: Mapping[str, ImageApiModel]) -> I
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise _bad(f"stream must be a boolean, got {stream!r}")
-    if stream and not spec.streaming:
-        raise _bad(f"{spec.id} does not support streaming (supports_streaming is false); send "
-                   "stream: false")
+    stream = stream and spec.streaming  # the others "ignore this flag and return a buffered response"
     partials = _int("partial_images", body.get("partial_images"), 0, 3)
     provider = body.get("provider")
     if provider is not None and not isinstance(provider, Mapping):
@@ -188,7 +209,7 @@ def parse_images_request(body: Any, catalogue: Mapping[str, ImageApiModel]) -> I
         if tier is not None:
             if resolution is not None and resolution != tier:
                 raise _bad(f"size {size_value!r} conflicts with resolution {resolution!r}")
-            resolution = _enum(spec, "resolution", tier, spec.resolutions)
+            resolution = _enum(spec, "resolution", tier, spec.resolutions) or resolution
         elif size_value != "auto":
             pixels = _explicit_size(spec, size_value, ratio, resolution)
     resolution = resolution or spec.default_resolution
@@ -196,8 +217,7 @@ def parse_images_request(body: Any, catalogue: Mapping[str, ImageApiModel]) -> I
     if pixels is None:
         shaped = ratio if ratio != "auto" else (
             _closest_ratio(spec, inputs[0]) if inputs else "1:1")
-        pixels = spec.pixel_sizes.get(shaped) if resolution == "1K" else None
-        pixels = pixels or images_pixel_size(shaped, resolution)
+        pixels = images_pixel_size(shaped, resolution)
     return ImagesRequest(
         spec=spec, prompt=prompt, n=n, size=pixels, resolution=resolution, aspect_ratio=ratio,
         output_format=fmt, quality=quality, background=background, compression=compression,

@@ -10,19 +10,18 @@ the payload as large as a real 1K image, so clients are exercised with realistic
 from __future__ import annotations
 
 import hashlib
-import io
-import math
 import random
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
-__all__ = ["COLOURS", "SHAPES", "RenderCache", "Scene", "encode_image", "parse_prompt",
-           "render", "seed_for"]
+from ._cache import RenderCache, encode_image
+from ._styles import STYLES, draw_shape, finish, flat
+
+__all__ = ["COLOURS", "SHAPES", "STYLES", "RenderCache", "Scene", "backdrop", "encode_image",
+           "parse_prompt", "render", "seed_for"]
 
 RGB = tuple[int, int, int]
 
@@ -115,6 +114,22 @@ def _rng(*parts: object) -> random.Random:
     return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
 
 
+def _style_rng(prompt: str, seed: int, size: tuple[int, int], variant: int,
+               style: str) -> random.Random:
+    """The layout's random source; each style composes the scene its own way."""
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; use one of {', '.join(STYLES)}")
+    return _rng(prompt, seed, size, variant) if style == "photo" else \
+        _rng(prompt, seed, size, variant, style)
+
+
+def backdrop(prompt: str, seed: int | None, size: tuple[int, int], variant: int = 0,
+             style: str = "photo") -> Image.Image:
+    """The background ``render`` draws the shapes on (for transparent backgrounds)."""
+    rng = _style_rng(prompt, seed_for(prompt, seed), size, variant, style)
+    return finish(_background(parse_prompt(prompt), rng, size, style), style)
+
+
 def _mix(a: RGB, b: RGB, t: float) -> RGB:
     return (round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t),
             round(a[2] + (b[2] - a[2]) * t))
@@ -126,7 +141,8 @@ def _gradient(size: tuple[int, int], top: RGB, bottom: RGB) -> Image.Image:
     return strip.resize(size, Image.Resampling.BILINEAR)
 
 
-def _background(scene: Scene, rng: random.Random, size: tuple[int, int]) -> Image.Image:
+def _background(scene: Scene, rng: random.Random, size: tuple[int, int],
+                style: str = "photo") -> Image.Image:
     if scene.colours:
         top = scene.colours[-1] if len(scene.colours) > 1 else scene.colours[0]
         bottom = _mix(scene.colours[0], (0, 0, 0), 0.35) if len(scene.colours) == 1 \
@@ -135,74 +151,7 @@ def _background(scene: Scene, rng: random.Random, size: tuple[int, int]) -> Imag
     else:
         top = (rng.randrange(40, 220), rng.randrange(40, 220), rng.randrange(40, 220))
         bottom = (rng.randrange(20, 160), rng.randrange(20, 160), rng.randrange(20, 160))
-    return _gradient(size, top, bottom)
-
-
-def _star(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
-    points = []
-    for k in range(10):
-        radius = r if k % 2 == 0 else r * 0.45
-        angle = -math.pi / 2 + k * math.pi / 5
-        points.append((cx + radius * math.cos(angle), cy + radius * math.sin(angle)))
-    return points
-
-
-def _draw_shape(draw: ImageDraw.ImageDraw, kind: str, colour: RGB, box: tuple[float, ...],
-                rng: random.Random) -> None:
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, min(w, h) / 2
-    outline = _mix(colour, (0, 0, 0), 0.5)
-    line = max(2, round(r / 20))
-    if kind == "circle":
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour, outline=outline, width=line)
-    elif kind == "sun":
-        for k in range(12):
-            a = k * math.pi / 6
-            draw.line((cx + r * 0.8 * math.cos(a), cy + r * 0.8 * math.sin(a),
-                       cx + r * 1.25 * math.cos(a), cy + r * 1.25 * math.sin(a)),
-                      fill=colour, width=line * 2)
-        draw.ellipse((cx - r * 0.75, cy - r * 0.75, cx + r * 0.75, cy + r * 0.75), fill=colour)
-    elif kind == "moon":
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
-        draw.ellipse((cx - r * 0.45, cy - r * 1.05, cx + r * 1.35, cy + r * 0.85),
-                     fill=_mix(colour, (0, 0, 30), 0.8))
-    elif kind == "star":
-        draw.polygon(_star(cx, cy, r), fill=colour, outline=outline)
-    elif kind == "square":
-        draw.rectangle((cx - r * 0.8, cy - r * 0.8, cx + r * 0.8, cy + r * 0.8), fill=colour,
-                       outline=outline, width=line)
-    elif kind == "triangle":
-        draw.polygon([(cx, cy - r), (cx + r, cy + r * 0.8), (cx - r, cy + r * 0.8)],
-                     fill=colour, outline=outline)
-    elif kind == "mountain":
-        draw.polygon([(x0, y1), (cx, y0), (x1, y1)], fill=colour, outline=outline)
-        draw.polygon([(cx - w * 0.12, y0 + h * 0.24), (cx, y0), (cx + w * 0.12, y0 + h * 0.24)],
-                     fill=(245, 245, 245))
-    elif kind == "tree":
-        draw.rectangle((cx - w * 0.07, cy, cx + w * 0.07, y1), fill=(110, 70, 35))
-        draw.ellipse((x0 + w * 0.1, y0, x1 - w * 0.1, cy + h * 0.15), fill=colour)
-    elif kind == "house":
-        draw.rectangle((x0 + w * 0.15, cy - h * 0.05, x1 - w * 0.15, y1), fill=colour,
-                       outline=outline, width=line)
-        draw.polygon([(x0, cy), (cx, y0), (x1, cy)], fill=_mix(colour, (120, 20, 20), 0.5))
-        draw.rectangle((cx - w * 0.08, y1 - h * 0.3, cx + w * 0.08, y1), fill=outline)
-    elif kind == "wave":
-        step = max(4, round(w / 48))
-        amp = h * (0.1 + 0.1 * rng.random())
-        phase = rng.random() * 6.28
-        pts = [(float(x), cy + amp * math.sin(phase + (x - x0) / w * 6.28 * 3))
-               for x in range(round(x0), round(x1) + step, step)]
-        draw.polygon([*pts, (x1, y1), (x0, y1)], fill=colour)
-        draw.line(pts, fill=_mix(colour, (255, 255, 255), 0.6), width=line)
-    elif kind == "grid":
-        cells = 8
-        for i in range(cells):
-            for j in range(cells // 2):
-                if (i + j) % 2 == 0:
-                    draw.rectangle((x0 + w * i / cells, y0 + h * j * 2 / cells,
-                                    x0 + w * (i + 1) / cells, y0 + h * (j * 2 + 1) / cells),
-                                   fill=colour)
+    return flat(top, bottom, size) if style == "poster" else _gradient(size, top, bottom)
 
 
 def _place(kind: str, index: int, count: int, rng: random.Random,
@@ -272,12 +221,14 @@ def render(
     variant: int = 0,
     inputs: Sequence[Image.Image] = (),
     grain: bool = True,
+    style: str = "photo",
 ) -> Image.Image:
-    """Draw ``prompt`` at ``size``; with ``inputs``, draw over the first input (an edit)."""
+    """Draw ``prompt`` at ``size`` in ``style``; with ``inputs``, draw over the first input."""
     scene = parse_prompt(prompt)
     base_seed = seed_for(prompt, seed)
-    rng = _rng(prompt, base_seed, size, variant)
-    image = _from_input(inputs[0], scene, size) if inputs else _background(scene, rng, size)
+    rng = _style_rng(prompt, base_seed, size, variant, style)
+    image = _from_input(inputs[0], scene, size) if inputs else \
+        _background(scene, rng, size, style)
     draw = ImageDraw.Draw(image)
     palette = list(scene.colours) or [(rng.randrange(256), rng.randrange(256),
                                        rng.randrange(256)) for _ in range(3)]
@@ -292,63 +243,9 @@ def render(
             if shape.colour is None and palette == list(scene.colours) and len(palette) > 1:
                 colour = palette[(n + i + 1) % len(palette)]
             box = _place(shape.kind, i, shape.count, rng, size)
-            _draw_shape(draw, shape.kind, colour, box, rng)
+            draw_shape(draw, shape.kind, colour, box, rng, style)
+    image = finish(image, style)
     _caption(image, prompt.strip() or "(empty prompt)")
-    if grain and size[0] * size[1] <= 2048 * 2048:  # 4K stays smooth: a sane payload size
+    if grain and style != "poster" and size[0] * size[1] <= 2048 * 2048:  # 4K: smooth, sane size
         image = _grain(image, base_seed * 31 + variant)
     return image
-
-
-def encode_image(image: Image.Image, mime: str) -> bytes:
-    """Encode as PNG, JPEG or WebP; fast settings, since the server answers interactively."""
-    buffer = io.BytesIO()
-    if mime == "image/jpeg":
-        image.convert("RGB").save(buffer, "JPEG", quality=90)
-    elif mime == "image/webp":
-        image.save(buffer, "WEBP", quality=85, method=0)
-    else:
-        image.save(buffer, "PNG", compress_level=1)
-    return buffer.getvalue()
-
-
-class RenderCache:
-    """A thread-safe LRU of encoded images with single-flight filling.
-
-    Concurrent requests for the same key render once: the others wait for the first, which keeps
-    a burst of identical requests from rendering the same picture on every thread.
-    """
-
-    def __init__(self, maxsize: int = 64) -> None:
-        self.maxsize = maxsize
-        self._items: OrderedDict[Hashable, str] = OrderedDict()
-        self._lock = threading.Lock()
-        self._pending: dict[Hashable, threading.Lock] = {}
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: Hashable, make: Callable[[], str]) -> str:
-        """The cached value for ``key``, calling ``make()`` once when it is missing."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return self._items[key]
-            gate = self._pending.setdefault(key, threading.Lock())
-        with gate:
-            with self._lock:
-                if key in self._items:
-                    self.hits += 1
-                    return self._items[key]
-            value = make()
-            with self._lock:
-                self.misses += 1
-                self._items[key] = value
-                while len(self._items) > self.maxsize:
-                    self._items.popitem(last=False)
-                self._pending.pop(key, None)
-        return value
-
-    def clear(self) -> None:
-        """Forget every cached image."""
-        with self._lock:
-            self._items.clear()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from PIL import Image
 
 from jupyter_imagegen._dataurl import decode_data_url
 from jupyter_imagegen._exceptions import ImageDecodeError
+from jupyter_imagegen._imagesapi import images_pixel_size
 from jupyter_imagegen._protocol import ASPECT_RATIOS, IMAGE_SIZES, pixel_size
 
 from ._catalog import ModelSpec
@@ -26,13 +27,40 @@ _MODALITIES = ("text", "image", "audio")
 
 
 class Rejected(Exception):
-    """A request the service would refuse: ``status``, ``message`` and optional ``metadata``."""
+    """A request the service would refuse: ``status``, ``message`` and optional ``metadata``.
 
-    def __init__(self, status: int, message: str, metadata: Mapping[str, Any] | None = None):
+    ``availability`` is the additive ``error.availability`` object of model-availability errors.
+    """
+
+    def __init__(self, status: int, message: str, metadata: Mapping[str, Any] | None = None,
+                 availability: Mapping[str, Any] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.metadata = dict(metadata or {})
+        self.availability = dict(availability) if availability else None
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error envelope (``{"error": {code, message, metadata?, availability?}}``)."""
+        err: dict[str, Any] = {"code": self.status, "message": self.message}
+        if self.metadata:
+            err["metadata"] = self.metadata
+        if self.availability:
+            err["availability"] = self.availability
+        return {"error": err}
+
+
+def model_not_found(model: str) -> Rejected:
+    """An unknown model id: the docs' ``model_not_found`` message and availability object."""
+    return Rejected(400, f"{model} is not a valid model ID", availability={
+        "code": "model_not_found", "retryable": False, "requested_models": [model],
+        "docs_url": "https://openrouter.ai/docs/errors#model_not_found"})
+
+
+def image_api_only(model: str) -> Rejected:
+    """A model only the Image API serves, asked on chat/completions (wording as recorded)."""
+    return Rejected(404, f"{model} is an image generation model and cannot be used with the "
+                    "chat/completions endpoint. Use the /api/v1/images endpoint instead.")
 
 
 @dataclass(frozen=True)
@@ -52,8 +80,15 @@ class ChatRequest:
 
     @property
     def size(self) -> tuple[int, int]:
-        """Output size in pixels, from the documented aspect ratio and size tables."""
-        return pixel_size(self.aspect_ratio, self.image_size)
+        """Output size in pixels, from the documented aspect ratio and size tables.
+
+        Ratios beyond the chat table (a model's listed extended ratios, such as 1:4 for Gemini
+        3.1 Flash Image) keep the 1K area, as the Image API sizes them.
+        """
+        if self.aspect_ratio in ASPECT_RATIOS:
+            return pixel_size(self.aspect_ratio, self.image_size)
+        tier = "512" if self.image_size == "0.5K" else self.image_size
+        return images_pixel_size(self.aspect_ratio, tier)
 
     @property
     def wants_images(self) -> bool:
@@ -114,8 +149,12 @@ def _no_endpoints(what: str) -> Rejected:
     return Rejected(404, f"No endpoints found that support {what}")
 
 
-def parse_chat_request(body: Any, catalogue: Mapping[str, ModelSpec]) -> ChatRequest:
-    """Check ``body`` against the catalogue; raise :class:`Rejected` like the service would."""
+def parse_chat_request(body: Any, catalogue: Mapping[str, ModelSpec],
+                       image_only: Container[str] = ()) -> ChatRequest:
+    """Check ``body`` against the catalogue; raise :class:`Rejected` like the service would.
+
+    ``image_only`` names models served only by the Image API (refused here with a 404).
+    """
     if not isinstance(body, Mapping):
         raise Rejected(400, "Request body must be a JSON object")
     model = body.get("model")
@@ -128,8 +167,11 @@ def parse_chat_request(body: Any, catalogue: Mapping[str, ModelSpec]) -> ChatReq
         raise Rejected(400, "Each message must be an object with a 'role'")
     spec = catalogue.get(model)
     if spec is None:
-        raise Rejected(400, f"{model} is not a valid model ID",
-                       {"error_type": "model_not_found", "requested_model": model})
+        if model in image_only:
+            raise image_api_only(model)
+        raise model_not_found(model)
+    if not spec.chat:
+        raise image_api_only(model)
     if spec.route_to:
         spec = catalogue[spec.route_to]
 
@@ -149,9 +191,10 @@ def parse_chat_request(body: Any, catalogue: Mapping[str, ModelSpec]) -> ChatReq
         raise Rejected(400, "image_config must be an object")
     config = config or {}
     ratio = config.get("aspect_ratio")
-    if ratio is not None and ratio not in ASPECT_RATIOS:
+    ratios = [*ASPECT_RATIOS, *(r for r in spec.ratios if r not in ASPECT_RATIOS and r != "auto")]
+    if ratio is not None and ratio not in ratios:
         raise Rejected(400, f"Invalid image_config.aspect_ratio {ratio!r}; valid values: "
-                       f"{', '.join(ASPECT_RATIOS)}")
+                       f"{', '.join(ratios)}")
     image_size = config.get("image_size")
     if image_size is not None and image_size not in IMAGE_SIZES:
         raise Rejected(400, f"Invalid image_config.image_size {image_size!r}; valid values: "
