@@ -61,7 +61,9 @@ _ERROR_TYPES = {400: "invalid_request", 402: "payment_required", 403: "permissio
 class Fault:
     """One scripted failure.
 
-    ``kind`` is an HTTP status as text (``"429"``) or a name from :data:`FAULT_KINDS`. ``delay``
+    ``kind`` is an HTTP status as text (``"429"``) or a name from :data:`FAULT_KINDS`, including
+    the docs' ``error.availability`` codes (``capacity_exhausted``, ``no_endpoints``...), which
+    answer with that code's status and the docs' example body shape. ``delay``
     adds seconds before answering; ``retry_after`` sets the 429/503 ``Retry-After`` header and
     ``metadata.retry_after_seconds``; ``path`` (default ``/chat/completions``, ``"*"`` for all)
     and ``model`` restrict which requests consume it.
