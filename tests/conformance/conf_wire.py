@@ -1,0 +1,135 @@
+"""Raw wire access to the local server, and a strict reader of the official Python SDK's schemas.
+
+The conformance tests look at the bytes the server writes, not at what our own client makes of
+them: ``fetch`` returns status, headers and body as sent; ``sse_data`` splits an event stream
+the way the SSE spec does; ``check`` validates a body against one of the ``openrouter`` package's
+pydantic models (strict JSON mode, so a number sent as a string or an unknown enum value fails)
+and ``unknown_fields`` lists every key the SDK's model does not declare.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from collections.abc import Iterable
+from typing import Any
+
+import pydantic
+import requests
+from typing_extensions import TypeAliasType
+
+KEY = "sk-or-v1-conformance-0123456789abcdef"
+TIMEOUT = 30.0
+
+
+class Wire(typing.NamedTuple):
+    status: int
+    headers: requests.structures.CaseInsensitiveDict[str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def fetch(base_url: str, method: str, path: str, body: Any = None, *, key: str | None = KEY,
+          query: dict[str, str] | None = None, raw: bytes | None = None) -> Wire:
+    """One request to ``base_url + path``; ``raw`` sends bytes as they are (bad JSON...)."""
+    headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    res = requests.request(method, base_url + path, data=data, headers=headers, params=query,
+                           timeout=TIMEOUT)
+    return Wire(res.status_code, res.headers, res.content)
+
+
+def sse_data(body: bytes) -> tuple[list[str], bool]:
+    """The ``data`` payloads of an event stream (comments skipped) and whether ``[DONE]`` ended it."""
+    text = body.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    events: list[str] = []
+    done = False
+    for block in text.split("\n\n"):
+        lines = [line[5:].removeprefix(" ") for line in block.split("\n") if line.startswith("data:")]
+        if not lines:
+            continue
+        data = "\n".join(lines)
+        if data == "[DONE]":
+            done = True
+            continue
+        assert not done, "an event after [DONE]"
+        events.append(data)
+    return events, done
+
+
+def check(model: type[pydantic.BaseModel], payload: str | bytes) -> Any:
+    """Validate ``payload`` (JSON text) against an SDK model in strict JSON mode."""
+    return model.model_validate_json(payload, strict=True)
+
+
+# -- fields the SDK's schema does not declare --------------------------------------------------
+
+
+def _members(annotation: Any, env: dict[Any, Any] | None = None) -> list[Any]:
+    """The concrete alternatives inside Optional/Union/Nullable/Annotated wrappers."""
+    env = env or {}
+    if isinstance(annotation, typing.TypeVar):
+        return _members(env.get(annotation, Any))
+    origin = typing.get_origin(annotation)
+    if isinstance(annotation, TypeAliasType):
+        return _members(annotation.__value__, env)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(annotation)[0], env)
+    if origin is typing.Union or origin is types.UnionType:
+        return [m for arg in typing.get_args(annotation) for m in _members(arg, env)]
+    if origin is not None and isinstance(origin, TypeAliasType):  # Nullable[T], OptionalNullable[T]
+        args = [env.get(a, a) for a in typing.get_args(annotation)]
+        inner = dict(zip(origin.__type_params__, args, strict=True))
+        return _members(origin.__value__, inner)
+    return [annotation]
+
+
+def _walk(annotation: Any, value: Any, path: str) -> Iterable[str]:
+    for member in _members(annotation):
+        origin = typing.get_origin(member)
+        if isinstance(value, list) and origin in (list, typing.List):  # noqa: UP006
+            (item,) = typing.get_args(member) or (Any,)
+            for i, element in enumerate(value):
+                yield from _walk(item, element, f"{path}[{i}]")
+            return
+        if isinstance(value, dict) and origin in (dict, typing.Dict):  # noqa: UP006
+            return  # an open map: any key is allowed
+        if isinstance(value, dict) and isinstance(member, type) \
+                and issubclass(member, pydantic.BaseModel) and member.model_fields:  # not Unset
+            try:
+                member.model_validate(value)
+            except pydantic.ValidationError:
+                continue  # another member of the union
+            yield from unknown_fields(member, value, path)
+            return
+
+
+def unknown_fields(model: type[pydantic.BaseModel], value: dict[str, Any],
+                   path: str = "") -> list[str]:
+    """Dotted paths of keys in ``value`` that ``model`` (recursively) does not declare."""
+    by_alias = {(f.alias or name): f for name, f in model.model_fields.items()}
+    found: list[str] = []
+    for key, item in value.items():
+        here = f"{path}.{key}" if path else key
+        field = by_alias.get(key)
+        if field is None:
+            found.append(here)
+        else:
+            found.extend(_walk(field.annotation, item, here))
+    return found
+
+
+def strip_indices(paths: Iterable[str]) -> set[str]:
+    """``choices[0].native_finish_reason`` -> ``choices[].native_finish_reason``."""
+    out = set()
+    for p in paths:
+        parts = []
+        for chunk in p.split("["):
+            parts.append(chunk.split("]", 1)[1] if "]" in chunk else chunk)
+        out.add("[]".join(parts))
+    return out
