@@ -101,10 +101,11 @@ def node_dir() -> Path:
     return NODE_DIR
 
 
-def run_node(node_dir: Path, script: str, base_url: str, *args: str,
+def run_node(node_dir: Path, script: str, base_url: str, *args: str, out_dir: Path,
              timeout: float = 120) -> dict[str, Any]:
     """Run ``script`` (guarded to loopback) and return the JSON report it prints last."""
-    env = {**os.environ, "OR_BASE_URL": base_url, "OR_KEY": KEY, "NODE_NO_WARNINGS": "1"}
+    env = {**os.environ, "OR_BASE_URL": base_url, "OR_KEY": KEY, "OR_OUT_DIR": str(out_dir),
+           "NODE_NO_WARNINGS": "1"}
     node = shutil.which("node")
     assert node is not None
     done = subprocess.run([node, "--import", "./guard.mjs", script, *args], cwd=node_dir,
