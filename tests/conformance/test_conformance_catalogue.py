@@ -157,7 +157,8 @@ def test_images_sse(base: str) -> None:
               for e in events]
     for event in events:
         no_extra(components.ImageStreamingResponse, {"data": json.loads(event)})
-    assert isinstance(parsed[-1], components.ImageGenCompletedEvent)
+    assert all(isinstance(p, components.ImageGenPartialImageEvent) for p in parsed[:-1])
+    assert isinstance(parsed[-1], components.ImageGenCompletedEvent)  # not the SDK's "Unknown"
     assert parsed[-1].usage.cost > 0
     image = Image.open(io.BytesIO(base64.b64decode(parsed[-1].b64_json)))
     assert image.size[0] >= 512
