@@ -11,7 +11,7 @@ import base64
 import io
 import json
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from conf_wire import check, fetch, sse_data, strip_indices, unknown_fields
@@ -29,6 +29,11 @@ DEVIATION = "server deviation (issue 9): "
 
 def no_extra(model: Any, body: Any) -> None:
     assert strip_indices(unknown_fields(model, body)) == set()
+
+
+def api_path(link: str) -> str:
+    """A listing's link (``/api/v1/...`` or a full URL) as a path under the base URL."""
+    return urlsplit(link).path.removeprefix("/api/v1")
 
 
 def image_models(base: str) -> list[dict[str, Any]]:
@@ -71,9 +76,9 @@ def test_models_pagination(base: str) -> None:
     assert len(first.data) == 2
     assert first.total_count > 2
     assert first.links.next is not None
-    offset = parse_qs(urlsplit(first.links.next).query)["offset"]
-    second = check(components.ModelsListResponse, fetch(
-        base, "GET", "/models", query={**query, "offset": offset[0]}).body)
+    follow = dict(parse_qsl(urlsplit(first.links.next).query))  # its query, on this server
+    second = check(components.ModelsListResponse,
+                   fetch(base, "GET", "/models", query={**query, **follow}).body)
     assert {m.id for m in first.data}.isdisjoint(m.id for m in second.data)
 
 
@@ -107,8 +112,7 @@ def test_model_record(base: str) -> None:
                           "is a 404", strict=True)
 def test_model_endpoints(base: str) -> None:
     details = fetch(base, "GET", f"/model/{CHAT_MODEL}").json()["data"]["links"]["details"]
-    path = details.removeprefix("/api/v1")
-    wire = fetch(base, "GET", path)
+    wire = fetch(base, "GET", api_path(details))
     endpoints = check(operations.ListEndpointsResponse, wire.body)
     no_extra(operations.ListEndpointsResponse, wire.json())
     assert endpoints.data.id == CHAT_MODEL
@@ -123,7 +127,7 @@ def test_image_models_listing(base: str) -> None:
     listing = check(components.ImageModelsListResponse, wire.body)
     no_extra(components.ImageModelsListResponse, wire.json())
     for item in listing.data:
-        record = fetch(base, "GET", item.endpoints.removeprefix("/api/v1"))
+        record = fetch(base, "GET", api_path(item.endpoints))
         assert check(components.ImageModelEndpointsResponse, record.body).id == item.id
         no_extra(components.ImageModelEndpointsResponse, record.json())
 

@@ -2,7 +2,7 @@
 // (funcs/*.js) parse each answer with, so a failure here is a failure of the SDK itself.
 import * as models from "@openrouter/sdk/models";
 import * as operations from "@openrouter/sdk/models/operations";
-import { ASK, CHAT_MODEL, IMAGE_MODEL, assert, fault, http, run, sseData, test } from "./lib.mjs";
+import { ASK, BASE, CHAT_MODEL, IMAGE_MODEL, assert, fault, http, run, sseData, test } from "./lib.mjs";
 
 const chatBody = (extra = {}) => ({
   model: CHAT_MODEL, messages: ASK, modalities: ["image", "text"], ...extra,
@@ -96,7 +96,7 @@ test("image_models", async () => {
   const res = await http("GET", "/images/models");
   const listing = models.ImageModelsListResponse$inboundSchema.parse(json(res));
   for (const item of listing.data) {
-    const rec = await http("GET", item.endpoints.replace(/^\/api\/v1/, ""));
+    const rec = await http("GET", new URL(item.endpoints, BASE).pathname.replace(/^\/api\/v1/, ""));
     models.ImageModelEndpointsResponse$inboundSchema.parse(json(rec));
   }
   return { count: listing.data.length };
