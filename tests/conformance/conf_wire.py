@@ -9,13 +9,17 @@ and ``unknown_fields`` lists every key the SDK's model does not declare.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
+import socket
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pydantic
+import pytest
 import requests
 from typing_extensions import TypeAliasType
 
@@ -155,3 +159,39 @@ def strip_indices(paths: Iterable[str]) -> set[str]:
             parts.append(chunk.split("]", 1)[1] if "]" in chunk else chunk)
         out.add("[]".join(parts))
     return out
+
+
+# -- loopback only -------------------------------------------------------------------------------
+
+
+def _loopback(address: Any) -> bool:
+    if isinstance(address, (str, bytes)):  # an AF_UNIX path
+        return True
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@contextlib.contextmanager
+def loopback_only() -> Iterator[None]:
+    """While active, any attempt to open a non-loopback connection raises AssertionError."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if not _loopback(address):
+            raise AssertionError(f"conformance tests stay on 127.0.0.1; tried {address!r}")
+        real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if not _loopback(address):
+            raise AssertionError(f"conformance tests stay on 127.0.0.1; tried {address!r}")
+        return real_connect_ex(self, address)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", connect)
+        mp.setattr(socket.socket, "connect_ex", connect_ex)
+        yield

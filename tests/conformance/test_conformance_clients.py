@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conf_wire import KEY
+from conf_wire import KEY, loopback_only
 from PIL import Image
 
 from jupyter_imagegen.server import LocalServer
@@ -186,7 +186,8 @@ def litellm() -> Iterator[Any]:
         mp.setenv("LITELLM_OFFLINE_MODE", "true")
         mp.setenv("LITELLM_TELEMETRY", "False")
         mp.delenv("OPENROUTER_API_BASE", raising=False)
-        lib = pytest.importorskip("litellm")
+        with loopback_only():  # the per-test guard is not active yet in a module fixture
+            lib = pytest.importorskip("litellm")
         yield lib
 
 

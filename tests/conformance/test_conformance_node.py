@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_node
+from conf_node import run_node
 from PIL import Image
 
 from jupyter_imagegen.server import LocalServer
