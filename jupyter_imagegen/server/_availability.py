@@ -3,7 +3,9 @@
 Codes, statuses, ``error_type`` values and retryability are the table of the docs'
 errors-and-debugging page ("Model availability errors", OpenRouterTeam/docs c26125a5); bodies are
 shaped as that page's examples: ``{"error": {message, error_type, http_status, availability,
-metadata?}}`` with no ``code``. ``capacity_exhausted`` and ``temporarily_unavailable`` carry
+metadata?}}``, plus ``code``: the page calls ``availability`` *additive* to the usual envelope, and
+both official SDKs' error schemas (``openrouter`` 1.3.84, ``@openrouter/sdk``) require an integer
+``code``, so a body without it would be unreadable to them. ``capacity_exhausted`` and ``temporarily_unavailable`` carry
 ``retry_after`` and the ``Retry-After`` header when a wait is known.
 """
 
@@ -79,7 +81,7 @@ def availability_body(code: str, model: str, *, retry_after: float | None = None
         avail["constraint"] = {"field": "endpoint", "detail": f"Use {endpoint}"}
     avail["docs_url"] = f"https://openrouter.ai/docs/errors#{code}"
     err: dict[str, Any] = {
-        "message": message or row.message.format(model=model, wait=shown),
+        "code": row.status, "message": message or row.message.format(model=model, wait=shown),
         "error_type": row.error_type, "http_status": row.status, "availability": avail}
     if code == "capacity_exhausted":
         err["metadata"] = {"previous_errors": [

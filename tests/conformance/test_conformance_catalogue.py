@@ -24,7 +24,6 @@ operations = pytest.importorskip("openrouter.operations")
 
 CHAT_MODEL = "google/gemini-2.5-flash-image"
 IMAGE_MODEL = "black-forest-labs/flux.2-pro"
-DEVIATION = "server deviation (issue 9): "
 
 
 def no_extra(model: Any, body: Any) -> None:
@@ -55,8 +54,6 @@ def test_models_image_listing(base: str) -> None:
     assert CHAT_MODEL in {m.id for m in listing.data}
 
 
-@pytest.mark.xfail(reason=DEVIATION + "pricing.image_output is on every model; no real image "
-                          "model has it (real listings)", strict=True)
 def test_models_have_no_invented_image_output_price(base: str) -> None:
     data = fetch(base, "GET", "/models", query={"output_modalities": "all"}).json()["data"]
     assert [m["id"] for m in data if "image_output" in m["pricing"]] == []
@@ -67,8 +64,6 @@ def test_models_default_is_text_output(base: str) -> None:
     assert all("text" in m["architecture"]["output_modalities"] for m in data)
 
 
-@pytest.mark.xfail(reason=DEVIATION + "/models ignores offset/limit (links.next always null)",
-                   strict=True)
 def test_models_pagination(base: str) -> None:
     query = {"output_modalities": "all", "limit": "2"}
     first = check(components.ModelsListResponse,
@@ -82,7 +77,6 @@ def test_models_pagination(base: str) -> None:
     assert {m.id for m in first.data}.isdisjoint(m.id for m in second.data)
 
 
-@pytest.mark.xfail(reason=DEVIATION + "GET /models/count is a 404", strict=True)
 def test_models_count(base: str) -> None:
     wire = fetch(base, "GET", "/models/count", query={"output_modalities": "all"})
     count = check(components.ModelsCountResponse, wire.body)
@@ -91,7 +85,6 @@ def test_models_count(base: str) -> None:
     assert count.data.count == total
 
 
-@pytest.mark.xfail(reason=DEVIATION + "GET /models/user is a 404", strict=True)
 def test_models_user(base: str) -> None:
     assert fetch(base, "GET", "/models/user", key=None).status == 401  # it needs a key
     wire = fetch(base, "GET", "/models/user")
@@ -108,8 +101,6 @@ def test_model_record(base: str) -> None:
     assert fetch(base, "GET", "/model/nobody/no-such-model").status == 404
 
 
-@pytest.mark.xfail(reason=DEVIATION + "GET /models/{author}/{slug}/endpoints (links.details) "
-                          "is a 404", strict=True)
 def test_model_endpoints(base: str) -> None:
     details = fetch(base, "GET", f"/model/{CHAT_MODEL}").json()["data"]["links"]["details"]
     wire = fetch(base, "GET", api_path(details))
@@ -132,7 +123,6 @@ def test_image_models_listing(base: str) -> None:
         no_extra(components.ImageModelEndpointsResponse, record.json())
 
 
-@pytest.mark.xfail(reason=DEVIATION + "/images/models lists no Gemini model", strict=True)
 def test_image_models_include_gemini(base: str) -> None:
     assert CHAT_MODEL in {m["id"] for m in image_models(base)}
 
@@ -168,9 +158,6 @@ def test_images_sse(base: str) -> None:
     assert image.size[0] >= 512
 
 
-@pytest.mark.xfail(reason=DEVIATION + "stream: true on a model without streaming is a 400; the "
-                          "docs: such providers ignore the flag and answer in one piece",
-                   strict=True)
 def test_images_stream_flag_ignored_without_streaming(base: str) -> None:
     wire = fetch(base, "POST", "/images", {"model": IMAGE_MODEL, "prompt": "a", "stream": True})
     assert wire.status == 200

@@ -28,7 +28,6 @@ openrouter = pytest.importorskip("openrouter")
 CHAT_MODEL = "google/gemini-2.5-flash-image"
 IMAGE_MODEL = "black-forest-labs/flux.2-pro"
 ASK: list[Any] = [{"role": "user", "content": "a red circle above blue waves"}]
-DEVIATION = "server deviation (issue 9): "
 
 
 def picture(b64: str) -> Image.Image:
@@ -101,7 +100,6 @@ def test_sdk_images_stream(sdk: Any) -> None:
     assert all(e.type == "image_generation.partial_image" for e in events[:-1])
 
 
-@pytest.mark.xfail(reason=DEVIATION + "/models ignores offset/limit", strict=True)
 def test_sdk_models_pages(sdk: Any) -> None:
     # the SDK pages with offset/limit and stops at a page shorter than `limit` (models_.py)
     first = sdk.models.list(output_modalities="all", limit=2)
@@ -112,20 +110,17 @@ def test_sdk_models_pages(sdk: Any) -> None:
     assert first.result.total_count > 2
 
 
-@pytest.mark.xfail(reason=DEVIATION + "GET /models/count is a 404", strict=True)
 def test_sdk_models_count(sdk: Any) -> None:
     count = sdk.models.count(output_modalities="image")
     listing = sdk.models.list(output_modalities="image").result
     assert count.data.count == listing.total_count
 
 
-@pytest.mark.xfail(reason=DEVIATION + "GET /models/user is a 404", strict=True)
 def test_sdk_models_list_for_user(sdk: Any) -> None:
     listing = sdk.models.list_for_user(security={"bearer": KEY}, output_modalities="image")
     assert CHAT_MODEL in {m.id for m in listing.result.data}
 
 
-@pytest.mark.xfail(reason=DEVIATION + "GET /models/{author}/{slug}/endpoints is a 404", strict=True)
 def test_sdk_model_endpoints(sdk: Any) -> None:
     author, slug = CHAT_MODEL.split("/")
     endpoints = sdk.endpoints.list(author=author, slug=slug)
@@ -221,8 +216,6 @@ def test_litellm_stream(litellm: Any, base: str) -> None:
 
 @LITELLM_NOISE[0]
 @LITELLM_NOISE[1]
-@pytest.mark.xfail(reason=DEVIATION + "GET /models/user (litellm's OpenRouter catalogue route) is "
-                          "a 404, so get_valid_models returns []", strict=True)
 def test_litellm_get_valid_models(litellm: Any, base: str, srv: LocalServer) -> None:
     models = litellm.get_valid_models(check_provider_endpoint=True, custom_llm_provider="openrouter",
                                       api_key=KEY, api_base=base)

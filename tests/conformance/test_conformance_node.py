@@ -17,28 +17,18 @@ from PIL import Image
 from jupyter_imagegen.server import LocalServer
 
 pytestmark = pytest.mark.node
-DEVIATION = "server deviation (issue 9): "
-NULL_FINGERPRINT = DEVIATION + "stream chunks carry system_fingerprint: null; the SDK's zod " \
-                               "schema (optional string) rejects the chunk"
-
-
-def xfail(case: str, reason: str) -> Any:
-    return pytest.param(case, marks=pytest.mark.xfail(reason=reason, strict=True))
-
-
 SCHEMA_CASES = [
-    "chat_json", xfail("chat_stream", NULL_FINGERPRINT), xfail("chat_stream_error", NULL_FINGERPRINT),
-    "error_envelopes", "models", xfail("models_count", DEVIATION + "GET /models/count is a 404"),
-    xfail("models_user", DEVIATION + "GET /models/user is a 404"), "model",
-    xfail("model_endpoints", DEVIATION + "GET /models/{author}/{slug}/endpoints is a 404"),
+    "chat_json", "chat_stream", "chat_stream_error",
+    "error_envelopes", "models", "models_count",
+    "models_user", "model",
+    "model_endpoints",
     "image_models", "images_json", "images_sse", "images_sse_error", "key", "generation",
 ]
 CLIENT_CASES = [
     "aisdk_generate_text", "aisdk_stream_text",
-    xfail("aisdk_generate_image_gemini", DEVIATION + "/images refuses Gemini (absent from "
-                                                     "/images/models) while the service serves it"),
-    "aisdk_generate_image_api_model", "sdk_chat_send", xfail("sdk_chat_stream", NULL_FINGERPRINT),
-    "sdk_models_list", xfail("sdk_models_count", DEVIATION + "GET /models/count is a 404"),
+    "aisdk_generate_image_gemini",
+    "aisdk_generate_image_api_model", "sdk_chat_send", "sdk_chat_stream",
+    "sdk_models_list", "sdk_models_count",
     "sdk_image_models", "sdk_images_generate", "openai_chat", "openai_chat_stream",
     "openai_images_post", "openai_stream_error",
 ]

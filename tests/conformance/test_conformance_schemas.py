@@ -27,8 +27,6 @@ errors = pytest.importorskip("openrouter.errors")
 CHAT_MODEL = "google/gemini-2.5-flash-image"  # real id, text+image -> text+image
 IMAGE_MODEL = "black-forest-labs/flux.2-pro"  # real id, Image API, no streaming
 ASK = [{"role": "user", "content": "a red circle above blue waves"}]
-DEVIATION_AVAILABILITY = ("server deviation (issue 9): error.availability errors cannot be "
-                          "injected (no fault kind names an availability code)")
 
 # Keys outside the spec that real OpenRouter answers carry (openrouter-protocol.md §2, §3):
 # `provider` and `native_finish_reason` in every recorded chat answer and chunk; images' `type`
@@ -97,8 +95,6 @@ def test_chat_stream_chunks(base: str) -> None:
     assert chunks[-1].usage.completion_tokens >= 1290  # one 1K Gemini image (recorded usage)
 
 
-@pytest.mark.xfail(reason="server deviation (issue 9): stream chunks carry system_fingerprint: null; "
-                          "the spec has it as an optional string on ChatStreamChunk", strict=True)
 def test_chat_stream_no_null_optional_strings(base: str) -> None:
     events, _ = sse_data(chat(base, stream=True).body)
     for event in events:
@@ -166,8 +162,6 @@ def _image_only_model(base: str) -> str:
     return next(m["id"] for m in listing if m["id"].startswith("openai/gpt-image"))
 
 
-@pytest.mark.xfail(reason="server deviation (issue 9): chat/completions with an Image-API-only "
-                          "model answers 400 'not a valid model ID', not the real 404 wording", strict=True)
 def test_image_only_model_refused_on_chat(base: str) -> None:
     model = _image_only_model(base)
     wire = fetch(base, "POST", "/chat/completions",
@@ -185,7 +179,6 @@ def _availability_kinds() -> list[tuple[str, str]]:
     return [(kind, code) for kind in kinds for code in AVAILABILITY if code in kind]
 
 
-@pytest.mark.xfail(reason=DEVIATION_AVAILABILITY, strict=True)
 def test_availability_errors(base: str, srv: Any) -> None:
     kinds = _availability_kinds()
     assert {code for _, code in kinds} >= {"model_not_found", "capacity_exhausted",
@@ -203,9 +196,6 @@ def test_availability_errors(base: str, srv: Any) -> None:
             assert wire.headers["Retry-After"] == str(availability["retry_after"])
 
 
-@pytest.mark.xfail(reason=DEVIATION_AVAILABILITY + "; once they can, they must keep error.code "
-                          "(int): both official SDKs require it (the docs' examples omit it)",
-                   strict=True)
 def test_availability_errors_parse_in_the_sdk(base: str, srv: Any) -> None:
     # The docs' examples carry error_type + http_status and no `code`; both official SDKs
     # require error.code (an int) on every error body, so the server must keep `code`.
