@@ -127,7 +127,8 @@ class TestModels:
         sketch, poster = info["offline/sketch"], info["offline/poster"]
         assert sketch.accepts_images is False or "image" in sketch.input_modalities
         assert poster.image_only and not sketch.image_only
-        assert isinstance(sketch.price_per_image, float) and sketch.price_per_image >= 0
+        price = client.price("offline/sketch")  # from its endpoints record's price line
+        assert (price.usd, price.basis) == (0.039, "price line")
 
     def test_text_model_names_image_alternatives(self, client: ig.Client, server: LocalServer) -> None:
         with pytest.raises(ig.ModelCapabilityError) as info:

@@ -138,7 +138,7 @@ def test_teaching_runs_offline_from_a_fresh_environment(tmp_path: Path) -> None:
               if "raises-exception" in c.metadata.get("tags", [])}
     assert "Did you mean: offline/sketch" in errors["%%imagegen -m offline/skech"]
     assert "cannot output images" in errors["%%imagegen -m offline/chat"]
-    assert "use one of 1:1" in errors["%%imagegen --aspect-ratio 7:3"]
+    assert "does not take aspect ratio 7:3 (it takes 1:1" in errors["%%imagegen --aspect-ratio 7:3"]
     assert "Out of credits (HTTP 402)" in errors["%%imagegen -m offline/sketch"]
     # The slow cell showed a live status line in the real kernel, then the image replaced it.
     status = [u["text/plain"] for u in updates if "generating with" in u.get("text/plain", "")]

@@ -50,7 +50,9 @@ def test_availability_faults_have_the_documented_shape(srv: LocalServer, code: s
     status, error_type, retryable = TABLE[code]
     assert r.status_code == status
     err = r.json()["error"]
-    assert "code" not in err  # the docs' examples carry error_type and http_status instead
+    # The docs' examples show error_type and http_status; availability is additive, and the
+    # official SDKs require the envelope's integer code, so it stays.
+    assert err["code"] == status
     assert err["error_type"] == error_type and err["http_status"] == status
     avail = err["availability"]
     assert avail["code"] == code and avail["retryable"] is retryable

@@ -174,7 +174,7 @@ def test_input_references_edit_and_auto_ratio(srv: LocalServer) -> None:
 
 @pytest.mark.parametrize(("body", "status", "needle"), [
     ({"model": "nope/model", "prompt": "x"}, 400, "not a valid model ID"),
-    ({"model": "offline/sketch", "prompt": "x"}, 400, "not a valid model ID"),
+    ({"model": "offline/chat", "prompt": "x"}, 400, "not a valid model ID"),
     ({"model": "offline/poster"}, 400, "'prompt' is required"),
     ({"model": "offline/poster", "prompt": "x", "n": 2}, 400, "at most 1 image"),
     ({"model": "offline/quartet", "prompt": "x", "n": 9}, 400, "at most 8 image"),
@@ -328,7 +328,8 @@ def test_listing_without_aliases_is_offline_only() -> None:
     with LocalServer(port=0, catalogue_aliases=False) as server:
         ids = {m["id"] for m in requests.get(f"{server.base_url}/images/models",
                                              timeout=30).json()["data"]}
-    assert ids == {"offline/poster", "offline/quartet", "offline/editor", "offline/photo"}
+    assert ids == {"offline/poster", "offline/quartet", "offline/editor", "offline/photo",
+                   "offline/sketch", "offline/webp", "offline/thinker"}
 
 
 def test_generation_record_is_an_image_generation(srv: LocalServer) -> None:
