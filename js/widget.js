@@ -243,6 +243,7 @@ function render({ model, el: host }) {
   /** @returns {ModelEntry | undefined} */
   const currentEntry = () => models().find((m) => m.id === model.get("model"));
   let highlighted = 0;
+  let typed = false;
   /** @type {ModelEntry[]} */
   let matches = [];
   const open = () => !list.hidden;
@@ -254,7 +255,8 @@ function render({ model, el: host }) {
     price.hidden = !price.textContent;
   };
   const drawList = () => {
-    const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    // Until something is typed, the box shows the current model and the list shows them all.
+    const words = typed ? search.value.trim().toLowerCase().split(/\s+/).filter(Boolean) : [];
     matches = models().filter((m) => words.every((w) => m.id.toLowerCase().includes(w)
       || m.name.toLowerCase().includes(w)));
     highlighted = Math.min(highlighted, Math.max(0, matches.length - 1));
@@ -298,8 +300,8 @@ function render({ model, el: host }) {
     closeList();
     drawModel();
   };
-  search.addEventListener("focus", () => { search.select(); highlighted = 0; openList(); });
-  search.addEventListener("input", () => { highlighted = 0; openList(); });
+  search.addEventListener("focus", () => { search.select(); highlighted = 0; typed = false; openList(); });
+  search.addEventListener("input", () => { highlighted = 0; typed = true; openList(); });
   search.addEventListener("blur", () => closeList());
   search.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {

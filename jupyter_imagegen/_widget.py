@@ -269,7 +269,7 @@ class ImageGenWidget(MessagesMixin, SnapshotMixin, anywidget.AnyWidget):
             self._finish("error", "Failed.", started)
             future.set_exception(exc)
         else:
-            self._finish("done", result.caption(), started)
+            self._finish("done", "Done in {:.1f} s.", started)  # the caption is on the figure
             self._notify(result)
             self._refresh_snapshot()
             future.set_result(result)
@@ -287,7 +287,7 @@ class ImageGenWidget(MessagesMixin, SnapshotMixin, anywidget.AnyWidget):
     def _finish(self, status: str, text: str, started: float) -> None:
         with self.hold_sync():
             self.elapsed = round(time.perf_counter() - started, 1)
-            self.status_text = text
+            self.status_text = text.format(self.elapsed)
             self.status = status
 
     def _notify(self, result: ImageResult) -> None:
