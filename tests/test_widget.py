@@ -367,7 +367,7 @@ def test_widget_notebook_stays_offline_with_a_key_set(
                   "      len(w.results))")
     assert not [o for o in outputs if o["output_type"] == "error"]
     text = "".join(o.get("text", "") for o in outputs)
-    assert "offline: True 127.0.0.1 2" in text  # both generations answered, offline
+    assert "offline: True 127.0.0.1 3" in text  # all three generations answered, offline
     assert KEY not in text
 
 
