@@ -480,6 +480,7 @@ function render({ model, el: host }) {
     root.dataset.status = state;
     spinner.hidden = !running;
     statusText.textContent = model.get("status_text");
+    status.hidden = !running && !model.get("status_text");  // no empty gap before the first run
     if (running && ticker === undefined) {
       runningSince = performance.now() - model.get("elapsed") * 1000;
       ticker = window.setInterval(drawElapsed, 100);
