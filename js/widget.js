@@ -1,27 +1,24 @@
 // The ImageGenWidget front end: plain ESM with JSDoc types, no bundler (anywidget loads it as is).
 //
 // Rules this file keeps: model/prompt text only ever goes through textContent (never innerHTML);
-// images arrive as binary buffers (DataView) and are shown through object URLs that are revoked
-// when replaced and when the view goes away; the page never talks to the API, it only sets
-// traits and sends {type: "generate" | "cancel" | "full"} messages to the kernel.
+// images arrive as binary buffers (DataView, always raster) and are shown through object URLs that
+// are revoked when replaced and when the view goes away; the page never talks to the API, it only
+// sets traits and sends {type: "generate" | "cancel" | "clear" | "full" | "download"} messages.
+// A view restored from saved notebook state has no kernel behind it: it says so and shows the
+// saved previews, with no controls that could not work.
 
 /**
  * @typedef {{id: string, name: string, price: number | null, accepts_images: boolean,
- *   aspect_ratios: string[], sizes: string[]}} ModelEntry
- * @typedef {{data: DataView, mime: string, width: number, height: number, index: number}} Picture
+ *   aspect_ratios: string[], sizes: string[], seed: boolean, max_n: number}} ModelEntry
+ * @typedef {{data: DataView, mime: string, width: number, height: number, index: number,
+ *   full_width?: number, full_height?: number}} Picture
  * @typedef {{key: string, prompt: string, model: string, caption: string, cost: number | null,
  *   text: string, thumbs: Picture[], aspect_ratio?: string | null,
  *   image_size?: string | null}} HistoryEntry
- * @typedef {{model: string, prompt: string, aspect_ratio: string, image_size: string,
- *   input_image: DataView | null, input_mime: string, input_name: string, models: ModelEntry[],
- *   models_status: string, notice: string, status: string, status_text: string,
- *   stream_text: string, elapsed: number, error: string, latest: Picture[],
- *   history: HistoryEntry[]}} State
- * @typedef {import("@anywidget/types").AnyModel<State>} Model
+ * @typedef {import("@anywidget/types").AnyModel<any>} Model
  */
 
-/** @type {Record<string, string>} */
-const EXTENSIONS = { "image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif" };
+const MARKER = "data-ig-snapshot";
 
 /**
  * Create an element with a class and optional text (always textContent).
@@ -62,9 +59,9 @@ class UrlBag {
   }
 }
 
-/** @param {number | null} price */
+/** @param {number | null | undefined} price */
 function priceLabel(price) {
-  if (price === null || price === undefined) return "price unknown";
+  if (price === null || price === undefined) return "price not listed";
   if (price === 0) return "free";
   return `$${price < 0.01 ? price.toFixed(4) : price.toFixed(3)}/image`;
 }
@@ -75,25 +72,59 @@ function hasBytes(data) {
 }
 
 /**
- * @param {string} key
- * @param {Picture} picture
- */
-function fileName(key, picture) {
-  return `imagegen-${key}-${picture.index}${EXTENSIONS[picture.mime] ?? ".bin"}`;
-}
-
-/**
  * @param {HTMLSelectElement} select
- * @param {[string, string][]} options value/label pairs
+ * @param {string[]} values
  * @param {string} value
  */
-function fillSelect(select, options, value) {
-  select.replaceChildren(...options.map(([v, label]) => {
-    const option = el("option", "", label);
+function fillSelect(select, values, value) {
+  select.replaceChildren(...["", ...values].map((v) => {
+    const option = el("option", "", v || "auto");
     option.value = v;
     return option;
   }));
-  select.value = value;
+  select.value = values.includes(value) ? value : "";
+}
+
+/**
+ * Whether this view's model has a live comm (false when restored from saved notebook state).
+ * @param {Model} model
+ * @returns {Promise<any>} the underlying model when it can be told, else null
+ */
+async function underlying(model) {
+  const manager = /** @type {any} */ (model).widget_manager;
+  const id = model.get("anchor");
+  if (!manager || !id || typeof manager.get_model !== "function") return null;
+  try {
+    return await manager.get_model(id);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Rewrite this widget's snapshot output in the notebook model (JupyterLab, Notebook 7), where an
+ * update_display_data from a click in the page would not reach it. Returns how many it replaced.
+ * @param {Model} model
+ * @param {Record<string, string>} data
+ */
+function writeSnapshot(model, data) {
+  const cells = /** @type {any} */ (model).widget_manager?.context?.model?.cells;
+  const id = model.get("anchor");
+  if (!cells || !id) return 0;
+  let replaced = 0;
+  for (let i = 0; i < cells.length; i++) {
+    const outputs = cells.get(i).outputs;
+    if (!outputs) continue;
+    for (let j = 0; j < outputs.length; j++) {
+      const raw = outputs.get(j).data?.["text/html"];
+      const html = Array.isArray(raw) ? raw.join("") : raw;
+      if (typeof html === "string" && html.includes(`${MARKER}="${id}"`)) {
+        outputs.set(j, { output_type: "display_data", data, metadata: {} });
+        replaced++;
+      }
+    }
+  }
+  return replaced;
 }
 
 /** @param {{model: Model, el: HTMLElement}} context */
@@ -102,7 +133,6 @@ function render({ model, el: host }) {
   /** @type {Array<() => void>} */
   const undo = [];
   /**
-   * Listen to a model event and remember to stop listening on cleanup.
    * @param {string} name
    * @param {(...args: any[]) => void} fn
    */
@@ -111,29 +141,42 @@ function render({ model, el: host }) {
     undo.push(() => model.off(name, fn));
   };
   /**
-   * @param {keyof State} name
+   * @param {string} name
    * @param {any} value
    */
   const set = (name, value) => {
     model.set(name, value);
     model.save_changes();
   };
+  let live = true;
 
   const root = el("div", "ig-root");
-  // Keys typed here (Ctrl+Enter, a, b, d d ...) belong to the widget, not to notebook shortcuts.
+  root.dataset.live = "unknown";
+  // Keys typed here (Ctrl+Enter, arrows, a, b, d d ...) belong to the widget, not to notebook shortcuts.
   root.setAttribute("data-lm-suppress-shortcuts", "true");
+  const offline = el("div", "ig-offline",
+    "This widget was saved with the notebook and is not connected to a running kernel: "
+    + "re-run its cell to generate images again. The saved previews are shown below.");
+  offline.setAttribute("role", "status");
+  offline.hidden = true;
 
-  // -- model picker ---------------------------------------------------------------------------
-  const modelRow = el("div", "ig-row ig-model-row");
-  const modelLabel = el("label", "ig-label", "Model");
-  const filter = el("input", "ig-filter");
-  filter.type = "search";
-  filter.placeholder = "Filter models…";
-  filter.setAttribute("aria-label", "Filter models");
-  const select = el("select", "ig-model");
-  select.setAttribute("aria-label", "Model");
+  // -- model picker: type to filter, arrows to move, Enter picks ------------------------------
+  const picker = el("div", "ig-row ig-picker");
+  const search = el("input", "ig-model-search");
+  search.type = "text";
+  search.placeholder = "Search models…";
+  search.setAttribute("role", "combobox");
+  search.setAttribute("aria-label", "Model");
+  search.setAttribute("aria-autocomplete", "list");
+  search.setAttribute("aria-expanded", "false");
+  const count = el("span", "ig-match-count");
   const price = el("span", "ig-price");
-  modelRow.append(modelLabel, filter, select, price);
+  const list = el("ul", "ig-model-list");
+  list.setAttribute("role", "listbox");
+  list.hidden = true;
+  const pickBox = el("div", "ig-pick-box");
+  pickBox.append(search, list);
+  picker.append(el("label", "ig-label", "Model"), pickBox, count, price);
   const notice = el("div", "ig-notice");
   notice.setAttribute("role", "status");
 
@@ -148,6 +191,18 @@ function render({ model, el: host }) {
   aspect.setAttribute("aria-label", "Aspect ratio");
   const size = el("select", "ig-size");
   size.setAttribute("aria-label", "Image size");
+  const countBox = el("label", "ig-label ig-n-box", "Images ");
+  const nInput = el("input", "ig-n");
+  nInput.type = "number";
+  nInput.min = "1";
+  nInput.setAttribute("aria-label", "Number of images");
+  countBox.append(nInput);
+  const seedBox = el("label", "ig-label ig-seed-box", "Seed ");
+  const seedInput = el("input", "ig-seed");
+  seedInput.type = "number";
+  seedInput.placeholder = "random";
+  seedInput.setAttribute("aria-label", "Seed");
+  seedBox.append(seedInput);
   const drop = el("div", "ig-drop");
   drop.setAttribute("aria-label", "Input image");
   const fileInput = el("input", "ig-file");
@@ -157,57 +212,131 @@ function render({ model, el: host }) {
   const generate = el("button", "ig-button ig-generate", "Generate");
   generate.title = "Generate (Ctrl/Cmd+Enter)";
   const cancel = el("button", "ig-button ig-cancel", "Cancel");
-  const spacer = el("span", "ig-spacer");
+  const go = el("div", "ig-go");
+  go.append(generate, cancel);
   controls.append(el("label", "ig-label", "Aspect"), aspect, el("label", "ig-label", "Size"), size,
-    drop, fileInput, spacer, generate, cancel);
+    countBox, seedBox, drop, fileInput, go);
+  const hint = el("div", "ig-hint-line");
+  hint.setAttribute("aria-live", "polite");
 
   // -- status, error, results --------------------------------------------------------------------
   const status = el("div", "ig-status");
   status.setAttribute("aria-live", "polite");
   const spinner = el("span", "ig-spinner");
-  const elapsed = el("span", "ig-elapsed");
   const statusText = el("span", "ig-status-text");
-  status.append(spinner, elapsed, statusText);
+  const elapsed = el("span", "ig-elapsed");
+  status.append(spinner, statusText, elapsed);
   const stream = el("div", "ig-stream");
   const error = el("div", "ig-error");
   error.setAttribute("role", "alert");
   const latest = el("div", "ig-latest");
   const historyBox = el("div", "ig-history");
-  const zoom = el("div", "ig-zoom");
-  zoom.hidden = true;
+  const inputs = el("div", "ig-inputs");
+  inputs.append(picker, notice, prompt, controls, hint, status, stream);
 
-  root.append(modelRow, notice, prompt, controls, status, stream, error, latest, historyBox, zoom);
+  root.append(offline, inputs, error, latest, historyBox);
   host.append(root);
 
-  // -- behaviour --------------------------------------------------------------------------------
+  // -- models ---------------------------------------------------------------------------------
+  /** @returns {ModelEntry[]} */
+  const models = () => model.get("models") ?? [];
   /** @returns {ModelEntry | undefined} */
-  const currentEntry = () => model.get("models").find((m) => m.id === model.get("model"));
+  const currentEntry = () => models().find((m) => m.id === model.get("model"));
+  let highlighted = 0;
+  let typed = false;
+  /** @type {ModelEntry[]} */
+  let matches = [];
+  const open = () => !list.hidden;
 
-  const drawModels = () => {
-    const all = model.get("models");
-    const current = model.get("model");
-    const needle = filter.value.trim().toLowerCase();
-    const shown = all.filter((m) => !needle || m.id.toLowerCase().includes(needle)
-      || m.name.toLowerCase().includes(needle));
-    /** @type {[string, string][]} */
-    const options = shown.map((m) => [m.id, `${m.name} — ${priceLabel(m.price)}`]);
-    if (current && !shown.some((m) => m.id === current)) {
-      const entry = all.find((m) => m.id === current);
-      options.unshift([current, entry ? `${entry.name} — ${priceLabel(entry.price)}` : current]);
-    }
-    if (!current) options.unshift(["", model.get("models_status") === "loading" ? "Loading models…" : "Choose a model"]);
-    fillSelect(select, options, current);
+  const drawPickerValue = () => {
+    if (document.activeElement !== search) search.value = model.get("model");
     const entry = currentEntry();
-    price.textContent = entry ? priceLabel(entry.price) : "";
-    select.title = current;
-    /** @type {[string, string][]} */
-    const ratios = [["", "auto"], ...(entry?.aspect_ratios ?? []).map((r) => /** @type {[string, string]} */ ([r, r]))];
-    fillSelect(aspect, ratios, model.get("aspect_ratio"));
-    /** @type {[string, string][]} */
-    const sizes = [["", "auto"], ...(entry?.sizes ?? []).map((s) => /** @type {[string, string]} */ ([s, s]))];
-    fillSelect(size, sizes, model.get("image_size"));
+    price.textContent = entry && !open() ? priceLabel(entry.price) : "";
+    price.hidden = !price.textContent;
+  };
+  const drawList = () => {
+    // Until something is typed, the box shows the current model and the list shows them all.
+    const words = typed ? search.value.trim().toLowerCase().split(/\s+/).filter(Boolean) : [];
+    matches = models().filter((m) => words.every((w) => m.id.toLowerCase().includes(w)
+      || m.name.toLowerCase().includes(w)));
+    highlighted = Math.min(highlighted, Math.max(0, matches.length - 1));
+    list.replaceChildren(...matches.map((m, i) => {
+      const item = el("li", "ig-model-option");
+      item.setAttribute("role", "option");
+      item.dataset.id = m.id;
+      item.setAttribute("aria-selected", String(i === highlighted));
+      item.append(el("span", "ig-option-name", m.name), el("span", "ig-option-id", m.id),
+        el("span", "ig-option-price", priceLabel(m.price)));
+      item.addEventListener("mousedown", (event) => { event.preventDefault(); pick(m.id); });
+      return item;
+    }));
+    if (!matches.length) list.append(el("li", "ig-model-empty", "No model matches."));
+    const total = models().length;
+    count.textContent = model.get("models_status") === "loading" ? "loading models…"
+      : words.length ? `${matches.length} of ${total} models` : `${total} models`;
+    list.querySelector("[aria-selected='true']")?.scrollIntoView({ block: "nearest" });
+  };
+  const openList = () => {
+    list.hidden = false;
+    search.setAttribute("aria-expanded", "true");
+    drawList();
+    drawPickerValue();
+  };
+  const closeList = () => {
+    list.hidden = true;
+    search.setAttribute("aria-expanded", "false");
+    search.value = model.get("model");
+    const total = models().length;
+    count.textContent = model.get("models_status") === "loading" ? "loading models…" : `${total} models`;
+    drawPickerValue();
+  };
+  /** @param {string} id */
+  const pick = (id) => {
+    const entry = models().find((m) => m.id === id);
+    if (entry && model.get("image_size") && !entry.sizes.includes(model.get("image_size"))) model.set("image_size", "");
+    if (entry && model.get("aspect_ratio") && !entry.aspect_ratios.includes(model.get("aspect_ratio"))) model.set("aspect_ratio", "");
+    set("model", id);
+    search.blur();
+    closeList();
+    drawModel();
+  };
+  search.addEventListener("focus", () => { search.select(); highlighted = 0; typed = false; openList(); });
+  search.addEventListener("input", () => { highlighted = 0; typed = true; openList(); });
+  search.addEventListener("blur", () => closeList());
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (!open()) openList();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      highlighted = Math.max(0, Math.min(matches.length - 1, highlighted + step));
+      drawList();
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (matches[highlighted]) pick(matches[highlighted].id);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      search.blur();
+    }
+    event.stopPropagation();
+  });
+
+  const drawModel = () => {
+    const entry = currentEntry();
+    fillSelect(aspect, entry?.aspect_ratios ?? [], model.get("aspect_ratio"));
+    fillSelect(size, entry?.sizes ?? [], model.get("image_size"));
+    const maxN = entry?.max_n ?? 1;
+    countBox.hidden = maxN <= 1;
+    nInput.max = String(maxN);
+    nInput.value = String(Math.min(model.get("n") ?? 1, maxN));
+    seedBox.hidden = !entry?.seed;
+    const seed = model.get("seed");
+    if (document.activeElement !== seedInput) seedInput.value = seed === null || seed === undefined ? "" : String(seed);
+    drawPickerValue();
+    if (open()) drawList();
+    else closeList();
     drawNotice();
     drawInput();
+    drawGo();
   };
 
   const drawNotice = () => {
@@ -223,13 +352,12 @@ function render({ model, el: host }) {
     bags.input.revoke();
     drop.replaceChildren();
     const data = model.get("input_image");
-    const entry = currentEntry();
     if (hasBytes(data)) {
       const thumb = el("img", "ig-input-thumb");
       thumb.alt = "input image";
       thumb.src = bags.input.make(/** @type {DataView} */ (data), model.get("input_mime") || "image/png");
       const name = el("span", "ig-input-name", model.get("input_name") || "input image");
-      const clear = el("button", "ig-link", "×");
+      const clear = el("button", "ig-link ig-input-clear", "×");
       clear.title = "Remove the input image";
       clear.setAttribute("aria-label", "Remove the input image");
       clear.addEventListener("click", () => {
@@ -238,14 +366,30 @@ function render({ model, el: host }) {
         set("input_name", "");
       });
       drop.append(thumb, name, clear);
-      if (entry && !entry.accepts_images) {
-        drop.append(el("span", "ig-warn", "this model does not take input images"));
-      }
     } else {
       const choose = el("button", "ig-link", "add an image");
       choose.addEventListener("click", () => fileInput.click());
       drop.append(el("span", "ig-hint", "Edit: drop an image or "), choose);
     }
+  };
+
+  /** Why Generate cannot be pressed now ("" when it can). */
+  const blocked = () => {
+    const entry = currentEntry();
+    if (!prompt.value.trim()) return "Type a prompt to generate an image.";
+    if (!model.get("model")) return "Choose a model first.";
+    if (hasBytes(model.get("input_image")) && entry && !entry.accepts_images) {
+      return `${entry.name} cannot take an input image: remove the image or pick a model that can.`;
+    }
+    return "";
+  };
+  const drawGo = () => {
+    const running = model.get("status") === "running";
+    const reason = running ? "" : blocked();
+    generate.disabled = running || Boolean(reason);
+    cancel.disabled = !running;
+    hint.textContent = reason;
+    hint.hidden = !reason;
   };
 
   /** @param {File | undefined | null} file */
@@ -261,19 +405,18 @@ function render({ model, el: host }) {
     model.set("input_name", file.name);
     set("input_image", new DataView(buffer));
   };
-
   /** @param {DragEvent} event */
   const onDragOver = (event) => {
     event.preventDefault();
     event.stopPropagation();
-    root.classList.add("ig-dragging");
+    if (live) root.classList.add("ig-dragging");
   };
   /** @param {DragEvent} event */
   const onDrop = (event) => {
     event.preventDefault();
     event.stopPropagation();
     root.classList.remove("ig-dragging");
-    void takeFile(event.dataTransfer?.files?.[0]);
+    if (live) void takeFile(event.dataTransfer?.files?.[0]);
   };
   const onDragLeave = () => root.classList.remove("ig-dragging");
   root.addEventListener("dragover", onDragOver);
@@ -284,28 +427,33 @@ function render({ model, el: host }) {
     fileInput.value = "";
   });
 
+  const readN = () => {
+    const max = currentEntry()?.max_n ?? 1;
+    const n = Math.round(Number(nInput.value));
+    return Number.isFinite(n) ? Math.max(1, Math.min(max, n)) : 1;
+  };
+  const readSeed = () => {
+    if (seedInput.value.trim() === "" || seedBox.hidden) return null;
+    const seed = Math.round(Number(seedInput.value));
+    return Number.isFinite(seed) ? seed : null;
+  };
   const startGeneration = () => {
-    if (model.get("status") === "running") return;
+    if (!live || model.get("status") === "running" || blocked()) return;
     set("prompt", prompt.value);
     // The inputs travel with the request: a state sync may still be held back by ipywidgets'
     // one-message-in-flight throttle, and custom messages are not queued behind it.
     model.send({
       type: "generate", prompt: prompt.value, model: model.get("model"),
       aspect_ratio: model.get("aspect_ratio"), image_size: model.get("image_size"),
+      n: readN(), seed: readSeed(),
     });
   };
 
-  filter.addEventListener("input", drawModels);
-  select.addEventListener("change", () => {
-    const entry = model.get("models").find((m) => m.id === select.value);
-    if (entry && model.get("image_size") && !entry.sizes.includes(model.get("image_size"))) {
-      model.set("image_size", "");
-    }
-    set("model", select.value);
-  });
   aspect.addEventListener("change", () => set("aspect_ratio", aspect.value));
   size.addEventListener("change", () => set("image_size", size.value));
-  prompt.addEventListener("input", () => set("prompt", prompt.value));
+  nInput.addEventListener("change", () => { nInput.value = String(readN()); set("n", readN()); });
+  seedInput.addEventListener("change", () => set("seed", readSeed()));
+  prompt.addEventListener("input", () => { set("prompt", prompt.value); drawGo(); });
   prompt.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
@@ -316,24 +464,23 @@ function render({ model, el: host }) {
   generate.addEventListener("click", startGeneration);
   cancel.addEventListener("click", () => model.send({ type: "cancel" }));
 
+  // -- status -----------------------------------------------------------------------------------
   /** @type {number | undefined} */
   let ticker;
   let runningSince = 0;
   const drawElapsed = () => {
     const running = model.get("status") === "running";
     const local = running ? (performance.now() - runningSince) / 1000 : 0;
-    const seconds = Math.max(local, model.get("elapsed"));
     // Once finished, the status text (the caption) carries the time itself.
-    elapsed.textContent = running ? `${seconds.toFixed(1)} s` : "";
+    elapsed.textContent = running ? `${Math.max(local, model.get("elapsed")).toFixed(1)} s` : "";
   };
   const drawStatus = () => {
     const state = model.get("status");
     const running = state === "running";
     root.dataset.status = state;
-    generate.disabled = running;
-    cancel.disabled = !running;
     spinner.hidden = !running;
     statusText.textContent = model.get("status_text");
+    status.hidden = !running && !model.get("status_text");  // no empty gap before the first run
     if (running && ticker === undefined) {
       runningSince = performance.now() - model.get("elapsed") * 1000;
       ticker = window.setInterval(drawElapsed, 100);
@@ -342,9 +489,9 @@ function render({ model, el: host }) {
       ticker = undefined;
     }
     drawElapsed();
+    drawGo();
   };
   const drawStream = () => {
-    // Live text while generating (and after a failure); a finished result shows it in its caption.
     stream.textContent = model.get("stream_text");
     stream.hidden = !model.get("stream_text") || model.get("status") === "done";
   };
@@ -354,6 +501,7 @@ function render({ model, el: host }) {
   };
   const drawPrompt = () => {
     if (prompt.value !== model.get("prompt")) prompt.value = model.get("prompt");
+    drawGo();
   };
 
   /**
@@ -362,9 +510,8 @@ function render({ model, el: host }) {
    */
   const reuse = (entry) => {
     model.set("prompt", entry.prompt);
-    if (model.get("models").some((m) => m.id === entry.model)) model.set("model", entry.model);
+    if (models().some((m) => m.id === entry.model)) model.set("model", entry.model);
     const target = currentEntry();
-    // An entry may carry the request's aspect ratio and size (null/"" = the model chose).
     if (entry.aspect_ratio !== undefined) {
       const ratio = entry.aspect_ratio ?? "";
       if (!ratio || !target || target.aspect_ratios.includes(ratio)) model.set("aspect_ratio", ratio);
@@ -375,13 +522,11 @@ function render({ model, el: host }) {
     }
     model.save_changes();
     drawPrompt();
+    drawModel();
     prompt.focus();
   };
 
-  /**
-   * A caption block: prompt (as text), then model/size/cost, then the model's own text.
-   * @param {HistoryEntry} entry
-   */
+  /** @param {HistoryEntry} entry */
   const caption = (entry) => {
     const box = el("figcaption", "ig-caption");
     box.append(el("div", "ig-caption-prompt", entry.prompt), el("div", "ig-caption-meta", entry.caption));
@@ -389,12 +534,36 @@ function render({ model, el: host }) {
     return box;
   };
 
+  // -- downloads: the kernel prepares the file (PNG metadata as result.save() writes it) ------
+  /**
+   * @param {string} key
+   * @param {number} index
+   */
+  const askDownload = (key, index) => {
+    if (live) model.send({ type: "download", key, index });
+  };
+  /**
+   * @param {any} msg
+   * @param {DataView} data
+   */
+  const saveFile = (msg, data) => {
+    const bag = new UrlBag();
+    const link = el("a");
+    link.href = bag.make(data, msg.mime);
+    link.download = String(msg.name);
+    link.hidden = true;
+    root.append(link);
+    link.click();
+    link.remove();
+    window.setTimeout(() => bag.revoke(), 30_000);
+  };
+
   // A new result changes `latest` and `history` together; draw it once, not once per trait.
   /** @type {[Picture[] | undefined, HistoryEntry | undefined]} */
   let drawn = [undefined, undefined];
   const drawLatest = () => {
-    const pictures = model.get("latest");
-    const entry = model.get("history")[0];
+    const pictures = model.get("latest") ?? [];
+    const entry = (model.get("history") ?? [])[0];
     if (drawn[0] === pictures && drawn[1] === entry) return;
     drawn = [pictures, entry];
     bags.latest.revoke();
@@ -404,19 +573,18 @@ function render({ model, el: host }) {
     const row = el("div", "ig-latest-images");
     const actions = el("div", "ig-actions");
     for (const picture of pictures) {
-      const url = bags.latest.make(picture.data, picture.mime);
       const img = el("img", "ig-image");
-      img.src = url;
+      img.src = bags.latest.make(picture.data, picture.mime);
       img.alt = `generated image ${picture.index + 1}`;
-      img.dataset.width = String(picture.width);
-      img.dataset.height = String(picture.height);
-      // The zoom gets its own URL: this one is revoked when the next result arrives.
-      img.addEventListener("click", () => zoomTo(entry, picture, picture.data));
+      img.width = picture.width;
+      img.height = picture.height;
+      img.dataset.width = String(picture.full_width ?? picture.width);
+      img.dataset.height = String(picture.full_height ?? picture.height);
+      img.addEventListener("click", () => openZoom(entry.key, picture.index, img));
       row.append(img);
-      const download = el("a", "ig-button ig-download", pictures.length > 1 ? `Download ${picture.index + 1}` : "Download");
-      download.href = url;
-      download.download = fileName(entry.key, picture);
-      actions.append(download);
+      const save = el("button", "ig-button ig-download", pictures.length > 1 ? `Download ${picture.index + 1}` : "Download");
+      save.addEventListener("click", () => askDownload(entry.key, picture.index));
+      actions.append(save);
     }
     const again = el("button", "ig-button ig-reuse", "Reuse this prompt");
     again.addEventListener("click", () => reuse(entry));
@@ -428,9 +596,13 @@ function render({ model, el: host }) {
   const drawHistory = () => {
     bags.history.revoke();
     historyBox.replaceChildren();
-    const entries = model.get("history");
+    const entries = model.get("history") ?? [];
     if (!entries.length) return;
-    historyBox.append(el("div", "ig-history-title", `History (${entries.length})`));
+    const title = el("div", "ig-history-title");
+    const clear = el("button", "ig-link ig-clear", "Clear history");
+    clear.addEventListener("click", () => { closeZoom(); model.send({ type: "clear" }); });
+    title.append(el("span", "", `History (${entries.length})`), clear);
+    historyBox.append(title);
     const grid = el("div", "ig-grid");
     for (const entry of entries) {
       const card = el("figure", "ig-card");
@@ -441,7 +613,7 @@ function render({ model, el: host }) {
         img.src = bags.history.make(thumb.data, thumb.mime);
         img.alt = `thumbnail ${thumb.index + 1}`;
         img.title = "Click to enlarge";
-        img.addEventListener("click", () => enlarge(entry, thumb.index));
+        img.addEventListener("click", () => openZoom(entry.key, thumb.index, img));
         thumbs.append(img);
       }
       const small = el("figcaption", "ig-card-caption");
@@ -455,102 +627,153 @@ function render({ model, el: host }) {
     historyBox.append(grid);
   };
 
-  /** The history entry (and image) whose full-size image was asked of the kernel, if any. */
-  /** @type {HistoryEntry | undefined} */
-  let zoomEntry;
-  let zoomIndex = -1;
+  // -- zoom: fixed to the viewport (on <body>, out of any cell's containment) --------------------
+  const zoom = el("div", "ig-zoom");
+  zoom.hidden = true;
+  zoom.tabIndex = -1;
+  zoom.setAttribute("role", "dialog");
+  zoom.setAttribute("aria-modal", "true");
+  zoom.setAttribute("aria-label", "Enlarged image");
+  zoom.setAttribute("data-lm-suppress-shortcuts", "true");
+  document.body.append(zoom);
+  /** @type {{key: string, index: number} | null} */
+  let zoomed = null;
+  /** @type {HTMLElement | null} */
+  let returnFocus = null;
+  /** Every image of the history, newest first: what the arrow keys step through. */
+  const sequence = () => (model.get("history") ?? []).flatMap(
+    (/** @type {HistoryEntry} */ e) => e.thumbs.map((t) => ({ entry: e, thumb: t })));
+
   /**
-   * Show a picture in the zoom view under an object URL that only the zoom owns.
-   * @param {HistoryEntry} entry
-   * @param {Omit<Picture, "data">} picture
-   * @param {DataView} data
-   */
-  const zoomTo = (entry, picture, data) => {
-    zoomEntry = undefined;
-    bags.zoom.revoke();
-    showZoom(entry, picture, bags.zoom.make(data, picture.mime));
-  };
-  /**
-   * @param {HistoryEntry} entry
+   * @param {string} key
    * @param {number} index
+   * @param {HTMLElement | null} [from]
    */
-  const enlarge = (entry, index) => {
-    const first = model.get("history")[0];
-    const picture = model.get("latest").find((p) => p.index === index);
-    if (first && first.key === entry.key && picture) {
-      zoomTo(entry, picture, picture.data);
-      return;
-    }
-    zoomEntry = entry;
-    zoomIndex = index;
-    model.send({ type: "full", key: entry.key, index });
-  };
-  /**
-   * @param {HistoryEntry} entry
-   * @param {Omit<Picture, "data">} picture
-   * @param {string} url
-   */
-  const showZoom = (entry, picture, url) => {
+  const openZoom = (key, index, from = null) => {
+    const items = sequence();
+    const at = items.findIndex((i) => i.entry.key === key && i.thumb.index === index);
+    if (at < 0) return;
+    if (from) returnFocus = from;
+    const { entry, thumb } = items[at];
+    zoomed = { key, index };
+    bags.zoom.revoke();
     zoom.replaceChildren();
+    const panel = el("div", "ig-zoom-panel");
     const img = el("img", "ig-zoom-image");
-    img.src = url;
-    img.alt = "enlarged image";
+    // The thumbnail at once, the full image when the kernel sends it.
+    img.src = bags.zoom.make(thumb.data, thumb.mime);
+    img.alt = `enlarged image: ${entry.prompt}`;
     const bar = el("div", "ig-actions");
-    const download = el("a", "ig-button ig-download", "Download");
-    download.href = url;
-    download.download = fileName(entry.key, /** @type {Picture} */ (picture));
+    const prev = el("button", "ig-button ig-prev", "‹ Newer");
+    prev.disabled = at === 0;
+    prev.addEventListener("click", () => step(-1));
+    const next = el("button", "ig-button ig-next", "Older ›");
+    next.disabled = at === items.length - 1;
+    next.addEventListener("click", () => step(1));
+    const position = el("span", "ig-zoom-position", `${at + 1} / ${items.length}`);
+    const save = el("button", "ig-button ig-download", "Download");
+    save.addEventListener("click", () => askDownload(key, index));
+    save.disabled = !live;
     const again = el("button", "ig-button ig-reuse", "Reuse this prompt");
     again.addEventListener("click", () => { closeZoom(); reuse(entry); });
+    again.disabled = !live;
     const close = el("button", "ig-button ig-close", "Close");
     close.addEventListener("click", closeZoom);
-    bar.append(download, again, close);
-    zoom.append(img, caption(entry), bar);
+    bar.append(prev, position, next, save, again, close);
+    panel.append(img, caption(entry), bar);
+    zoom.append(panel);
     zoom.hidden = false;
+    zoom.focus();
+    if (live) model.send({ type: "full", key, index });
+  };
+  /** @param {number} by */
+  const step = (by) => {
+    if (!zoomed) return;
+    const items = sequence();
+    const at = items.findIndex((i) => i.entry.key === zoomed?.key && i.thumb.index === zoomed?.index);
+    const target = items[at + by];
+    if (target) openZoom(target.entry.key, target.thumb.index);
   };
   const closeZoom = () => {
-    zoomEntry = undefined;
+    if (zoom.hidden) return;
+    zoomed = null;
     zoom.hidden = true;
     zoom.replaceChildren();
     bags.zoom.revoke();
+    if (returnFocus?.isConnected) returnFocus.focus({ preventScroll: true });
+    returnFocus = null;
   };
-  zoom.addEventListener("keydown", (event) => { if (event.key === "Escape") closeZoom(); });
-  zoom.addEventListener("click", (event) => { if (event.target === zoom) closeZoom(); });
+  zoom.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeZoom();
+    else if (event.key === "ArrowRight" || event.key === "ArrowDown") step(1);
+    else if (event.key === "ArrowLeft" || event.key === "ArrowUp") step(-1);
+    else return;
+    event.preventDefault();
+    event.stopPropagation();
+  });
+  zoom.addEventListener("mousedown", (event) => { if (event.target === zoom) closeZoom(); });
 
   /**
-   * Replies from the kernel: a full-size image of an older result, as one binary buffer.
+   * Replies from the kernel: full-size images, download files, snapshots.
    * @param {any} msg
    * @param {DataView[]} buffers
    */
   const onMessage = (msg, buffers) => {
-    if (msg?.type !== "full" || !zoomEntry || msg.key !== zoomEntry.key) return;
-    if (typeof msg.index === "number" && msg.index !== zoomIndex) return;  // an older click's reply
-    if (msg.missing || !buffers?.length) {
-      zoomEntry = undefined;  // nothing is pending any more: a stray reply must not open the zoom
-      error.textContent = "That image is no longer available in the kernel.";
-      error.hidden = false;
+    if (msg?.type === "snapshot") {
+      writeSnapshot(model, msg.data);
       return;
     }
-    zoomTo(zoomEntry, msg, buffers[0]);
+    if (msg?.missing) {
+      if (msg.type === "download" || (zoomed && zoomed.key === msg.key && zoomed.index === msg.index)) {
+        error.textContent = "That image is no longer available in the kernel.";
+        error.hidden = false;
+      }
+      return;
+    }
+    if (!buffers?.length) return;
+    if (msg?.type === "download") {
+      saveFile(msg, buffers[0]);
+    } else if (msg?.type === "full" && zoomed && zoomed.key === msg.key && zoomed.index === msg.index) {
+      const img = zoom.querySelector("img.ig-zoom-image");
+      if (img instanceof HTMLImageElement) {
+        img.src = bags.zoom.make(buffers[0], msg.mime);
+        img.dataset.full = "true";
+      }
+    }
   };
 
-  on("change:models", drawModels);
-  on("change:models_status", drawModels);
-  on("change:model", drawModels);
+  /** @param {boolean} isLive */
+  const setLive = (isLive) => {
+    live = isLive;
+    root.dataset.live = String(isLive);
+    offline.hidden = isLive;
+    inputs.hidden = !isLive;
+    for (const button of root.querySelectorAll(".ig-actions, .ig-reuse, .ig-clear")) {
+      /** @type {HTMLElement} */ (button).hidden = !isLive;
+    }
+    if (!isLive) error.hidden = true;
+  };
+
+  on("change:models", drawModel);
+  on("change:models_status", drawModel);
+  on("change:model", drawModel);
   on("change:aspect_ratio", () => { aspect.value = model.get("aspect_ratio"); });
   on("change:image_size", () => { size.value = model.get("image_size"); });
+  on("change:n", drawModel);
+  on("change:seed", drawModel);
   on("change:notice", drawNotice);
-  on("change:input_image", drawInput);
+  on("change:input_image", () => { drawInput(); drawGo(); });
   on("change:status", () => { drawStatus(); drawStream(); });
   on("change:status_text", drawStatus);
   on("change:elapsed", drawElapsed);
   on("change:stream_text", drawStream);
   on("change:error", drawError);
   on("change:prompt", drawPrompt);
-  on("change:latest", drawLatest);
-  on("change:history", () => { drawHistory(); drawLatest(); });
+  on("change:latest", () => { drawLatest(); setLive(live); });
+  on("change:history", () => { drawHistory(); drawLatest(); setLive(live); });
   on("msg:custom", onMessage);
 
-  drawModels();
+  drawModel();
   drawPrompt();
   drawStatus();
   drawStream();
@@ -558,13 +781,30 @@ function render({ model, el: host }) {
   drawLatest();
   drawHistory();
 
+  // A model restored from saved state has no comm: say so instead of offering dead buttons.
+  /** @type {any} */
+  let real = null;
+  const onLiveChange = () => setLive(Boolean(real?.comm_live));
+  void underlying(model).then((found) => {
+    if (!root.isConnected && !host.isConnected) return;
+    real = found;
+    if (real && "comm_live" in real) {
+      onLiveChange();
+      real.on?.("comm_live_update", onLiveChange);
+    } else {
+      setLive(true);
+    }
+  });
+
   return () => {
     for (const stop of undo) stop();
+    real?.off?.("comm_live_update", onLiveChange);
     if (ticker !== undefined) window.clearInterval(ticker);
     for (const bag of Object.values(bags)) bag.revoke();
     root.removeEventListener("dragover", onDragOver);
     root.removeEventListener("drop", onDrop);
     root.removeEventListener("dragleave", onDragLeave);
+    zoom.remove();
     root.remove();
   };
 }

@@ -1,82 +1,141 @@
 """What the widget syncs, built from kit objects: plain dicts with ``bytes`` (sent as binary buffers).
 
-Pure helpers, no widget state, so the wire shape of models, thumbnails and history entries is
+Pure helpers, no widget state, so the wire shape of models, previews and history entries is
 tested without a kernel. ipywidgets lifts every ``bytes`` value nested in a synced list or dict into
 a binary buffer, so images never travel as base64 text in the JSON part of a message.
+
+What a model accepts is read in ONE place, :func:`model_choices`, from the client's listings
+(``client.models()`` for chat models, ``client.image_models()`` for the Image API); the widget keeps
+no table of its own, so this function is the one to repoint at a unified catalogue.
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any
+import json
+import re
+import time
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from ._dataurl import decode_data_url
 from ._exceptions import ImageGenError, InvalidInputError, redact
 from ._inputs import to_image_urls
-from ._models import ModelInfo
+from ._pngmeta import add_png_text
 from ._protocol import ASPECT_RATIOS, IMAGE_SIZES
 from ._results import GeneratedImage, ImageResult
 
-__all__ = ["THUMB_PX", "error_text", "full_image", "history_entry", "input_image", "model_entry",
-           "sizes_for"]
+if TYPE_CHECKING:
+    from ._client import Client
 
-#: Longest side of gallery thumbnails: small enough that a long history stays cheap to resend.
+__all__ = ["HOW_TO_GET_MODELS", "PREVIEW_PX", "THUMB_PX", "WIDGET_TEXT", "download", "error_text",
+           "history_entry", "input_image", "model_choices", "preview", "request_options"]
+
+#: Longest side of gallery thumbnails: small enough that a long history stays cheap to save.
 THUMB_PX = 160
-
-#: ``image_size`` values per model family. The listing does not say which sizes a model takes,
-#: so known families are listed here and anything else is offered every size.
-_SIZE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("google/gemini-2.5-flash-image", ("1K",)),
-    ("google/gemini-3", ("1K", "2K", "4K")),
-    ("black-forest-labs/flux", ("1K", "2K")),
+#: Longest side of the newest result's images as shown (and saved); full size comes on request.
+PREVIEW_PX = 384
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: What to do when no model is listed.
+HOW_TO_GET_MODELS = (
+    "To get image models: set OPENROUTER_API_KEY and call jupyter_imagegen.online(), "
+    "or call jupyter_imagegen.offline() for the local offline server (no key, no cost)."
 )
+#: The widget output's own text: true whenever it is read, so it can never go stale.
+WIDGET_TEXT = ("ImageGenWidget (interactive: re-run this cell to use it; a snapshot of its "
+               "results is saved beside it)")
 
 
-def sizes_for(model_id: str) -> list[str]:
-    """The ``image_size`` choices the widget offers for ``model_id``."""
-    for prefix, sizes in _SIZE_RULES:
-        if model_id.startswith(prefix):
-            return list(sizes)
-    return list(IMAGE_SIZES)
+def model_choices(client: Client) -> list[dict[str, Any]]:
+    """The picker entries: every image model the client lists, with the controls it takes.
+
+    Chat models come from ``client.models()`` (price, input modalities, ``seed`` in
+    ``supported_parameters``); the Image API listing (``client.image_models()``) adds the models
+    only it knows and, for any model it lists, the aspect ratios, resolutions, ``n`` and seed it
+    declares. A chat model the Image API does not list is offered the protocol's full choice.
+    Raises what ``client.models()`` raises; a failing Image API listing only narrows the choice.
+    """
+    chat = client.models()
+    try:
+        image_api = {m.id: m for m in client.image_models()}
+    except ImageGenError:
+        image_api = {}
+    entries: list[dict[str, Any]] = []
+    for info in chat:
+        entry = {"id": info.id, "name": info.name, "price": info.price_per_image,
+                 "accepts_images": info.accepts_images, "api": "chat",
+                 "seed": "seed" in info.supported_parameters, "max_n": 1, "streaming": True,
+                 "aspect_ratios": list(ASPECT_RATIOS), "sizes": list(IMAGE_SIZES)}
+        if info.id in image_api:
+            _add_image_api(entry, image_api[info.id], only_api=False)
+        entries.append(entry)
+    listed = {e["id"] for e in entries}
+    for only in image_api.values():
+        if only.id not in listed:
+            entry = {"id": only.id, "name": only.name, "price": None, "api": "images"}
+            _add_image_api(entry, only, only_api=True)
+            entries.append(entry)
+    return entries
 
 
-def model_entry(info: ModelInfo) -> dict[str, Any]:
-    """One dropdown entry: id, name, price per image and the controls valid for the model."""
-    return {
-        "id": info.id,
-        "name": info.name,
-        "price": info.price_per_image,
-        "accepts_images": info.accepts_images,
-        "aspect_ratios": list(ASPECT_RATIOS),
-        "sizes": sizes_for(info.id),
-    }
+def _add_image_api(entry: dict[str, Any], info: Any, *, only_api: bool) -> None:
+    ratios = [r for r in info.aspect_ratios if r != "auto"]
+    sizes = ["0.5K" if r == "512" else r for r in info.resolutions]
+    entry["aspect_ratios"] = ratios or ([] if only_api else entry["aspect_ratios"])
+    entry["sizes"] = sizes or ([] if only_api else entry["sizes"])
+    entry["max_n"] = max(1, info.max_n)
+    entry["seed"] = bool(entry.get("seed")) or info.supports_seed
+    entry["accepts_images"] = bool(entry.get("accepts_images")) or info.accepts_images
+    if only_api:
+        entry["streaming"] = info.supports_streaming
 
 
-def full_image(image: GeneratedImage) -> dict[str, Any]:
-    """A generated image as sent: the original bytes, unchanged, plus what the page shows."""
-    width, height = image.size
-    return {"data": image.data, "mime": image.mime, "width": width, "height": height,
-            "index": image.index}
+def request_options(entry: dict[str, Any] | None, n: int, seed: int | None) -> dict[str, Any]:
+    """``Client.generate`` keyword arguments for the picked model's entry, ``n`` and ``seed``.
+
+    More than one image needs the Image API (chat requests have no ``n``); so does a model only
+    that API lists. Streaming is asked for only where the listing says the model streams.
+    """
+    if entry is None:
+        return {"stream": True}
+    options: dict[str, Any] = {}
+    if seed is not None and entry.get("seed"):
+        options["seed"] = seed
+    if entry.get("api") == "images" or (n > 1 and entry.get("max_n", 1) > 1):
+        options.update(api="images", stream=bool(entry.get("streaming")))
+        if n > 1:
+            options["n"] = min(n, int(entry.get("max_n", 1)))
+    else:
+        options["stream"] = True
+    return options
 
 
-def _thumbnail(image: GeneratedImage) -> dict[str, Any]:
-    pil = image.image.copy()
-    pil.thumbnail((THUMB_PX, THUMB_PX))
+def _encode(pil: Image.Image, px: int, index: int) -> dict[str, Any]:
+    pil = pil.copy()
+    pil.thumbnail((px, px))
     buffer = io.BytesIO()
-    if pil.mode in ("RGBA", "LA", "P"):
-        pil.save(buffer, format="PNG", optimize=False)
+    if pil.mode in ("RGBA", "LA", "P", "PA"):
+        pil.save(buffer, format="PNG", optimize=True)  # keeps transparency
         mime = "image/png"
     else:
         pil.convert("RGB").save(buffer, format="JPEG", quality=85)
         mime = "image/jpeg"
     return {"data": buffer.getvalue(), "mime": mime, "width": pil.width, "height": pil.height,
-            "index": image.index}
+            "index": index}
+
+
+def preview(image: GeneratedImage, px: int = PREVIEW_PX) -> dict[str, Any]:
+    """A raster re-encoding of ``image`` no larger than ``px`` (always PNG or JPEG, never SVG)."""
+    result = _encode(image.image, px, image.index)
+    result["full_width"], result["full_height"] = image.size
+    return result
 
 
 def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
     """A gallery entry: thumbnails and the caption parts (prompt, model, cost) as plain text."""
+    config = result.params.get("image_config")
+    config = dict(config) if isinstance(config, dict) else {}
     return {
         "key": key,
         "prompt": result.prompt,
@@ -84,16 +143,28 @@ def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
         "caption": result.caption(),
         "cost": result.cost,
         "text": result.text,
-        "thumbs": [_thumbnail(g) for g in result.generated],
+        "thumbs": [preview(g, THUMB_PX) for g in result.generated],
         # So "reuse this prompt" brings the shape back too ("" lets the model choose).
-        "aspect_ratio": str(_image_config(result).get("aspect_ratio") or ""),
-        "image_size": str(_image_config(result).get("image_size") or ""),
+        "aspect_ratio": str(config.get("aspect_ratio") or result.params.get("aspect_ratio") or ""),
+        "image_size": str(config.get("image_size") or ""),
     }
 
 
-def _image_config(result: ImageResult) -> dict[str, Any]:
-    config = result.params.get("image_config")
-    return dict(config) if isinstance(config, dict) else {}
+def download(result: ImageResult, index: int) -> tuple[bytes, str, str]:
+    """``(bytes, mime, file name)`` of one image as ``result.save()`` would write it.
+
+    PNGs carry the same ``iTXt`` metadata as ``save()`` (prompt, model, parameters, cost...);
+    other formats are the original bytes. The name is made of the prompt and the time.
+    """
+    image = result.generated[index]
+    meta = result.metadata()
+    text = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in meta.items() if v is not None}
+    data = add_png_text(image.data, {**text, "image_index": str(image.index)}) \
+        if image.mime == "image/png" else image.data
+    slug = _UNSAFE.sub("-", result.prompt.strip()).strip("-._")[:40].strip("-._") or "image"
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
+    suffix = f"-{image.index + 1}" if len(result.generated) > 1 else ""
+    return data, image.mime, f"{slug}-{stamp}{suffix}{image.extension}"
 
 
 def input_image(image: Any) -> tuple[bytes, str]:

@@ -16,8 +16,9 @@ from PIL import Image
 
 import jupyter_imagegen as ig
 from jupyter_imagegen import _widget
+from jupyter_imagegen._pngmeta import read_png_text
 from jupyter_imagegen._widget import ImageGenWidget
-from jupyter_imagegen._widget_data import THUMB_PX, sizes_for
+from jupyter_imagegen._widget_data import PREVIEW_PX, THUMB_PX, WIDGET_TEXT, download, model_choices
 from jupyter_imagegen.server import Fault, LocalServer
 
 KEY = "sk-or-v1-test-key-0123456789"
@@ -57,16 +58,33 @@ def test_models_listed_with_prices_and_default_selected(widget: ImageGenWidget) 
     assert widget.notice == ""
 
 
-def test_sizes_follow_the_model_family() -> None:
-    assert sizes_for("google/gemini-2.5-flash-image") == ["1K"]
-    assert sizes_for("google/gemini-3-pro-image-preview") == ["1K", "2K", "4K"]
-    assert sizes_for("offline/sketch") == ["0.5K", "1K", "2K", "4K"]
+def test_controls_come_from_the_listings(client: ig.Client) -> None:
+    entries = {e["id"]: e for e in model_choices(client)}
+    # A chat model the Image API does not list: the protocol's whole choice, seed from the listing.
+    sketch = entries["offline/sketch"]
+    assert (sketch["api"], sketch["max_n"], sketch["seed"]) == ("chat", 1, True)
+    assert sketch["sizes"] == ["0.5K", "1K", "2K", "4K"]
+    # Listed by both: the Image API's declared resolutions, ratios and n.
+    quartet = entries["offline/quartet"]
+    assert quartet["max_n"] == 8
+    assert quartet["sizes"] == ["0.5K", "1K", "2K"]
+    assert "auto" not in quartet["aspect_ratios"] and "16:9" in quartet["aspect_ratios"]
+    # Only the Image API lists it: no seed (its listing has none), n up to 10, no price claimed.
+    gpt = entries["openai/gpt-image-1"]
+    assert (gpt["api"], gpt["seed"], gpt["max_n"], gpt["price"]) == ("images", False, 10, None)
+    assert gpt["accepts_images"] is True
+    assert gpt["sizes"] == ["1K"]
+
+
+def test_no_family_table_left() -> None:
+    source = (Path(_widget.__file__).parent / "_widget_data.py").read_text()
+    assert "gemini" not in source and "flux" not in source
 
 
 def test_unlisted_model_and_no_models_say_how_to_get_one(client: ig.Client) -> None:
     w = ImageGenWidget(client=client, model="offline/chat")
     w.wait_for_models(10)
-    assert "not in the image-capable model listing" in w.notice
+    assert "not in the image model listing" in w.notice
     dead = ig.Client(api_key="", base_url="http://127.0.0.1:9/api/v1", max_retries=0, timeout=1)
     w = ImageGenWidget(client=dead)
     w.wait_for_models(10)
@@ -90,8 +108,12 @@ def test_generate_updates_traits_results_and_binary_images(
     assert all(isinstance(im, Image.Image) for im in widget.images)
     assert _chat(server)[-1]["image_config"] == {"aspect_ratio": "16:9", "image_size": "0.5K"}
     assert _chat(server)[-1]["stream"] is True
-    # Full images are the original bytes; thumbnails are small; all travel as buffers.
-    assert [p["data"] for p in widget.latest] == [g.data for g in result.generated]
+    # Synced state holds small raster previews, never the originals; all travel as buffers.
+    assert len(widget.latest) == 4
+    for picture in widget.latest:
+        assert picture["mime"] in ("image/png", "image/jpeg")
+        assert max(Image.open(io.BytesIO(picture["data"])).size) <= PREVIEW_PX
+        assert (picture["full_width"], picture["full_height"]) == (672, 384)
     (entry,) = widget.history
     assert entry["prompt"] == "a red circle"
     assert entry["model"] == "offline/quartet"
@@ -101,7 +123,7 @@ def test_generate_updates_traits_results_and_binary_images(
     text, paths, buffers = _json_state(widget)
     assert ["latest", 0, "data"] in paths
     assert ["history", 0, "thumbs", 3, "data"] in paths
-    assert sum(len(b) for b in buffers) > sum(len(g.data) for g in result.generated)
+    assert sum(len(b) for b in buffers) < sum(len(g.data) for g in result.generated)
     assert "iVBORw0KGgo" not in text
     assert "base64" not in text
 
@@ -112,7 +134,7 @@ def test_history_is_newest_first(widget: ImageGenWidget) -> None:
     widget.generate("second").result(20)
     assert [h["prompt"] for h in widget.history] == ["second", "first"]
     assert [r.prompt for r in widget.results] == ["first", "second"]
-    assert [p["data"] for p in widget.latest] == [widget.results[-1].generated[0].data]
+    assert len(widget.latest) == 1 and widget.latest[0]["index"] == 0
 
 
 def test_state_never_contains_the_key(widget: ImageGenWidget) -> None:
@@ -140,9 +162,10 @@ def test_generation_runs_off_the_main_thread_and_cancels(
     with pytest.raises(RuntimeError, match="already running"):
         widget.generate()
     deadline = time.monotonic() + 5
-    while "keep-alive" not in widget.status_text:
-        assert time.monotonic() < deadline, widget.status_text
+    while widget.elapsed < 0.5:  # keep-alives move the clock, not the words
+        assert time.monotonic() < deadline, widget.elapsed
         time.sleep(0.05)
+    assert widget.status_text == "Generating..."
     widget.cancel()
     with pytest.raises(ig.CancelledError):
         future.result(3)
@@ -254,6 +277,8 @@ def test_repr_is_cheap_and_safe(widget: ImageGenWidget) -> None:
     text = repr(widget)
     assert text.startswith("<ImageGenWidget model='google/gemini-2.5-flash-image'")
     assert KEY not in text
+    data, _meta = widget._repr_mimebundle_()
+    assert data["text/plain"] == WIDGET_TEXT  # never a count that goes stale once saved
 
 
 def test_front_end_assets_resolve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -342,7 +367,7 @@ def test_widget_notebook_stays_offline_with_a_key_set(
                   "      len(w.results))")
     assert not [o for o in outputs if o["output_type"] == "error"]
     text = "".join(o.get("text", "") for o in outputs)
-    assert "offline: True 127.0.0.1 2" in text  # both generations answered, offline
+    assert "offline: True 127.0.0.1 3" in text  # all three generations answered, offline
     assert KEY not in text
 
 
@@ -355,3 +380,104 @@ def test_widget_notebook_runs_offline(tmp_path: Path) -> None:
     text = "".join(o.get("text", "") for o in outputs)
     assert "offline mode" in text
     assert "ModelCapabilityError" in text
+
+
+def test_n_and_seed_reach_the_request_where_the_model_takes_them(
+    widget: ImageGenWidget, server: LocalServer
+) -> None:
+    widget.model, widget.n, widget.seed = "offline/quartet", 3, 42
+    result = widget.generate("three variations").result(20)
+    body = [r.json for r in server.requests if r.path.endswith("/images")][-1]
+    assert (body["n"], body["seed"]) == (3, 42)  # n needs the Image API
+    assert len(result.generated) == 3
+    assert len(widget.history[0]["thumbs"]) == 3
+    widget.model, widget.n = "offline/sketch", 1
+    widget.generate("one seeded sketch").result(20)
+    assert _chat(server)[-1]["seed"] == 42
+    widget.model, widget.seed = "openai/gpt-image-1", 7  # its listing has no seed: not sent
+    widget.generate("no seed here").result(20)
+    body = [r.json for r in server.requests if r.path.endswith("/images")][-1]
+    assert body["model"] == "openai/gpt-image-1"
+    assert "seed" not in body
+
+
+def test_download_carries_the_save_metadata(widget: ImageGenWidget, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    widget.model = "offline/sketch"
+    result = widget.generate("a red fox, at dusk!").result(20)
+    data, mime, name = download(result, 0)
+    (saved,) = result.save(tmp_path)
+    assert mime == "image/png"
+    assert read_png_text(data) == read_png_text(saved.read_bytes())
+    assert read_png_text(data)["prompt"] == "a red fox, at dusk!"
+    assert data == saved.read_bytes()  # the very bytes save() writes
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
+    assert name == f"a-red-fox-at-dusk-{stamp}.png"
+    sent: list[tuple[Any, Any]] = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append((content, buffers)))
+    widget._handle_message(widget, {"type": "download", "key": "r1", "index": 0}, [])
+    assert sent == [({"type": "download", "key": "r1", "index": 0, "mime": "image/png",
+                      "name": name}, [data])]
+
+
+def test_snapshot_is_escaped_raster_and_current(widget: ImageGenWidget,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[Any] = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append(content))
+    assert "no images generated yet" in widget.snapshot()["text/plain"]
+    widget._displayed = True  # as after _ipython_display_
+    widget.model = "offline/sketch"
+    evil = '<script>alert(1)</script><img src=x onerror=alert(2)> a blue circle'
+    widget.generate(evil).result(20)
+    widget.wait(5)
+    html = widget.snapshot()["text/html"]
+    assert "<script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count("data:image/") == 2  # the newest preview and its history thumbnail
+    assert "svg" not in html.lower()
+    assert f'data-ig-snapshot="{widget.model_id}"' in html
+    assert "1 result;" in widget.snapshot()["text/plain"]
+    assert sent[-1] == {"type": "snapshot", "data": widget.snapshot()}  # the page rewrites it
+    widget.clear_history()
+    assert widget.history == [] and widget.latest == []
+    assert len(widget.results) == 1  # results are kept
+    assert "No images generated yet." in sent[-1]["data"]["text/html"]
+
+
+def _nb_with_widget(server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                    *cells: str) -> Any:
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("OPENROUTER_API_KEY", KEY)
+    monkeypatch.setenv("OPENROUTER_BASE_URL", server.base_url)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from jupyter_imagegen import ImageGenWidget\n"
+                                  "w = ImageGenWidget(model='offline/sketch')\nw"),
+        *(nbformat.v4.new_code_cell(c) for c in cells)])
+    NotebookClient(nb, timeout=60, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return nb
+
+
+@pytest.mark.slow
+def test_saved_outputs_hold_a_current_snapshot_and_nbconvert_shows_it(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbconvert import HTMLExporter
+
+    nb = _nb_with_widget(server, tmp_path, monkeypatch,
+                         "w.generate('a saved red circle').result(30); w.wait(5)",
+                         "w.generate('a saved blue square').result(30); w.wait(5); print(w.status)")
+    view, snap = nb.cells[0].outputs
+    assert "application/vnd.jupyter.widget-view+json" in view["data"]
+    assert view["data"]["text/plain"] == WIDGET_TEXT
+    # The snapshot output was replaced after each generation (display id), not left at "none yet".
+    assert "2 results; newest: 'a saved blue square'" in snap["data"]["text/plain"]
+    assert snap["data"]["text/html"].count("data:image/") == 3  # newest preview + 2 thumbnails
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    assert "a saved blue square" in html and "a saved red circle" in html
+    assert html.count('src="data:image/') >= 3  # the snapshot's images, with no JavaScript
+    (model,) = [m for m in state.values() if m["model_name"] == "AnyModel"]
+    saved = sum(len(b["data"]) * 3 // 4 for b in model["buffers"])
+    assert saved < 60_000, saved  # previews and thumbnails only, never the 1K originals

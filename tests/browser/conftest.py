@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -98,6 +99,7 @@ class JupyterServer:
     url: str
     token: str
     root: Path
+    data_dir: Path
 
     def write_notebook(self, cells: list[str]) -> str:
         """Write a fresh notebook into the server root and return its name."""
@@ -129,6 +131,8 @@ def jupyter(backend: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> I
            "JUPYTER_CONFIG_DIR": str(base / "config"), "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(settings),
            "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
+           # Its own trust database: tests sign notebooks there to open them trusted.
+           "JUPYTER_DATA_DIR": str(base / "data"),
            "OPENROUTER_BASE_URL": backend.base_url, "OPENROUTER_API_KEY": SECRET_KEY}
     env.pop("JUPYTER_IMAGEGEN_MODEL", None)
     port, token = _free_port(), secrets.token_hex(16)
@@ -156,7 +160,7 @@ def jupyter(backend: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> I
             if time.monotonic() > deadline:
                 raise RuntimeError("jupyter lab did not start within 60 s")
             time.sleep(0.2)
-        yield JupyterServer(url, token, root)
+        yield JupyterServer(url, token, root, base / "data")
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         try:
@@ -220,15 +224,20 @@ class NotebookPage:
                 await fut.done; return out; }""", code))
 
     def choose_model(self, model_id: str) -> None:
+        """Pick a model the way a person does: type part of its id, press Enter."""
         widget = self.widget
-        expect(widget.locator(f"select.ig-model option[value='{model_id}']")).to_have_count(1)
-        widget.locator(".ig-filter").fill(model_id.split("/")[-1])
-        widget.locator("select.ig-model").select_option(model_id)
+        search = widget.locator("input.ig-model-search")
+        search.click()
+        search.fill(model_id)
+        expect(widget.locator(".ig-model-option").first).to_have_attribute("data-id", model_id)
+        search.press("Enter")
+        expect(search).to_have_value(model_id)
 
     def wait_for_widget(self) -> Locator:
         widget = self.widget
         expect(widget).to_be_visible(timeout=30_000)
-        expect(widget.locator("select.ig-model option").first).not_to_have_text("Loading models…")
+        expect(widget).to_have_attribute("data-live", "true")
+        expect(widget.locator(".ig-match-count")).to_have_text(re.compile(r"^\d+ models$"))
         return widget
 
 

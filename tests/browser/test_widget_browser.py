@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import ast
+import io
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
+from jupyter_imagegen._pngmeta import read_png_text
 from jupyter_imagegen._protocol import pixel_size
 from jupyter_imagegen.server import Fault, LocalServer
 
@@ -55,12 +60,22 @@ def _open(page: Page, jupyter: JupyterServer, *, notebook7: bool = False) -> tup
 
 
 def _check_decoded(nb: NotebookPage, img: Locator, size: tuple[int, int]) -> None:
-    """The page decoded the image at its generated size, with the kernel's exact pixels."""
+    """The page shows a decoded preview (no larger than 384 px) of an image of ``size``."""
     info = img.evaluate(_DECODE)
-    assert (info["w"], info["h"]) == size
+    scale = min(1.0, 384 / max(size))
+    assert abs(info["w"] - size[0] * scale) <= 1 and abs(info["h"] - size[1] * scale) <= 1, info
     assert info["src"].startswith("blob:")
     assert info["colours"] > 3  # a drawing, not a blank
-    kernel_px = ast.literal_eval(nb.kernel_print("print(w.images[0].convert('RGB').getpixel((10, 10)))"))
+    assert (img.get_attribute("data-width"), img.get_attribute("data-height")) == tuple(map(str, size))
+
+
+def _check_full(nb: NotebookPage, zoomed: Locator, size: tuple[int, int], which: int = -1) -> None:
+    """The zoom swapped in the full-size original: the kernel's exact pixels."""
+    expect(zoomed).to_have_attribute("data-full", "true")
+    info = zoomed.evaluate(_DECODE)
+    assert (info["w"], info["h"]) == size
+    kernel_px = ast.literal_eval(nb.kernel_print(
+        f"print(w.results[{which}].images[0].convert('RGB').getpixel((10, 10)))"))
     assert tuple(info["px"]) == kernel_px
 
 
@@ -82,9 +97,14 @@ def test_lab_main_path(page: Page, jupyter: JupyterServer, backend: LocalServer,
     latest = widget.locator(".ig-latest")
     expect(latest.locator(".ig-caption-prompt")).to_have_text("a red circle and a blue square")
     expect(latest.locator(".ig-caption-meta")).to_contain_text("offline/poster · 672x384 · $0.04")
-    download = latest.locator("a.ig-download")
-    expect(download).to_have_attribute("download", "imagegen-r1-0.png")
-    assert str(download.get_attribute("href")).startswith("blob:")
+    # Download: the kernel prepares the file, named after prompt and time, with save()'s metadata.
+    with page.expect_download() as info:
+        latest.locator("button.ig-download").click()
+    saved = Path(info.value.path()).read_bytes()
+    assert re.fullmatch(r"a-red-circle-and-a-blue-square-\d{8}-\d{6}\.png", info.value.suggested_filename)
+    meta = read_png_text(saved)
+    assert (meta["prompt"], meta["model"]) == ("a red circle and a blue square", "offline/poster")
+    assert Image.open(io.BytesIO(saved)).size == pixel_size("16:9", "0.5K")
 
     first_url = img.get_attribute("src")
     # Ctrl+Enter in the prompt generates (and does not run the cell or add one).
@@ -104,14 +124,12 @@ def test_lab_main_path(page: Page, jupyter: JupyterServer, backend: LocalServer,
 
     # Enlarging the older result fetches its full image as a binary custom message.
     cards.nth(1).locator("img.ig-thumb").click()
-    zoomed = widget.locator(".ig-zoom img.ig-zoom-image")
+    zoomed = page.locator(".ig-zoom img.ig-zoom-image")
     expect(zoomed).to_be_visible()
-    info = zoomed.evaluate(_DECODE)
-    assert (info["w"], info["h"]) == pixel_size("16:9", "0.5K")
-    artifact(page, "zoom")
+    _check_full(nb, zoomed, pixel_size("16:9", "0.5K"), which=0)
     # Reuse the older prompt from the enlarged view.
-    widget.locator(".ig-zoom button.ig-reuse").click()
-    expect(widget.locator(".ig-zoom")).to_be_hidden()
+    page.locator(".ig-zoom button.ig-reuse").click()
+    expect(page.locator(".ig-zoom")).to_be_hidden()
     expect(prompt).to_have_value("a red circle and a blue square")
     _eventually(nb, "print(w.prompt)", "a red circle and a blue square\n")
 
@@ -136,7 +154,7 @@ def test_lab_cancel_slow_generation_kernel_stays_usable(
     backend.faults.push(Fault("slow", delay=8))
     _generate(widget, "a slow purple hexagon")
     expect(widget).to_have_attribute("data-status", "running")
-    expect(widget.locator(".ig-status-text")).to_contain_text("keep-alive", timeout=5_000)
+    expect(widget.locator(".ig-status-text")).to_have_text("Generating...")
     expect(widget.locator("button.ig-cancel")).to_be_enabled()
     expect(widget.locator("button.ig-generate")).to_be_disabled()
 
@@ -150,6 +168,7 @@ def test_lab_cancel_slow_generation_kernel_stays_usable(
     widget.locator(".ig-elapsed").evaluate(
         "e => new Promise(ok => { const t = setInterval(() => { if (parseFloat(e.textContent) >= 1.5)"
         " { clearInterval(t); ok(); } }, 50); })")
+    assert "keep-alive" not in widget.locator(".ig-status").inner_text()
     artifact(page, "running")
 
     widget.locator("button.ig-cancel").click()

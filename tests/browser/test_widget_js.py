@@ -109,55 +109,77 @@ def test_zoom_of_the_latest_image_survives_a_new_result(widget_page: Page) -> No
     page.locator(".ig-latest img.ig-image").click()
     zoom = page.locator(".ig-zoom")
     expect(zoom).to_be_visible()
-    href = zoom.locator("a.ig-download").get_attribute("href")
-    assert href and href.startswith("blob:")
-    assert href != latest_src  # the zoom owns its URL
-    assert zoom.locator("img.ig-zoom-image").get_attribute("src") == href
+    assert page.evaluate("() => window.model.sent.at(-1)") == {"type": "full", "key": "r1", "index": 0}
+    src = zoom.locator("img.ig-zoom-image").get_attribute("src")
+    assert src and src.startswith("blob:")
+    assert src != latest_src  # the zoom owns its URL
 
     page.evaluate("() => window.result('r2', 'a blue square', 'rgb(0,0,255)')")
     assert page.evaluate("url => window.revoked(url)", latest_src) is True  # replaced, revoked
     expect(zoom).to_be_visible()
-    assert page.evaluate("url => window.revoked(url)", href) is False  # Download still works
+    assert page.evaluate("url => window.revoked(url)", src) is False  # still shown
 
     zoom.locator("button.ig-close").click()
     expect(zoom).to_be_hidden()
-    assert page.evaluate("url => window.revoked(url)", href) is True  # freed on close
+    assert page.evaluate("url => window.revoked(url)", src) is True  # freed on close
 
 
-def test_zoom_urls_are_revoked_on_cleanup(widget_page: Page) -> None:
+def test_zoom_urls_are_revoked_and_overlay_removed_on_cleanup(widget_page: Page) -> None:
     page = widget_page
     page.evaluate("() => window.result('r1', 'a red square', 'rgb(255,0,0)')")
     page.locator(".ig-latest img.ig-image").click()
-    href = page.locator(".ig-zoom a.ig-download").get_attribute("href")
-    assert page.evaluate("url => window.revoked(url)", href) is False
+    src = page.locator(".ig-zoom img.ig-zoom-image").get_attribute("src")
+    assert page.evaluate("url => window.revoked(url)", src) is False
     page.evaluate("() => window.cleanup()")
-    assert page.evaluate("url => window.revoked(url)", href) is True
+    assert page.evaluate("url => window.revoked(url)", src) is True
+    expect(page.locator(".ig-zoom")).to_have_count(0)  # the overlay lived on <body>
 
 
-def test_missing_reply_forgets_the_pending_zoom(widget_page: Page) -> None:
+def test_full_image_replaces_the_thumbnail_and_missing_says_so(widget_page: Page) -> None:
     page = widget_page
     page.evaluate("() => window.result('r1', 'a red square', 'rgb(255,0,0)')")
     page.evaluate("() => window.result('r2', 'a blue square', 'rgb(0,0,255)')")
     page.locator(".ig-card").nth(1).locator("img.ig-thumb").click()  # the older result
-    assert page.evaluate("() => window.model.sent.at(-1)") == {"type": "full", "key": "r1",
-                                                                 "index": 0}
+    assert page.evaluate("() => window.model.sent.at(-1)") == {"type": "full", "key": "r1", "index": 0}
+    zoomed = page.locator(".ig-zoom img.ig-zoom-image")
+    expect(page.locator(".ig-zoom .ig-caption-prompt")).to_have_text("a red square")
+    # A reply for another image is ignored; the right one swaps the full image in.
+    page.evaluate("""async () => { const p = await png('rgb(0,255,0)', 128, 96);
+      window.model.fire('msg:custom', {type: 'full', key: 'r2', index: 0, mime: 'image/png'}, [p]); }""")
+    expect(zoomed).not_to_have_attribute("data-full", "true")
+    page.evaluate("""async () => { const p = await png('rgb(0,255,0)', 128, 96);
+      window.model.fire('msg:custom', {type: 'full', key: 'r1', index: 0, mime: 'image/png'}, [p]); }""")
+    expect(zoomed).to_have_attribute("data-full", "true")
+    assert zoomed.evaluate("img => img.decode().then(() => img.naturalWidth)") == 128
+    page.keyboard.press("Escape")
+    expect(page.locator(".ig-zoom")).to_be_hidden()
+    # A late reply once closed does not reopen it; a missing image says so.
+    page.evaluate("""async () => { const p = await png('rgb(0,255,0)');
+      window.model.fire('msg:custom', {type: 'full', key: 'r1', index: 0, mime: 'image/png'}, [p]); }""")
+    expect(page.locator(".ig-zoom")).to_be_hidden()
+    page.locator(".ig-card").nth(1).locator("img.ig-thumb").click()
     page.evaluate("() => window.model.fire('msg:custom', "
                   "{type: 'full', key: 'r1', index: 0, missing: true}, [])")
-    expect(page.locator(".ig-error")).to_have_text("That image is no longer available in the "
-                                                   "kernel.")
-    # A late reply for that key, nobody asked for any more, must not pop the zoom open.
-    page.evaluate("""async () => { const p = await png('rgb(0,255,0)');
-      window.model.fire('msg:custom', {type: 'full', key: 'r1', index: 0, mime: 'image/png',
-                                       width: 64, height: 48}, [p]); }""")
-    expect(page.locator(".ig-zoom")).to_be_hidden()
+    expect(page.locator(".ig-error")).to_have_text("That image is no longer available in the kernel.")
 
-    # Asking again works.
-    page.locator(".ig-card").nth(1).locator("img.ig-thumb").click()
-    page.evaluate("""async () => { const p = await png('rgb(0,255,0)');
-      window.model.fire('msg:custom', {type: 'full', key: 'r1', index: 0, mime: 'image/png',
-                                       width: 64, height: 48}, [p]); }""")
-    expect(page.locator(".ig-zoom")).to_be_visible()
-    expect(page.locator(".ig-zoom .ig-caption-prompt")).to_have_text("a red square")
+
+def test_snapshot_message_rewrites_the_notebook_output(widget_page: Page) -> None:
+    # What Lab's widget manager exposes: context.model.cells[i].outputs with get/set.
+    page = widget_page
+    replaced = page.evaluate("""() => {
+      const outs = [{data: {'text/plain': 'x'}},
+                    {data: {'text/html': '<div data-ig-snapshot="m1">old</div>'}}];
+      const outputs = {get length() { return outs.length; }, get: (i) => outs[i],
+                       set: (i, v) => { outs[i] = v; }};
+      const cells = {length: 1, get: () => ({outputs})};
+      window.model.widget_manager = {context: {model: {cells}}};
+      window.model.state.anchor = 'm1';
+      const data = {'text/html': '<div data-ig-snapshot="m1">new</div>', 'text/plain': 'p'};
+      window.model.fire('msg:custom', {type: 'snapshot', data}, []);
+      return outs[1];
+    }""")
+    assert replaced == {"output_type": "display_data", "metadata": {},
+                        "data": {"text/html": '<div data-ig-snapshot="m1">new</div>', "text/plain": "p"}}
 
 
 def test_reuse_restores_aspect_ratio_and_size(widget_page: Page) -> None:
