@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ._listing import ImageModelInfo, PriceLine
 from ._models import ModelInfo
-from ._sizes import ASPECT_RATIOS, IMAGES_RESOLUTIONS, chat_size, images_pixel_size
+from ._sizes import ASPECT_RATIOS, CHAT_SIZES, IMAGES_RESOLUTIONS, chat_size, images_pixel_size
 
 __all__ = ["ApiCaps", "Model", "Price", "chat_caps", "images_caps"]
 
@@ -162,8 +162,8 @@ class Model:
 
     @property
     def sizes(self) -> tuple[str, ...]:
-        """Every size tier some API takes for this model."""
-        return self._union("sizes")
+        """Every size tier some API takes for this model, smallest first."""
+        return tuple(sorted(self._union("sizes"), key=CHAT_SIZES.index))
 
     @property
     def max_n(self) -> int:

@@ -4,9 +4,8 @@ Pure helpers, no widget state, so the wire shape of models, previews and history
 tested without a kernel. ipywidgets lifts every ``bytes`` value nested in a synced list or dict into
 a binary buffer, so images never travel as base64 text in the JSON part of a message.
 
-What a model accepts is read in ONE place, :func:`model_choices`, from the client's listings
-(``client.models()`` for chat models, ``client.image_models()`` for the Image API); the widget keeps
-no table of its own, so this function is the one to repoint at a unified catalogue.
+What a model accepts is read in ONE place, :func:`model_choices`, from the client's catalogue
+(one merged record per model); the widget keeps no table of its own.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from ._dataurl import decode_data_url
 from ._exceptions import ImageGenError, InvalidInputError, redact
 from ._inputs import to_image_urls
 from ._pngmeta import add_png_text
-from ._protocol import ASPECT_RATIOS, IMAGE_SIZES
 from ._results import GeneratedImage, ImageResult
 
 if TYPE_CHECKING:
@@ -48,66 +46,38 @@ WIDGET_TEXT = ("ImageGenWidget (interactive: re-run this cell to use it; a snaps
 
 
 def model_choices(client: Client) -> list[dict[str, Any]]:
-    """The picker entries: every image model the client lists, with the controls it takes.
+    """The picker entries: every image model of the client's catalogue, with what it takes.
 
-    Chat models come from ``client.models()`` (price, input modalities, ``seed`` in
-    ``supported_parameters``); the Image API listing (``client.image_models()``) adds the models
-    only it knows and, for any model it lists, the aspect ratios, resolutions, ``n`` and seed it
-    declares. A chat model the Image API does not list is offered the protocol's full choice.
-    Raises what ``client.models()`` raises; a failing Image API listing only narrows the choice.
+    The catalogue merges both listings and the endpoints records, so ratios, sizes, ``n``, seed,
+    input images and the price (with its basis) are the model's own, whichever API serves it.
     """
-    chat = client.models()
-    try:
-        image_api = {m.id: m for m in client.image_models()}
-    except ImageGenError:
-        image_api = {}
     entries: list[dict[str, Any]] = []
-    for info in chat:
-        entry = {"id": info.id, "name": info.name, "price": info.price_per_image,
-                 "accepts_images": info.accepts_images, "api": "chat",
-                 "seed": "seed" in info.supported_parameters, "max_n": 1, "streaming": True,
-                 "aspect_ratios": list(ASPECT_RATIOS), "sizes": list(IMAGE_SIZES)}
-        if info.id in image_api:
-            _add_image_api(entry, image_api[info.id], only_api=False)
-        entries.append(entry)
-    listed = {e["id"] for e in entries}
-    for only in image_api.values():
-        if only.id not in listed:
-            entry = {"id": only.id, "name": only.name, "price": None, "api": "images"}
-            _add_image_api(entry, only, only_api=True)
-            entries.append(entry)
+    for model in client.catalogue.models_with_prices():
+        price = model.price()
+        caps = model.caps(model.default_api)
+        entries.append({
+            "id": model.id, "name": model.name, "price": price.usd, "price_basis": price.basis,
+            "accepts_images": model.accepts_images, "api": model.default_api,
+            "seed": model.supports_seed, "max_n": model.max_n,
+            "streaming": bool(caps and caps.streaming),
+            "aspect_ratios": [r for r in model.aspect_ratios if r != "auto"],
+            "sizes": list(model.sizes)})
     return entries
-
-
-def _add_image_api(entry: dict[str, Any], info: Any, *, only_api: bool) -> None:
-    ratios = [r for r in info.aspect_ratios if r != "auto"]
-    sizes = ["0.5K" if r == "512" else r for r in info.resolutions]
-    entry["aspect_ratios"] = ratios or ([] if only_api else entry["aspect_ratios"])
-    entry["sizes"] = sizes or ([] if only_api else entry["sizes"])
-    entry["max_n"] = max(1, info.max_n)
-    entry["seed"] = bool(entry.get("seed")) or info.supports_seed
-    entry["accepts_images"] = bool(entry.get("accepts_images")) or info.accepts_images
-    if only_api:
-        entry["streaming"] = info.supports_streaming
 
 
 def request_options(entry: dict[str, Any] | None, n: int, seed: int | None) -> dict[str, Any]:
     """``Client.generate`` keyword arguments for the picked model's entry, ``n`` and ``seed``.
 
-    More than one image needs the Image API (chat requests have no ``n``); so does a model only
-    that API lists. Streaming is asked for only where the listing says the model streams.
+    The client routes the request (more than one image goes where ``n`` is taken); streaming is
+    asked for only where the model's documented path streams.
     """
     if entry is None:
         return {"stream": True}
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"stream": bool(entry.get("streaming"))}
     if seed is not None and entry.get("seed"):
         options["seed"] = seed
-    if entry.get("api") == "images" or (n > 1 and entry.get("max_n", 1) > 1):
-        options.update(api="images", stream=bool(entry.get("streaming")))
-        if n > 1:
-            options["n"] = min(n, int(entry.get("max_n", 1)))
-    else:
-        options["stream"] = True
+    if n > 1:
+        options["n"] = min(n, int(entry.get("max_n", 1)))
     return options
 
 
@@ -134,8 +104,7 @@ def preview(image: GeneratedImage, px: int = PREVIEW_PX) -> dict[str, Any]:
 
 def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
     """A gallery entry: thumbnails and the caption parts (prompt, model, cost) as plain text."""
-    config = result.params.get("image_config")
-    config = dict(config) if isinstance(config, dict) else {}
+    request = result.request
     return {
         "key": key,
         "prompt": result.prompt,
@@ -145,8 +114,9 @@ def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
         "text": result.text,
         "thumbs": [preview(g, THUMB_PX) for g in result.generated],
         # So "reuse this prompt" brings the shape back too ("" lets the model choose).
-        "aspect_ratio": str(config.get("aspect_ratio") or result.params.get("aspect_ratio") or ""),
-        "image_size": str(config.get("image_size") or ""),
+        "aspect_ratio": str(getattr(request, "aspect_ratio", None)
+                            or result.params.get("aspect_ratio") or ""),
+        "image_size": str(getattr(request, "size", None) or result.params.get("size") or ""),
     }
 
 

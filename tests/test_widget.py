@@ -64,16 +64,18 @@ def test_controls_come_from_the_listings(client: ig.Client) -> None:
     sketch = entries["offline/sketch"]
     assert (sketch["api"], sketch["max_n"], sketch["seed"]) == ("chat", 1, True)
     assert sketch["sizes"] == ["0.5K", "1K", "2K", "4K"]
-    # Listed by both: the Image API's declared resolutions, ratios and n.
+    # Listed by both: what either API takes (chat's documented tiers, the Image API's 512), n.
     quartet = entries["offline/quartet"]
     assert quartet["max_n"] == 8
-    assert quartet["sizes"] == ["0.5K", "1K", "2K"]
+    assert quartet["sizes"] == ["0.5K", "1K", "2K", "4K"]
     assert "auto" not in quartet["aspect_ratios"] and "16:9" in quartet["aspect_ratios"]
-    # Only the Image API lists it: no seed (its listing has none), n up to 10, no price claimed.
+    # Only the Image API lists it: no seed (its listing has none), n up to 10, priced by its
+    # endpoints record's price line.
     gpt = entries["openai/gpt-image-1"]
-    assert (gpt["api"], gpt["seed"], gpt["max_n"], gpt["price"]) == ("images", False, 10, None)
+    assert (gpt["api"], gpt["seed"], gpt["max_n"]) == ("images", False, 10)
+    assert gpt["price"] and gpt["price_basis"] == "price line"
     assert gpt["accepts_images"] is True
-    assert gpt["sizes"] == ["1K"]
+    assert gpt["sizes"] == []  # its recorded listing declares no resolution: not selectable
 
 
 def test_no_family_table_left() -> None:
@@ -99,25 +101,25 @@ def test_generate_updates_traits_results_and_binary_images(
 ) -> None:
     seen: list[ig.ImageResult] = []
     widget.on_result(seen.append)
-    widget.model, widget.aspect_ratio, widget.image_size = "offline/quartet", "16:9", "0.5K"
+    widget.model, widget.aspect_ratio, widget.image_size = "offline/quartet", "16:9", "1K"
     result = widget.generate("a red circle").result(20)
     assert widget.status == "done"
     assert widget.prompt == "a red circle"
     assert widget.results == [result] == seen
-    assert [im.size for im in widget.images] == [(672, 384)] * 4
+    assert [im.size for im in widget.images] == [(1344, 768)] * 4
     assert all(isinstance(im, Image.Image) for im in widget.images)
-    assert _chat(server)[-1]["image_config"] == {"aspect_ratio": "16:9", "image_size": "0.5K"}
+    assert _chat(server)[-1]["image_config"] == {"aspect_ratio": "16:9", "image_size": "1K"}
     assert _chat(server)[-1]["stream"] is True
     # Synced state holds small raster previews, never the originals; all travel as buffers.
     assert len(widget.latest) == 4
     for picture in widget.latest:
         assert picture["mime"] in ("image/png", "image/jpeg")
         assert max(Image.open(io.BytesIO(picture["data"])).size) <= PREVIEW_PX
-        assert (picture["full_width"], picture["full_height"]) == (672, 384)
+        assert (picture["full_width"], picture["full_height"]) == (1344, 768)
     (entry,) = widget.history
     assert entry["prompt"] == "a red circle"
     assert entry["model"] == "offline/quartet"
-    assert (entry["aspect_ratio"], entry["image_size"]) == ("16:9", "0.5K")  # for "reuse"
+    assert (entry["aspect_ratio"], entry["image_size"]) == ("16:9", "1K")  # for "reuse"
     thumb = Image.open(io.BytesIO(entry["thumbs"][0]["data"]))
     assert max(thumb.size) <= THUMB_PX
     text, paths, buffers = _json_state(widget)
@@ -204,7 +206,7 @@ def test_comm_handler_never_raises(widget: ImageGenWidget, server: LocalServer,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[tuple[Any, Any]] = []
     monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append((content, buffers)))
-    server.faults.push(Fault("slow", delay=5))
+    server.faults.push(Fault("slow", delay=5, path="*"))  # poster goes to the Image API
     widget._handle_message(widget, {"type": "generate", "prompt": "from the page",
                                     "model": "offline/poster", "aspect_ratio": "1:1"}, [])
     assert (widget.prompt, widget.model, widget.aspect_ratio) == ("from the page", "offline/poster", "1:1")

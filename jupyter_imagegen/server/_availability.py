@@ -5,8 +5,8 @@ errors-and-debugging page ("Model availability errors", OpenRouterTeam/docs c261
 shaped as that page's examples: ``{"error": {message, error_type, http_status, availability,
 metadata?}}``, plus ``code``: the page calls ``availability`` *additive* to the usual envelope, and
 both official SDKs' error schemas (``openrouter`` 1.3.84, ``@openrouter/sdk``) require an integer
-``code``, so a body without it would be unreadable to them. ``capacity_exhausted`` and ``temporarily_unavailable`` carry
-``retry_after`` and the ``Retry-After`` header when a wait is known.
+``code``, so a body without it would be unreadable to them. ``capacity_exhausted`` and
+``temporarily_unavailable`` carry ``retry_after`` and the ``Retry-After`` header when a wait is known.
 """
 
 from __future__ import annotations
