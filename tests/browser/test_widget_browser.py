@@ -91,9 +91,10 @@ def test_lab_main_path(page: Page, jupyter: JupyterServer, backend: LocalServer,
     expect(img).to_have_count(1, timeout=20_000)
     expect(widget).to_have_attribute("data-status", "done")
     _check_decoded(nb, img, pixel_size("16:9", "0.5K"))
-    body = _chat_requests(backend)[-1]
+    # offline/poster outputs only images and the Image API serves it: the client sends it there.
+    body = [r.json for r in backend.requests if r.method == "POST" and r.path.endswith("/images")][-1]
     assert body["model"] == "offline/poster"
-    assert body["image_config"] == {"aspect_ratio": "16:9", "image_size": "0.5K"}
+    assert (body["aspect_ratio"], body["resolution"]) == ("16:9", "512")
     latest = widget.locator(".ig-latest")
     expect(latest.locator(".ig-caption-prompt")).to_have_text("a red circle and a blue square")
     expect(latest.locator(".ig-caption-meta")).to_contain_text("offline/poster · 672x384 · $0.04")
