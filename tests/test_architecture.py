@@ -29,7 +29,8 @@ LAYERS: dict[str, int] = {
     "_call": 3, "_client": 3, "_aclient": 3, "_colab": 3, "_batch": 3,
     # front ends
     "_default": 4, "_compare": 4, "_progress": 4, "_advice": 4, "_interpolate": 4,
-    "_magic": 4, "_commands": 4, "_widget": 4, "_widget_data": 4, "_widget_snapshot": 4, "_widget_messages": 4, "_cli": 4, "__init__": 4,
+    "_magic": 4, "_commands": 4, "_widget": 4, "_widget_data": 4, "_widget_snapshot": 4,
+    "_widget_messages": 4, "_cli": 4, "__init__": 4,
     "__main__": 4,
 }
 #: What the local server may use of the package: the protocol layer only (and its own modules).
