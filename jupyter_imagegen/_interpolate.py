@@ -34,15 +34,20 @@ class Interpolated:
 
 
 def _private(value: Any) -> bool:
-    """Modules and the environment are never expanded: ``{os.environ}`` would put a reader's
-    secrets into a prompt that a shared notebook sends to a model (and stores in PNGs, the cache)."""
+    """Whether ``value`` is a module or the environment, which are never expanded.
+
+    ``{os.environ}`` would put a reader's secrets into a prompt that a shared notebook sends to a
+    model (and stores in PNGs and the cache).
+    """
     return isinstance(value, types.ModuleType) or value is os.environ or isinstance(
         value, type(os.environ))
 
 
 def _lookup(name: str, attrs: str, namespace: Mapping[str, Any]) -> tuple[bool, Any]:
-    """Resolve ``name.attr...``; ``(False, None)`` when any part is missing or private (the field
-    stays as written). Attribute names cannot start with ``_`` (the pattern), so no dunders."""
+    """Resolve ``name.attr...``; ``(False, None)`` when any part is missing or private.
+
+    The field then stays as written. Attribute names cannot start with ``_`` (the pattern).
+    """
     if name not in namespace:
         return False, None
     value = namespace[name]
