@@ -6,10 +6,11 @@ display hands them straight to the front end, so nothing is re-encoded on the wa
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import os
 import re
+import struct
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,10 +21,11 @@ from typing import Any
 from PIL import Image
 
 from ._dataurl import EXTENSIONS, encode_data_url
-from ._exceptions import ImageDecodeError, InvalidInputError
+from ._exceptions import InvalidInputError
 from ._html import grid_html
 from ._pngmeta import add_png_text
 from ._protocol import ChatCompletion, Usage
+from ._safeimage import open_image, page_image
 from ._version import __version__
 
 __all__ = ["GeneratedImage", "ImageResult"]
@@ -51,13 +53,7 @@ class GeneratedImage:
     def image(self) -> Image.Image:
         """The decoded PIL image (decoded once, on first use)."""
         if self._pil is None:
-            try:
-                pil = Image.open(io.BytesIO(self.data))
-                pil.load()
-            except Exception as exc:  # Pillow raises many types for bad data
-                raise ImageDecodeError(f"image {self.index}: cannot decode {self.mime} data: {exc}",
-                                       index=self.index) from None
-            self._pil = pil
+            self._pil = open_image(self.data, index=self.index)  # pixel-capped
         return self._pil
 
     @property
@@ -79,8 +75,9 @@ class GeneratedImage:
         self, include: Any = None, exclude: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         width, height = self.size
-        data = {self.mime: self.data, "text/plain": f"<GeneratedImage {self.mime} {width}x{height}>"}
-        return data, {self.mime: {"width": width, "height": height}}
+        shown, mime = page_image(self.data, self.mime, index=self.index)  # raster only
+        data = {mime: shown, "text/plain": f"<GeneratedImage {self.mime} {width}x{height}>"}
+        return data, {mime: {"width": width, "height": height}}
 
     def __repr__(self) -> str:
         return f"<GeneratedImage {self.mime} {len(self.data)} bytes index={self.index}>"
@@ -246,12 +243,19 @@ class ImageResult:
         for g in self.generated:
             path = self._path_for(Path(os.fspath(target)), g, overwrite=overwrite)
             path.parent.mkdir(parents=True, exist_ok=True)
-            if g.mime == "image/png":
-                _atomic_write(path, add_png_text(g.data, {**text_meta, "image_index": str(g.index)}))
-            else:
-                _atomic_write(path, g.data)
-                sidecar = json.dumps({**meta, "image_index": g.index}, indent=2).encode()
-                _atomic_write(path.with_name(path.name + ".json"), sidecar)
+            try:
+                tagged = _png_with_text(g, {**text_meta, "image_index": str(g.index)})
+                if tagged is not None:
+                    _atomic_write(path, tagged)
+                else:  # not a PNG (or a damaged one): the bytes as they came, plus a sidecar
+                    _atomic_write(path, g.data)
+                    sidecar = json.dumps({**meta, "image_index": g.index}, indent=2).encode()
+                    _atomic_write(path.with_name(path.name + ".json"), sidecar)
+            except BaseException:
+                with contextlib.suppress(OSError):  # our empty claim on the name, if still empty
+                    if path.stat().st_size == 0:
+                        path.unlink()
+                raise
             paths.append(path)
         return paths
 
@@ -279,13 +283,22 @@ class ImageResult:
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.created))
             name = f"{stamp}-{fields['prompt']}-{fields['model']}-{g.index}{g.extension}"
             path = target / name
+        path = _safe_name(path)
         if overwrite:
             return path
-        candidate, n = path, 1
-        while candidate.exists():
-            candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-            n += 1
-        return candidate
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for n in range(10_000):  # claim the name with O_EXCL: two threads never get the same one
+            candidate = path if n == 0 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+            try:
+                os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise InvalidInputError(f"cannot save to {str(candidate)!r}: {exc.strerror or exc}"
+                                        ) from None
+            return candidate
+        raise InvalidInputError(f"cannot find a free file name like {str(path)!r}; pass another "
+                                "target or overwrite=True")
 
     # -- display ------------------------------------------------------------------------------
 
@@ -307,8 +320,9 @@ class ImageResult:
             data["text/html"] = grid_html(images, self.caption())
             if len(self.generated) == 1:
                 first = self.generated[0]
-                data[first.mime] = first.data
-                meta[first.mime] = {"width": first.size[0], "height": first.size[1]}
+                shown, mime = page_image(first.data, first.mime, index=first.index)
+                data[mime] = shown
+                meta[mime] = {"width": first.size[0], "height": first.size[1]}
             else:
                 data["image/png"] = contact_sheet(self.generated)
         if include:
@@ -335,9 +349,38 @@ class ImageResult:
                 f"{cost} prompt={prompt!r}>")
 
 
+def _png_with_text(g: GeneratedImage, text: Mapping[str, str]) -> bytes | None:
+    if g.mime != "image/png":
+        return None
+    try:
+        return add_png_text(g.data, text)
+    except (ValueError, struct.error):  # a PNG signature followed by garbage
+        return None
+
+
+_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                       *(f"lpt{i}" for i in range(10))})
+_MAX_NAME = 200  # bytes: file systems allow 255, and the temporary name adds a little
+
+
+def _safe_name(path: Path) -> Path:
+    """``path`` with a name every OS accepts: NUL refused, Windows device names and long names fixed."""
+    if "\0" in str(path):
+        raise InvalidInputError(f"file name {str(path)!r} contains a NUL character; pass another "
+                                "target")
+    stem, suffix = path.stem, path.suffix
+    if stem.split(".")[0].rstrip(" ").lower() in _RESERVED:  # CON.png opens the console on Windows
+        stem = f"_{stem}"
+    while len((stem + suffix).encode("utf-8")) > _MAX_NAME and stem:
+        stem = stem[:-1]
+    if not stem:
+        raise InvalidInputError(f"file name {path.name[:80]!r}... is too long; pass a shorter one")
+    return path.with_name(stem + suffix)
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write via a temporary file and ``os.replace`` so a crash never leaves a half-written image."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -10,10 +10,12 @@ torn by a crash is skipped when reading, and the next writer starts on a fresh l
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import io
 import json
+import math
 import os
 import tempfile
 import threading
@@ -23,13 +25,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from datetime import time as dtime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont
 
 from ._results import ImageResult
+from ._safeimage import open_image, safe_to_link
 
 try:
     import fcntl
@@ -39,6 +42,7 @@ except ImportError:  # pragma: no cover - Windows: O_APPEND alone
 __all__ = ["ImageStore", "StoreEntry"]
 
 _INDEX = "index.jsonl"
+_STALE_TMP_SECONDS = 600.0  # a save takes milliseconds; an older temporary file is a crash's
 _FORMAT = 1
 
 DateLike: TypeAlias = datetime | date | str
@@ -64,10 +68,8 @@ class StoreEntry:
     @property
     def image(self) -> Image.Image:
         """The image, read from disk now (nothing is kept in memory before that)."""
-        with Image.open(self.path) as opened:
-            opened.load()
-            image: Image.Image = opened
-        return image
+        with open(self.path, "rb") as fh:
+            return open_image(fh, index=self.index)  # pixel-capped
 
     def __repr__(self) -> str:
         prompt = self.prompt if len(self.prompt) <= 50 else self.prompt[:47] + "..."
@@ -92,6 +94,27 @@ class ImageStore:
         # One store is shared by a batch's threads: the parsed-index state is guarded, and so is
         # add() (dedupe reads, then writes). Other kernels are covered by the append lock.
         self._lock = threading.RLock()
+        self._sweep_tmp()
+
+    def _sweep_tmp(self) -> None:
+        """Remove hidden ``.tmp`` files a killed save left behind (older than a writer can be)."""
+        cutoff = time.time() - _STALE_TMP_SECONDS
+        for tmp in [*self.directory.glob(".*.tmp"), *self.directory.glob("*/.*.tmp")]:
+            with contextlib.suppress(OSError):
+                if tmp.is_file() and tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+
+    def orphans(self) -> list[Path]:
+        """Image files in the store that no index entry names (a save killed before indexing).
+
+        ``add_orphans()`` is not offered: their provenance is in the PNG metadata or the
+        ``.json`` sidecar, so they can be inspected, then re-added or deleted by hand.
+        """
+        known = {(self.directory / r["path"]).resolve() for r in self._load()}
+        return sorted(p for p in self.directory.glob("*/*")
+                      if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in
+                      (".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg", ".bin")
+                      and p.resolve() not in known)
 
     @classmethod
     def for_notebook(cls, notebook: str | os.PathLike[str]) -> ImageStore:
@@ -323,6 +346,11 @@ figcaption{{font-size:0.85em;white-space:pre-wrap;overflow-wrap:anywhere}}
 
 def _card(entry: StoreEntry, base: Path) -> str:
     href = quote(Path(os.path.relpath(entry.path, base)).as_posix())
+    try:
+        with open(entry.path, "rb") as fh:
+            linkable = safe_to_link(fh.read(1024))  # never link an SVG (it runs script when opened)
+    except OSError:
+        linkable = False
     buffer = io.BytesIO()
     _thumbnail(entry.path, 256).save(buffer, format="JPEG", quality=80)
     src = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -332,7 +360,9 @@ def _card(entry: StoreEntry, base: Path) -> str:
     if entry.cost is not None:
         meta.append(f"${entry.cost:.4f}")
     alt = html.escape(entry.prompt)
-    return (f'<figure><a href="{html.escape(href)}"><img src="{src}" alt="{alt}" title="{alt}"></a>'
+    image = f'<img src="{src}" alt="{alt}" title="{alt}">'
+    link = f'<a href="{html.escape(href)}">{image}</a>' if linkable else image
+    return (f'<figure>{link}'
             f'<figcaption>{alt}<br><span class="meta">{html.escape(" · ".join(meta))}</span>'
             "</figcaption></figure>")
 
@@ -345,13 +375,44 @@ def _parse_lines(lines: Sequence[bytes]) -> list[dict[str, Any]]:
             continue
         try:
             record = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: foreign JSON nested very deep
             continue
-        if (isinstance(record, dict) and isinstance(record.get("path"), str)
-                and isinstance(record.get("created"), (int, float))
-                and "prompt" in record and "model" in record):
+        if _well_formed(record):
             out.append(record)
     return out
+
+
+def _number(value: Any, low: float, high: float) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and low <= value <= high)
+
+
+def _inside(path: str) -> bool:
+    """A relative path that stays inside the store (no ``..``, no absolute path, no NUL)."""
+    pure = PurePosixPath(path.replace("\\", "/"))
+    return (bool(path) and "\0" not in path and not pure.is_absolute() and ".." not in pure.parts
+            and not PureWindowsPath(path).drive)
+
+
+def _well_formed(record: Any) -> bool:
+    """A record the store can use without raising: foreign or damaged ones are skipped."""
+    if not isinstance(record, dict):
+        return False
+    try:
+        return (isinstance(record.get("path"), str) and _inside(record["path"])
+                and _number(record.get("created"), 0, 253402300799)  # up to 9999-12-31
+                and isinstance(record.get("prompt"), str) and isinstance(record.get("model"), str)
+                and isinstance(record.get("params", {}), dict)
+                and (record.get("cost") is None or _number(record["cost"], -1e12, 1e12))
+                and _number(record.get("index", 0), 0, 1 << 31)
+                and isinstance(record.get("index", 0), int)
+                and all(record.get(k) is None or (_number(record[k], 0, 1 << 31)
+                                                  and isinstance(record[k], int))
+                        for k in ("width", "height"))
+                and all(record.get(k) is None or isinstance(record[k], str)
+                        for k in ("mime", "sha256", "generation_id")))
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def _bound(value: DateLike, *, end: bool) -> datetime:
@@ -379,8 +440,7 @@ def _header_size(data: bytes) -> tuple[int | None, int | None]:
 def _thumbnail(path: Path, size: int) -> Image.Image:
     """An RGB thumbnail fitting ``size`` x ``size``; a grey placeholder if the file won't open."""
     try:
-        with Image.open(path) as opened:
-            opened.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster
+        with open(path, "rb") as fh, open_image(fh, draft=size) as opened:  # capped; JPEG: draft
             picture = opened.convert("RGBA")
     except Exception:  # a missing or undecodable file must not break a whole gallery
         return Image.new("RGB", (size, size), (200, 200, 200))

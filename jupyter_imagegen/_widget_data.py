@@ -18,6 +18,7 @@ from ._inputs import to_image_urls
 from ._models import ModelInfo
 from ._protocol import ASPECT_RATIOS, IMAGE_SIZES
 from ._results import GeneratedImage, ImageResult
+from ._safeimage import page_image
 
 __all__ = ["THUMB_PX", "error_text", "full_image", "history_entry", "input_image", "model_entry",
            "sizes_for"]
@@ -57,8 +58,8 @@ def model_entry(info: ModelInfo) -> dict[str, Any]:
 def full_image(image: GeneratedImage) -> dict[str, Any]:
     """A generated image as sent: the original bytes, unchanged, plus what the page shows."""
     width, height = image.size
-    return {"data": image.data, "mime": image.mime, "width": width, "height": height,
-            "index": image.index}
+    data, mime = page_image(image.data, image.mime, index=image.index)  # raster only, by magic
+    return {"data": data, "mime": mime, "width": width, "height": height, "index": image.index}
 
 
 def _thumbnail(image: GeneratedImage) -> dict[str, Any]:
