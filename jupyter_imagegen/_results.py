@@ -10,8 +10,6 @@ import contextlib
 import json
 import os
 import re
-import struct
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +20,8 @@ from PIL import Image
 
 from ._dataurl import EXTENSIONS, encode_data_url
 from ._exceptions import InvalidInputError
+from ._files import atomic_write, claim_name, png_with_text, safe_name
 from ._html import grid_html
-from ._pngmeta import add_png_text
 from ._protocol import ChatCompletion, Usage
 from ._safeimage import open_image, page_image
 from ._version import __version__
@@ -244,13 +242,13 @@ class ImageResult:
             path = self._path_for(Path(os.fspath(target)), g, overwrite=overwrite)
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                tagged = _png_with_text(g, {**text_meta, "image_index": str(g.index)})
+                tagged = png_with_text(g.data, g.mime, {**text_meta, "image_index": str(g.index)})
                 if tagged is not None:
-                    _atomic_write(path, tagged)
+                    atomic_write(path, tagged)
                 else:  # not a PNG (or a damaged one): the bytes as they came, plus a sidecar
-                    _atomic_write(path, g.data)
+                    atomic_write(path, g.data)
                     sidecar = json.dumps({**meta, "image_index": g.index}, indent=2).encode()
-                    _atomic_write(path.with_name(path.name + ".json"), sidecar)
+                    atomic_write(path.with_name(path.name + ".json"), sidecar)
             except BaseException:
                 with contextlib.suppress(OSError):  # our empty claim on the name, if still empty
                     if path.stat().st_size == 0:
@@ -283,22 +281,10 @@ class ImageResult:
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.created))
             name = f"{stamp}-{fields['prompt']}-{fields['model']}-{g.index}{g.extension}"
             path = target / name
-        path = _safe_name(path)
+        path = safe_name(path)
         if overwrite:
             return path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for n in range(10_000):  # claim the name with O_EXCL: two threads never get the same one
-            candidate = path if n == 0 else path.with_name(f"{path.stem}-{n}{path.suffix}")
-            try:
-                os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-            except FileExistsError:
-                continue
-            except OSError as exc:
-                raise InvalidInputError(f"cannot save to {str(candidate)!r}: {exc.strerror or exc}"
-                                        ) from None
-            return candidate
-        raise InvalidInputError(f"cannot find a free file name like {str(path)!r}; pass another "
-                                "target or overwrite=True")
+        return claim_name(path)
 
     # -- display ------------------------------------------------------------------------------
 
@@ -347,45 +333,3 @@ class ImageResult:
         prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
         return (f"<ImageResult model={self.model!r} images={len(self.generated)} [{sizes}]"
                 f"{cost} prompt={prompt!r}>")
-
-
-def _png_with_text(g: GeneratedImage, text: Mapping[str, str]) -> bytes | None:
-    if g.mime != "image/png":
-        return None
-    try:
-        return add_png_text(g.data, text)
-    except (ValueError, struct.error):  # a PNG signature followed by garbage
-        return None
-
-
-_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-                       *(f"lpt{i}" for i in range(10))})
-_MAX_NAME = 200  # bytes: file systems allow 255, and the temporary name adds a little
-
-
-def _safe_name(path: Path) -> Path:
-    """``path`` with a name every OS accepts: NUL refused, Windows device names and long names fixed."""
-    if "\0" in str(path):
-        raise InvalidInputError(f"file name {str(path)!r} contains a NUL character; pass another "
-                                "target")
-    stem, suffix = path.stem, path.suffix
-    if stem.split(".")[0].rstrip(" ").lower() in _RESERVED:  # CON.png opens the console on Windows
-        stem = f"_{stem}"
-    while len((stem + suffix).encode("utf-8")) > _MAX_NAME and stem:
-        stem = stem[:-1]
-    if not stem:
-        raise InvalidInputError(f"file name {path.name[:80]!r}... is too long; pass a shorter one")
-    return path.with_name(stem + suffix)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file and ``os.replace`` so a crash never leaves a half-written image."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; saved images are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

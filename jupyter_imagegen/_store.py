@@ -15,17 +15,16 @@ import hashlib
 import html
 import io
 import json
-import math
 import os
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from datetime import time as dtime
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
@@ -33,6 +32,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ._results import ImageResult
 from ._safeimage import open_image, safe_to_link
+from ._storeindex import parse_lines as _parse_lines
 
 try:
     import fcntl
@@ -365,54 +365,6 @@ def _card(entry: StoreEntry, base: Path) -> str:
     return (f'<figure>{link}'
             f'<figcaption>{alt}<br><span class="meta">{html.escape(" · ".join(meta))}</span>'
             "</figcaption></figure>")
-
-
-def _parse_lines(lines: Sequence[bytes]) -> list[dict[str, Any]]:
-    """Well-formed records only: blank, torn or foreign lines are skipped, never fatal."""
-    out = []
-    for raw in lines:
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except (ValueError, RecursionError):  # RecursionError: foreign JSON nested very deep
-            continue
-        if _well_formed(record):
-            out.append(record)
-    return out
-
-
-def _number(value: Any, low: float, high: float) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and low <= value <= high)
-
-
-def _inside(path: str) -> bool:
-    """A relative path that stays inside the store (no ``..``, no absolute path, no NUL)."""
-    pure = PurePosixPath(path.replace("\\", "/"))
-    return (bool(path) and "\0" not in path and not pure.is_absolute() and ".." not in pure.parts
-            and not PureWindowsPath(path).drive)
-
-
-def _well_formed(record: Any) -> bool:
-    """A record the store can use without raising: foreign or damaged ones are skipped."""
-    if not isinstance(record, dict):
-        return False
-    try:
-        return (isinstance(record.get("path"), str) and _inside(record["path"])
-                and _number(record.get("created"), 0, 253402300799)  # up to 9999-12-31
-                and isinstance(record.get("prompt"), str) and isinstance(record.get("model"), str)
-                and isinstance(record.get("params", {}), dict)
-                and (record.get("cost") is None or _number(record["cost"], -1e12, 1e12))
-                and _number(record.get("index", 0), 0, 1 << 31)
-                and isinstance(record.get("index", 0), int)
-                and all(record.get(k) is None or (_number(record[k], 0, 1 << 31)
-                                                  and isinstance(record[k], int))
-                        for k in ("width", "height"))
-                and all(record.get(k) is None or isinstance(record[k], str)
-                        for k in ("mime", "sha256", "generation_id")))
-    except (TypeError, ValueError, OverflowError):
-        return False
 
 
 def _bound(value: DateLike, *, end: bool) -> datetime:
