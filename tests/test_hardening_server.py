@@ -81,7 +81,7 @@ def test_connections_over_the_cap_get_a_quick_503(tight: LocalServer) -> None:
         answer = requests.get(f"{tight.base_url}/models", timeout=5)
         assert answer.status_code == 503
         assert answer.json()["error"]["code"] == 503
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 4.0  # before the cap: held until the 5 s timeout
     finally:
         for sock in held:
             sock.close()
