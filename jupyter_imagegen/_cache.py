@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import sys
@@ -142,8 +143,9 @@ class ReplayCache:
             if identity is not None:  # published, but a file is missing now: damaged or evicted
                 self._discard_if_same(entry, identity)
             return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            _log.info("replay cache: discarding damaged entry %s (%s)", key, exc)
+        except (OSError, ValueError, KeyError, TypeError, RecursionError, OverflowError) as exc:
+            # RecursionError/OverflowError: a foreign manifest nested very deep or with 1e400s
+            _log.info("replay cache: discarding damaged entry %s (%s)", type(exc).__name__, key)
             self._discard_if_same(entry, identity)
             return None
         with contextlib.suppress(OSError):
@@ -296,7 +298,7 @@ class ReplayCache:
             try:
                 result = json.loads((path / _MANIFEST).read_bytes())["result"]
                 prompt, model = str(result["prompt"]), str(result["model"])
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, RecursionError):
                 pass
             out.append(CacheEntry(key=key, path=path, size_bytes=size, prompt=prompt, model=model,
                                   last_used=datetime.fromtimestamp(used / 1e9, tz=timezone.utc)))
@@ -366,13 +368,25 @@ def _load_entry(entry: Path, key: str, raw: bytes) -> ImageResult:
         data = (entry / name).read_bytes()
         if len(data) != record["bytes"] or zlib.crc32(data) != record["crc32"]:
             raise ValueError(f"image {name} does not match its checksum")
-        generated.append(GeneratedImage(data=data, mime=_str(record["mime"]), index=int(record["index"])))
+        if not isinstance(record["index"], int) or isinstance(record["index"], bool):
+            raise ValueError("image index is not an integer")
+        generated.append(GeneratedImage(data=data, mime=_str(record["mime"]), index=record["index"]))
     usage = fields_["usage"]
     if not isinstance(usage, dict) or not isinstance(usage.get("raw"), dict):
         raise ValueError("manifest usage is malformed")
     params = fields_["params"]
     if not isinstance(params, dict):
         raise ValueError("manifest params are malformed")
+    for name in _USAGE_FIELDS:
+        value = usage[name]
+        if name == "cost" and value is None:
+            continue
+        if not _finite(value, -1e12 if name == "cost" else 0, 1e15):
+            raise ValueError(f"manifest usage.{name} is not a number in range")
+        if name != "cost" and not isinstance(value, int):
+            raise ValueError(f"manifest usage.{name} is not an integer")
+    if not _finite(fields_["created"], 0, 253402300799):  # datetime's range: up to year 9999
+        raise ValueError("manifest created is not a time")
     return ImageResult(
         prompt=_str(fields_["prompt"]),
         model=_str(fields_["model"]),
@@ -389,6 +403,11 @@ def _load_entry(entry: Path, key: str, raw: bytes) -> ImageResult:
         created=float(fields_["created"]),
         cached=True,
     )
+
+
+def _finite(value: Any, low: float, high: float) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and low <= value <= high)
 
 
 def _str(value: Any) -> str:

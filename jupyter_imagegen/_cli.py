@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the offline OpenRouter-compatible API server")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=0, help="port (default 0: pick a free one)")
-    serve.add_argument("--api-key", help="require this bearer key (default: accept any)")
+    serve.add_argument("--api-key", "--key", default=os.environ.get("JUPYTER_IMAGEGEN_SERVER_KEY") or None, help="require this bearer key (default: $JUPYTER_IMAGEGEN_SERVER_KEY, else any; needed with --allow-remote)")  # noqa: E501
     serve.add_argument("--latency", type=float, default=0.0, metavar="S",
                        help="seconds of simulated generation time per request")
     serve.add_argument("--fault", action="append", default=[], metavar="SPEC",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from ._html import caption_html, grid_html, status_html, table_html
+from ._safeimage import page_image
 
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
@@ -50,8 +51,9 @@ def forget_shown(*_: Any) -> None:
 def image_bundle(g: GeneratedImage, provenance: dict[str, Any]) -> Bundle:
     """One image as a plain output: its own mime and bytes, unchanged, plus provenance."""
     width, height = g.size
-    data = {g.mime: g.data, "text/plain": f"<image {g.index}: {width}x{height} {g.mime}>"}
-    meta = {g.mime: {"width": width, "height": height},
+    shown, mime = page_image(g.data, g.mime, index=g.index)  # raster by magic bytes, never SVG
+    data = {mime: shown, "text/plain": f"<image {g.index}: {width}x{height} {g.mime}>"}
+    meta = {mime: {"width": width, "height": height},
             META_KEY: {**provenance, "image_index": g.index}}
     return data, meta
 

@@ -10,6 +10,9 @@ import base64
 from collections.abc import Sequence
 from html import escape
 
+from ._exceptions import ImageDecodeError
+from ._safeimage import page_image
+
 __all__ = ["caption_html", "grid_html", "status_html", "table_html"]
 
 _MUTED = "font-size:0.85em;opacity:0.8;white-space:pre-wrap"
@@ -39,11 +42,17 @@ def grid_html(
     """
     per_row = max(1, min(columns, len(images)))
     cell = width if len(images) > 1 else width * 2
-    tags = "".join(
-        _IMG.format(mime=escape(mime), b64=base64.b64encode(data).decode("ascii"), alt=escape(alt))
-        for data, mime, alt in images
-    )
+    tags = "".join(_img_tag(data, mime, alt) for data, mime, alt in images)
     return _FIGURE.format(images=tags, caption=escape(caption), columns=per_row, width=cell)
+
+
+def _img_tag(data: bytes, mime: str, alt: str) -> str:
+    """One ``<img>`` of raster bytes (by magic); what cannot be shown safely becomes a note."""
+    try:
+        shown, kind = page_image(data, mime)
+    except ImageDecodeError:
+        return f'<div style="{_MUTED}">(cannot show this image: {escape(alt)})</div>'
+    return _IMG.format(mime=kind, b64=base64.b64encode(shown).decode("ascii"), alt=escape(alt))
 
 
 def status_html(text: str, *, done: bool = False) -> str:

@@ -9,10 +9,14 @@ known variable are replaced; every other brace stays exactly as written. ``{{`` 
 
 from __future__ import annotations
 
+import os
 import re
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from ._exceptions import InvalidInputError
 
 __all__ = ["Interpolated", "interpolate"]
 
@@ -29,21 +33,49 @@ class Interpolated:
     names: tuple[str, ...] = ()
 
 
+def _private(value: Any) -> bool:
+    """Whether ``value`` is a module or the environment, which are never expanded.
+
+    ``{os.environ}`` would put a reader's secrets into a prompt that a shared notebook sends to a
+    model (and stores in PNGs and the cache).
+    """
+    return isinstance(value, types.ModuleType) or value is os.environ or isinstance(
+        value, type(os.environ))
+
+
 def _lookup(name: str, attrs: str, namespace: Mapping[str, Any]) -> tuple[bool, Any]:
-    """Resolve ``name.attr...``; ``(False, None)`` when any part is missing (the field stays)."""
+    """Resolve ``name.attr...``; ``(False, None)`` when any part is missing or private.
+
+    The field then stays as written. Attribute names cannot start with ``_`` (the pattern).
+    """
     if name not in namespace:
         return False, None
     value = namespace[name]
+    if _private(value):
+        return False, None
     for attr in attrs.split(".")[1:]:
         try:
             value = getattr(value, attr)
         except Exception:  # a property may raise anything: leave the field as written
             return False, None
+        if _private(value):
+            return False, None
     return True, value
 
 
+def _check_secret(field: str, text: str) -> None:
+    key = os.environ.get("OPENROUTER_API_KEY", "").strip()
+    if len(key) >= 8 and key in text:
+        raise InvalidInputError(f"{{{field}}} would put your OpenRouter API key into the prompt; "
+                                "the prompt is sent to the model and saved with the images. Use "
+                                "another variable, or write {{" + field + "}} for a literal field")
+
+
 def interpolate(template: str, namespace: Mapping[str, Any]) -> Interpolated:
-    """Replace ``{name}`` fields with values from ``namespace``; never raises on odd braces."""
+    """Replace ``{name}`` fields with values from ``namespace``; never raises on odd braces.
+
+    Raises :class:`InvalidInputError` when a value would put the API key into the prompt.
+    """
     out: list[str] = []
     names: list[str] = []
     open_escapes = 0
@@ -68,6 +100,8 @@ def interpolate(template: str, namespace: Mapping[str, Any]) -> Interpolated:
                     names.append(name + attrs)
                 except Exception:  # a bad spec for this value: keep the field as written
                     text = match.group(0)
+                else:
+                    _check_secret(name + attrs, text)
             out.append(text)
             i = match.end()
         else:

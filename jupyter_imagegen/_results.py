@@ -6,11 +6,10 @@ display hands them straight to the front end, so nothing is re-encoded on the wa
 
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,10 +19,11 @@ from typing import Any
 from PIL import Image
 
 from ._dataurl import EXTENSIONS, encode_data_url
-from ._exceptions import ImageDecodeError, InvalidInputError
+from ._exceptions import InvalidInputError
+from ._files import atomic_write, claim_name, png_with_text, safe_name
 from ._html import grid_html
-from ._pngmeta import add_png_text
 from ._protocol import ChatCompletion, Usage
+from ._safeimage import open_image, page_image
 from ._version import __version__
 
 __all__ = ["GeneratedImage", "ImageResult"]
@@ -51,13 +51,7 @@ class GeneratedImage:
     def image(self) -> Image.Image:
         """The decoded PIL image (decoded once, on first use)."""
         if self._pil is None:
-            try:
-                pil = Image.open(io.BytesIO(self.data))
-                pil.load()
-            except Exception as exc:  # Pillow raises many types for bad data
-                raise ImageDecodeError(f"image {self.index}: cannot decode {self.mime} data: {exc}",
-                                       index=self.index) from None
-            self._pil = pil
+            self._pil = open_image(self.data, index=self.index)  # pixel-capped
         return self._pil
 
     @property
@@ -79,8 +73,9 @@ class GeneratedImage:
         self, include: Any = None, exclude: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         width, height = self.size
-        data = {self.mime: self.data, "text/plain": f"<GeneratedImage {self.mime} {width}x{height}>"}
-        return data, {self.mime: {"width": width, "height": height}}
+        shown, mime = page_image(self.data, self.mime, index=self.index)  # raster only
+        data = {mime: shown, "text/plain": f"<GeneratedImage {self.mime} {width}x{height}>"}
+        return data, {mime: {"width": width, "height": height}}
 
     def __repr__(self) -> str:
         return f"<GeneratedImage {self.mime} {len(self.data)} bytes index={self.index}>"
@@ -254,12 +249,19 @@ class ImageResult:
         for g in self.generated:
             path = self._path_for(Path(os.fspath(target)), g, overwrite=overwrite)
             path.parent.mkdir(parents=True, exist_ok=True)
-            if g.mime == "image/png":
-                _atomic_write(path, add_png_text(g.data, {**text_meta, "image_index": str(g.index)}))
-            else:
-                _atomic_write(path, g.data)
-                sidecar = json.dumps({**meta, "image_index": g.index}, indent=2).encode()
-                _atomic_write(path.with_name(path.name + ".json"), sidecar)
+            try:
+                tagged = png_with_text(g.data, g.mime, {**text_meta, "image_index": str(g.index)})
+                if tagged is not None:
+                    atomic_write(path, tagged)
+                else:  # not a PNG (or a damaged one): the bytes as they came, plus a sidecar
+                    atomic_write(path, g.data)
+                    sidecar = json.dumps({**meta, "image_index": g.index}, indent=2).encode()
+                    atomic_write(path.with_name(path.name + ".json"), sidecar)
+            except BaseException:
+                with contextlib.suppress(OSError):  # our empty claim on the name, if still empty
+                    if path.stat().st_size == 0:
+                        path.unlink()
+                raise
             paths.append(path)
         return paths
 
@@ -287,13 +289,10 @@ class ImageResult:
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.created))
             name = f"{stamp}-{fields['prompt']}-{fields['model']}-{g.index}{g.extension}"
             path = target / name
+        path = safe_name(path)
         if overwrite:
             return path
-        candidate, n = path, 1
-        while candidate.exists():
-            candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-            n += 1
-        return candidate
+        return claim_name(path)
 
     # -- display ------------------------------------------------------------------------------
 
@@ -315,8 +314,9 @@ class ImageResult:
             data["text/html"] = grid_html(images, self.caption())
             if len(self.generated) == 1:
                 first = self.generated[0]
-                data[first.mime] = first.data
-                meta[first.mime] = {"width": first.size[0], "height": first.size[1]}
+                shown, mime = page_image(first.data, first.mime, index=first.index)
+                data[mime] = shown
+                meta[mime] = {"width": first.size[0], "height": first.size[1]}
             else:
                 data["image/png"] = contact_sheet(self.generated)
         if include:
@@ -341,16 +341,3 @@ class ImageResult:
         prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
         return (f"<ImageResult model={self.model!r} images={len(self.generated)} [{sizes}]"
                 f"{cost} prompt={prompt!r}>")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file and ``os.replace`` so a crash never leaves a half-written image."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; saved images are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -10,6 +10,7 @@ torn by a crash is skipped when reading, and the next writer starts on a fresh l
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import io
@@ -19,7 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from datetime import time as dtime
@@ -30,6 +31,8 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw, ImageFont
 
 from ._results import ImageResult
+from ._safeimage import open_image, safe_to_link
+from ._storeindex import parse_lines as _parse_lines
 
 try:
     import fcntl
@@ -39,6 +42,7 @@ except ImportError:  # pragma: no cover - Windows: O_APPEND alone
 __all__ = ["ImageStore", "StoreEntry"]
 
 _INDEX = "index.jsonl"
+_STALE_TMP_SECONDS = 600.0  # a save takes milliseconds; an older temporary file is a crash's
 _FORMAT = 1
 
 DateLike: TypeAlias = datetime | date | str
@@ -64,10 +68,8 @@ class StoreEntry:
     @property
     def image(self) -> Image.Image:
         """The image, read from disk now (nothing is kept in memory before that)."""
-        with Image.open(self.path) as opened:
-            opened.load()
-            image: Image.Image = opened
-        return image
+        with open(self.path, "rb") as fh:
+            return open_image(fh, index=self.index)  # pixel-capped
 
     def __repr__(self) -> str:
         prompt = self.prompt if len(self.prompt) <= 50 else self.prompt[:47] + "..."
@@ -92,6 +94,27 @@ class ImageStore:
         # One store is shared by a batch's threads: the parsed-index state is guarded, and so is
         # add() (dedupe reads, then writes). Other kernels are covered by the append lock.
         self._lock = threading.RLock()
+        self._sweep_tmp()
+
+    def _sweep_tmp(self) -> None:
+        """Remove hidden ``.tmp`` files a killed save left behind (older than a writer can be)."""
+        cutoff = time.time() - _STALE_TMP_SECONDS
+        for tmp in [*self.directory.glob(".*.tmp"), *self.directory.glob("*/.*.tmp")]:
+            with contextlib.suppress(OSError):
+                if tmp.is_file() and tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+
+    def orphans(self) -> list[Path]:
+        """Image files in the store that no index entry names (a save killed before indexing).
+
+        ``add_orphans()`` is not offered: their provenance is in the PNG metadata or the
+        ``.json`` sidecar, so they can be inspected, then re-added or deleted by hand.
+        """
+        known = {(self.directory / r["path"]).resolve() for r in self._load()}
+        return sorted(p for p in self.directory.glob("*/*")
+                      if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in
+                      (".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg", ".bin")
+                      and p.resolve() not in known)
 
     @classmethod
     def for_notebook(cls, notebook: str | os.PathLike[str]) -> ImageStore:
@@ -323,6 +346,11 @@ figcaption{{font-size:0.85em;white-space:pre-wrap;overflow-wrap:anywhere}}
 
 def _card(entry: StoreEntry, base: Path) -> str:
     href = quote(Path(os.path.relpath(entry.path, base)).as_posix())
+    try:
+        with open(entry.path, "rb") as fh:
+            linkable = safe_to_link(fh.read(1024))  # never link an SVG (it runs script when opened)
+    except OSError:
+        linkable = False
     buffer = io.BytesIO()
     _thumbnail(entry.path, 256).save(buffer, format="JPEG", quality=80)
     src = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -332,26 +360,11 @@ def _card(entry: StoreEntry, base: Path) -> str:
     if entry.cost is not None:
         meta.append(f"${entry.cost:.4f}")
     alt = html.escape(entry.prompt)
-    return (f'<figure><a href="{html.escape(href)}"><img src="{src}" alt="{alt}" title="{alt}"></a>'
+    image = f'<img src="{src}" alt="{alt}" title="{alt}">'
+    link = f'<a href="{html.escape(href)}">{image}</a>' if linkable else image
+    return (f'<figure>{link}'
             f'<figcaption>{alt}<br><span class="meta">{html.escape(" · ".join(meta))}</span>'
             "</figcaption></figure>")
-
-
-def _parse_lines(lines: Sequence[bytes]) -> list[dict[str, Any]]:
-    """Well-formed records only: blank, torn or foreign lines are skipped, never fatal."""
-    out = []
-    for raw in lines:
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except ValueError:
-            continue
-        if (isinstance(record, dict) and isinstance(record.get("path"), str)
-                and isinstance(record.get("created"), (int, float))
-                and "prompt" in record and "model" in record):
-            out.append(record)
-    return out
 
 
 def _bound(value: DateLike, *, end: bool) -> datetime:
@@ -379,8 +392,7 @@ def _header_size(data: bytes) -> tuple[int | None, int | None]:
 def _thumbnail(path: Path, size: int) -> Image.Image:
     """An RGB thumbnail fitting ``size`` x ``size``; a grey placeholder if the file won't open."""
     try:
-        with Image.open(path) as opened:
-            opened.draft("RGB", (size, size))  # JPEG: decode at reduced scale, much faster
+        with open(path, "rb") as fh, open_image(fh, draft=size) as opened:  # capped; JPEG: draft
             picture = opened.convert("RGBA")
     except Exception:  # a missing or undecodable file must not break a whole gallery
         return Image.new("RGB", (size, size), (200, 200, 200))

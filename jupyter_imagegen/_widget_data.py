@@ -23,6 +23,7 @@ from ._exceptions import ImageGenError, InvalidInputError, redact
 from ._inputs import to_image_urls
 from ._pngmeta import add_png_text
 from ._results import GeneratedImage, ImageResult
+from ._safeimage import page_image
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -148,7 +149,7 @@ def input_image(image: Any) -> tuple[bytes, str]:
         raise InvalidInputError("the widget's input slot takes one image (PIL image, bytes, path "
                                 "or generated image), not a URL or a list")
     mime, data = decode_data_url(urls[0])
-    return data, mime
+    return page_image(data, mime)  # the page gets raster bytes only, whatever was dropped
 
 
 def error_text(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._safeimage import page_image
 from ._widget_data import download, error_text
 
 __all__ = ["MessagesMixin"]
@@ -59,5 +60,5 @@ class MessagesMixin:
             self.send({**reply, "mime": mime, "name": name}, buffers=[data])
         else:
             width, height = image.size
-            self.send({**reply, "mime": image.mime, "width": width, "height": height},
-                      buffers=[image.data])
+            data, mime = page_image(image.data, image.mime, index=image.index)  # by magic bytes
+            self.send({**reply, "mime": mime, "width": width, "height": height}, buffers=[data])

@@ -136,7 +136,7 @@ def test_remote_bind_is_allowed_with_the_flag(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(Server, "serve_forever", no_serving)
     monkeypatch.setattr(Server, "start", lambda self: self)
     monkeypatch.setattr(Server, "base_url", property(lambda self: "http://0.0.0.0:1/api/v1"))
-    assert main(["serve", "--host", "0.0.0.0", "--allow-remote"]) == 0
+    assert main(["serve", "--host", "0.0.0.0", "--allow-remote", "--key", "k"]) == 0
     assert seen == {"host": "0.0.0.0"}
     assert "Stopped." in capsys.readouterr().out
 

@@ -617,7 +617,7 @@ def test_non_loopback_bind_is_refused() -> None:
     with pytest.raises(ValueError, match="allow_remote"):
         LocalServer(host="192.168.1.10")
     LocalServer(host="::1")  # loopback is fine (not started)
-    LocalServer(host="0.0.0.0", allow_remote=True)
+    LocalServer(host="0.0.0.0", allow_remote=True, api_key="k")  # a remote bind needs a key
 
 
 def test_stop_is_idempotent_and_restartable() -> None:

@@ -20,6 +20,7 @@ BODY = {"model": "offline/sketch", "messages": MSG, "modalities": ["image", "tex
 
 def _raw(server: LocalServer, data: bytes, timeout: float = 10.0) -> bytes:
     """Send raw bytes, read until the server closes (or ``timeout``)."""
+    data = data.replace(b"Host: x\r\n", b"Host: 127.0.0.1:%d\r\n" % server.port)  # Host is checked
     with socket.create_connection((server.host, server.port), timeout=timeout) as sock:
         sock.sendall(data)
         chunks = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,7 @@ from jupyter_imagegen._protocol import error_body
 from jupyter_imagegen._sse import encode_sse
 
 from ._chat import completion_json, compose, dumps, stream_chunks
+from ._conn import Reaper, allowed_hosts, refuse, wait_for_request
 from ._faults import Fault
 from ._images import handle_images
 from ._records import RecordedRequest, new_generation_id
@@ -42,7 +44,11 @@ _ALLOWED = "GET, POST, DELETE"
 
 
 class HTTPServer(ThreadingHTTPServer):
-    """A threading server that knows its :class:`LocalServer` and stays quiet about dropped peers."""
+    """A threading server that knows its :class:`LocalServer` and stays quiet about dropped peers.
+
+    It caps open connections (``LocalServer(max_connections=)``: the rest get a quick 503 from
+    the accept loop, no thread) and owns the :class:`Reaper` that enforces ``read_timeout``.
+    """
 
     daemon_threads = True
     request_queue_size = 1024
@@ -50,9 +56,46 @@ class HTTPServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], app: LocalServer) -> None:
         self.app = app
+        self.reaper = Reaper()
+        self._active = 0
+        self._active_lock = threading.Lock()
         if ":" in address[0]:  # an IPv6 literal such as ::1
             self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
+        self.hosts = allowed_hosts(address[0], int(self.server_address[1]))
+
+    @property
+    def active_connections(self) -> int:
+        """Connections being served now (each holds one thread)."""
+        return self._active
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Start a thread for the connection, or answer 503 when ``max_connections`` are open."""
+        with self._active_lock:
+            busy = self._active >= self.app.max_connections
+            if not busy:
+                self._active += 1
+        if busy:
+            refuse(request, self.app.max_connections)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            with self._active_lock:
+                self._active -= 1
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._active_lock:
+                self._active -= 1
+
+    def server_close(self) -> None:
+        self.reaper.close()
+        super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Dropped connections are normal (cancelled streams); anything else goes to the log."""
@@ -76,6 +119,48 @@ class Handler(BaseHTTPRequestHandler):
         """Apply the server's ``request_timeout`` to this connection's socket."""
         super().setup()
         self.connection.settimeout(self.server.app.request_timeout)
+        self._plain_rfile = self.rfile
+
+    def handle_one_request(self) -> None:
+        """Wait (idle, ``request_timeout``) for a request, then give it ``read_timeout`` to arrive.
+
+        The deadline covers the request line, the headers and the body; it ends in
+        :meth:`parse_request` for a request without a body, else once the body is read.
+        """
+        app, sock = self.server.app, self.connection
+        if not wait_for_request(sock, self.rfile, app.request_timeout):
+            self.close_connection = True
+            return
+        if app.read_timeout is not None:
+            self.server.reaper.arm(sock, app.read_timeout)
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.reaper.disarm(sock)
+            self.rfile = self._plain_rfile
+
+    def parse_request(self) -> bool:
+        """The standard parse, then the read deadline and the ``Host`` check (DNS rebinding)."""
+        if not super().parse_request():
+            return False
+        reaper, sock = self.server.reaper, self.connection
+        if reaper.fired(sock):
+            self.close_connection = True
+            return False  # cut mid-headers: what arrived is not a whole request
+        if not self._has_body():
+            reaper.disarm(sock)
+        elif self.server.app.read_timeout is not None:  # the body's read ends the deadline
+            self.rfile = _BodyReader(self._plain_rfile, reaper, sock)  # type: ignore[assignment]
+        hosts = self.server.hosts
+        host = (self.headers.get("Host") or "").strip().lower()
+        if hosts is not None and host and host not in hosts:
+            self._error(403, f"Host {host[:100]!r} is not this server: the local server answers "
+                        "only 127.0.0.1, localhost or [::1] with its port", close=True)
+            return False
+        return True
+
+    def _has_body(self) -> bool:
+        return (self.headers.get("Content-Length") or "0").strip() not in ("", "0")
 
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:
@@ -268,6 +353,11 @@ class Handler(BaseHTTPRequestHandler):
         if method == "DELETE":
             faults.clear()
         elif method == "POST":
+            kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if kind != "application/json":  # a page's cross-origin "simple" POST is text/plain
+                self._error(415, "POST /_faults takes a JSON body: send Content-Type: "
+                            "application/json")
+                return
             try:
                 obj = json.loads(body or b"{}")
                 items = obj.get("faults", [obj]) if isinstance(obj, dict) else obj
@@ -381,6 +471,23 @@ class Handler(BaseHTTPRequestHandler):
             self._chunk(encode_sse("[DONE]"))
             app.record(gen_id, req, answer, streamed=True, latency=time.monotonic() - started)
         self._chunk(b"")
+
+
+class _BodyReader:
+    """The connection's reader for one request: reading the body ends its read deadline."""
+
+    def __init__(self, inner: Any, reaper: Reaper, sock: socket.socket) -> None:
+        self._inner, self._reaper, self._sock = inner, reaper, sock
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data: bytes = self._inner.read(size)
+        finally:
+            self._reaper.disarm(self._sock)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 def _cut_index(chunks: list[dict[str, Any]]) -> int:

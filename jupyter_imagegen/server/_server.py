@@ -8,6 +8,7 @@ it accepts any key by default and should never be reachable from the network by 
 from __future__ import annotations
 
 import ipaddress
+import sys
 import threading
 import time
 from types import TracebackType
@@ -34,6 +35,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _warn_remote(host: str, port: int) -> None:
+    """Say loudly, on stderr, that the offline server is reachable from other machines."""
+    bar = "!" * 78
+    sys.stderr.write(
+        f"{bar}\nWARNING: the jupyter-imagegen local server listens on {host}:{port}, reachable "
+        "from the network.\nAnyone who can reach this port and knows the key can use it; "
+        "traffic is plain HTTP (no TLS).\nBind 127.0.0.1 unless you mean this.\n"
+        f"{bar}\n")
+    sys.stderr.flush()
+
+
 class LocalServer:
     """An offline, OpenRouter-compatible API at ``base_url`` (``http://127.0.0.1:PORT/api/v1``).
 
@@ -43,7 +55,12 @@ class LocalServer:
     also at most ``max_record_bytes`` of bodies; ``None`` lifts a limit), so a long-running server
     does not keep every request, image and key forever. ``request_timeout`` (seconds) bounds how
     long a connection may stall (a short body, an idle keep-alive connection, a stuck reader).
-    ``latency`` delays every generation; ``catalogue_aliases`` serves real model ids
+    ``read_timeout`` bounds the whole arrival of one request from its first byte (request line,
+    headers, body: a client sending a byte a minute is cut off), and at most ``max_connections``
+    connections are served at once (the rest get a quick 503). A loopback server answers only
+    requests whose ``Host`` is its loopback name and port; a non-loopback bind needs
+    ``allow_remote=True`` *and* an ``api_key``, and warns on stderr. ``latency`` delays every
+    generation; ``catalogue_aliases`` serves real model ids
     (``google/gemini-2.5-flash-image`` ...) with the offline renderer so notebooks written for the
     service run unchanged. Use it as a context manager or with :meth:`start` / :meth:`stop`::
 
@@ -67,11 +84,21 @@ class LocalServer:
         max_records: int | None = 1000,
         max_record_bytes: int | None = 64 * 1024 * 1024,
         request_timeout: float | None = 60.0,
+        read_timeout: float | None = 30.0,
+        max_connections: int = 256,
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise ValueError(f"refusing to bind {host!r}: the local server accepts any key and is "
                              "meant for this machine only; pass allow_remote=True to bind a "
                              "non-loopback address on purpose")
+        if not _is_loopback(host) and not api_key:
+            raise ValueError(f"binding {host!r} makes the server reachable from the network: "
+                             "give it a key to require (api_key=, or --api-key / "
+                             "JUPYTER_IMAGEGEN_SERVER_KEY for the CLI)")
+        if read_timeout is not None and read_timeout <= 0:
+            raise ValueError("read_timeout must be > 0 (or None for no whole-request deadline)")
+        if max_connections < 1:
+            raise ValueError("max_connections must be >= 1")
         if latency < 0 or keepalive_interval <= 0:
             raise ValueError("latency must be >= 0 and keepalive_interval > 0")
         if request_timeout is not None and request_timeout <= 0:
@@ -84,6 +111,8 @@ class LocalServer:
         self.keepalive_interval = keepalive_interval
         self.access_log = access_log
         self.request_timeout = request_timeout
+        self.read_timeout = read_timeout
+        self.max_connections = int(max_connections)
         self.catalogue: dict[str, ModelSpec] = build_catalogue(catalogue_aliases)
         self.image_catalogue: dict[str, ImageApiModel] = build_image_catalogue(catalogue_aliases)
         self.cache = RenderCache(cache_size)
@@ -128,6 +157,8 @@ class LocalServer:
             if self._httpd is not None:
                 return self
             httpd = HTTPServer((self.host, self._port), self)
+            if not _is_loopback(self.host):
+                _warn_remote(self.host, int(httpd.server_address[1]))
             thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
                                       name=f"jupyter-imagegen-server:{httpd.server_address[1]}",
                                       daemon=True)
