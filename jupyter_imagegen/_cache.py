@@ -379,11 +379,15 @@ def _load_entry(entry: Path, key: str, raw: bytes) -> ImageResult:
         raise ValueError("manifest params are malformed")
     for name in _USAGE_FIELDS:
         value = usage[name]
-        if name == "cost" and value is None:
+        if name in ("cost", "upstream_cost") and value is None:
             continue
-        if not _finite(value, -1e12 if name == "cost" else 0, 1e15):
+        if name == "is_byok":
+            if not isinstance(value, bool):
+                raise ValueError("manifest usage.is_byok is not a boolean")
+            continue
+        if not _finite(value, -1e12 if name.endswith("cost") else 0, 1e15):
             raise ValueError(f"manifest usage.{name} is not a number in range")
-        if name != "cost" and not isinstance(value, int):
+        if not name.endswith("cost") and not isinstance(value, int):
             raise ValueError(f"manifest usage.{name} is not an integer")
     if not _finite(fields_["created"], 0, 253402300799):  # datetime's range: up to year 9999
         raise ValueError("manifest created is not a time")

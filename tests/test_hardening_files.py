@@ -186,14 +186,14 @@ def test_pixel_cap_is_configurable_and_covers_every_decode(tmp_path: Path,
 
 
 def _page_mimes(r: ImageResult) -> set[str]:
-    from jupyter_imagegen._widget_data import full_image
+    from jupyter_imagegen._safeimage import page_image  # what the widget sends full images with
 
     mimes = set()
     for data, _meta in result_outputs(r):
         mimes |= {k for k in data if k.startswith("image/")}
     mimes |= {k for k in r._repr_mimebundle_()[0] if k.startswith("image/")}
     mimes |= {k for k in r.generated[0]._repr_mimebundle_()[0] if k.startswith("image/")}
-    mimes.add(full_image(r.generated[0])["mime"])
+    mimes.add(page_image(r.generated[0].data, r.generated[0].mime)[1])
     return mimes
 
 
@@ -204,11 +204,11 @@ def test_declared_svg_that_is_a_png_reaches_the_page_as_png() -> None:
 
 
 def test_svg_bytes_never_reach_the_page() -> None:
-    from jupyter_imagegen._widget_data import full_image
+    from jupyter_imagegen._safeimage import page_image
 
     r = result(SVG, "image/png")  # declared PNG, bytes are an SVG with a script
     with pytest.raises(ig.ImageDecodeError):
-        full_image(r.generated[0])
+        page_image(r.generated[0].data, r.generated[0].mime)
     html = grid_html([(SVG, "image/png", "x"), (SVG, "image/svg+xml", "y")], "c")
     assert "<script" not in html and "svg" not in html.lower()
     assert "PHN2Zy" not in html  # base64 of "<svg"
