@@ -13,97 +13,33 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from jupyter_imagegen._protocol import error_body
-from jupyter_imagegen._sse import encode_sse
 
-from ._chat import completion_json, compose, dumps, stream_chunks
-from ._conn import Reaper, allowed_hosts, refuse, wait_for_request
-from ._faults import Fault
+from ._chat import dumps
+from ._chat_http import ChatHandling
+from ._conn import Reaper, wait_for_request
+from ._fault_http import FaultHandling
 from ._images import handle_images
-from ._records import RecordedRequest, new_generation_id
+from ._records import RecordedRequest
 from ._routes import handle_listing
-from ._validate import ChatRequest, Rejected, parse_chat_request
 
 if TYPE_CHECKING:
-    from ._server import LocalServer
+    from ._httpserver import HTTPServer
 
-__all__ = ["API_PREFIX", "HTTPServer"]
+__all__ = ["API_PREFIX", "Handler"]
 
 API_PREFIX = "/api/v1"
-KEEPALIVE = "OPENROUTER PROCESSING"
 _AUTH_PATHS = ("/chat/completions", "/images", "/key", "/generation", "/models/user")
 _GENERATE_PATHS = ("/chat/completions", "/images")
 _ALLOWED = "GET, POST, DELETE"
 
 
-class HTTPServer(ThreadingHTTPServer):
-    """A threading server that knows its :class:`LocalServer` and stays quiet about dropped peers.
-
-    It caps open connections (``LocalServer(max_connections=)``: the rest get a quick 503 from
-    the accept loop, no thread) and owns the :class:`Reaper` that enforces ``read_timeout``.
-    """
-
-    daemon_threads = True
-    request_queue_size = 1024
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], app: LocalServer) -> None:
-        self.app = app
-        self.reaper = Reaper()
-        self._active = 0
-        self._active_lock = threading.Lock()
-        if ":" in address[0]:  # an IPv6 literal such as ::1
-            self.address_family = socket.AF_INET6
-        super().__init__(address, Handler)
-        self.hosts = allowed_hosts(address[0], int(self.server_address[1]))
-
-    @property
-    def active_connections(self) -> int:
-        """Connections being served now (each holds one thread)."""
-        return self._active
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        """Start a thread for the connection, or answer 503 when ``max_connections`` are open."""
-        with self._active_lock:
-            busy = self._active >= self.app.max_connections
-            if not busy:
-                self._active += 1
-        if busy:
-            refuse(request, self.app.max_connections)
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            with self._active_lock:
-                self._active -= 1
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self._active_lock:
-                self._active -= 1
-
-    def server_close(self) -> None:
-        self.reaper.close()
-        super().server_close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Dropped connections are normal (cancelled streams); anything else goes to the log."""
-        if self.app.access_log is not None:
-            super().handle_error(request, client_address)
-
-
-class Handler(BaseHTTPRequestHandler):
+class Handler(ChatHandling, FaultHandling, BaseHTTPRequestHandler):
     """Routes one request; see the module docstring for the transport choices."""
 
     protocol_version = "HTTP/1.1"
@@ -111,7 +47,7 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
     disable_nagle_algorithm = True
     timeout = 60.0  # per-connection socket timeout; setup() applies LocalServer(request_timeout=)
-    server: HTTPServer
+    server: HTTPServer  # the threading server of _httpserver
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -336,142 +272,6 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def _status_fault(self, fault: Fault, model: str | None, path: str) -> None:
-        app = self.server.app
-        time.sleep(app.latency + fault.delay)
-        body = fault.body(model, path)
-        err = body["error"]
-        headers = {}
-        wait = err.get("availability", {}).get("retry_after", fault.retry_after)
-        if wait is not None:
-            headers["Retry-After"] = str(err.get("metadata", {}).get("headers", {}).get(
-                "Retry-After", _num(wait)))
-        self._write_json(int(fault.status or 500), body, headers)
-
-    def _admin_faults(self, method: str, body: bytes) -> None:
-        faults = self.server.app.faults
-        if method == "DELETE":
-            faults.clear()
-        elif method == "POST":
-            kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if kind != "application/json":  # a page's cross-origin "simple" POST is text/plain
-                self._error(415, "POST /_faults takes a JSON body: send Content-Type: "
-                            "application/json")
-                return
-            try:
-                obj = json.loads(body or b"{}")
-                items = obj.get("faults", [obj]) if isinstance(obj, dict) else obj
-                parsed = [Fault.from_mapping(item) for item in items]
-            except (ValueError, TypeError, AttributeError) as exc:
-                self._error(400, f"Invalid fault: {exc}")
-                return
-            for fault, times in parsed:
-                faults.push(fault, times=times)
-        elif method != "GET":
-            self._error(405, f"{method} not allowed on {API_PREFIX}/_faults")
-            return
-        pending = [{"kind": f.kind, "times": t, "delay": f.delay, "path": f.path,
-                    "model": f.model, "retry_after": f.retry_after} for f, t in faults.pending()]
-        self._write_json(200, {"data": {"pending": pending}})
-
-    # -- chat ----------------------------------------------------------------------------------
-
-    def _chat(self, body: bytes, fault: Fault | None) -> None:
-        app = self.server.app
-        started = time.monotonic()
-        try:
-            obj = json.loads(body)
-        except ValueError as exc:
-            self._error(400, f"Invalid JSON in request body: {exc}")
-            return
-        try:
-            req = parse_chat_request(obj, app.catalogue, app.image_catalogue)
-        except Rejected as exc:
-            self._write_json(exc.status, exc.body())
-            return
-        kind = fault.kind if fault else None
-        delay = app.latency + (fault.delay if fault else 0.0)
-        gen_id = new_generation_id()
-        created = int(time.time())
-        if req.stream:
-            self._stream(req, gen_id, created, fault, delay, started)
-            return
-        time.sleep(delay)
-        answer = compose(req, app.cache, drop_images=kind == "no-image",
-                         bad_base64=kind == "bad-base64")
-        headers = {"X-Generation-Id": gen_id}
-        if kind == "error-200" and fault is not None:
-            self._write_json(200, {"error": fault.envelope(), "id": gen_id}, headers)
-            return
-        choice_error = fault.envelope() if fault and kind in ("choice-error",
-                                                                "stream-error") else None
-        body_obj = completion_json(gen_id, created, req, answer, choice_error)
-        if choice_error is None:
-            app.record(gen_id, req, answer, streamed=False, latency=time.monotonic() - started)
-        self._write_json(200, body_obj, headers, cut=kind == "cut-stream")
-
-    def _chunk(self, data: bytes) -> None:
-        """One HTTP/1.1 chunk (an empty one ends the body); large data is not copied again.
-
-        For an HTTP/1.0 peer the data is written as is, and the end is the connection's close.
-        """
-        if not self._chunked:
-            if data:
-                self.wfile.write(data)
-            return
-        if len(data) < 65536:
-            self.wfile.write(b"%x\r\n%b\r\n" % (len(data), data))
-            return
-        self.wfile.write(b"%x\r\n" % len(data))
-        self.wfile.write(data)
-        self.wfile.write(b"\r\n")
-
-    def _open_stream(self, gen_id: str, delay: float) -> None:
-        """Start an SSE response, then keep it alive with comments while "generating" for ``delay``."""
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        if self._chunked:
-            self.send_header("Transfer-Encoding", "chunked")
-        else:  # HTTP/1.0 has no chunks: the body ends when the connection does
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.send_header("X-Generation-Id", gen_id)
-        self.end_headers()
-        self._chunk(encode_sse(comment=KEEPALIVE))
-        deadline = time.monotonic() + delay
-        while (left := deadline - time.monotonic()) > 0:
-            time.sleep(min(left, self.server.app.keepalive_interval))
-            if deadline - time.monotonic() > 0:
-                self._chunk(encode_sse(comment=KEEPALIVE))
-
-    def _stream(self, req: ChatRequest, gen_id: str, created: int, fault: Fault | None,
-                delay: float, started: float) -> None:
-        app = self.server.app
-        kind = fault.kind if fault else None
-        self._open_stream(gen_id, delay)
-        if kind == "error-200" and fault is not None:  # a pre-content error, as a lone event
-            self._chunk(encode_sse(json.dumps({"id": gen_id, "error": fault.envelope(),
-                                               "choices": []})))
-            self._chunk(b"")
-            return
-        answer = compose(req, app.cache, drop_images=kind == "no-image",
-                         bad_base64=kind == "bad-base64")
-        error = fault.envelope() if fault and kind in ("stream-error", "choice-error") else None
-        chunks = list(stream_chunks(gen_id, created, req, answer, error))
-        cut_at = _cut_index(chunks) if kind == "cut-stream" else None
-        for i, chunk in enumerate(chunks):
-            event = encode_sse(dumps(chunk))
-            if i == cut_at:
-                self._chunk(event[: len(event) // 2])
-                self._hang_up()
-                return
-            self._chunk(event)
-        if error is None:
-            self._chunk(encode_sse("[DONE]"))
-            app.record(gen_id, req, answer, streamed=True, latency=time.monotonic() - started)
-        self._chunk(b"")
-
 
 class _BodyReader:
     """The connection's reader for one request: reading the body ends its read deadline."""
@@ -490,15 +290,6 @@ class _BodyReader:
         return getattr(self._inner, name)
 
 
-def _cut_index(chunks: list[dict[str, Any]]) -> int:
-    """The first image event, or the last event when there is no image."""
-    for i, chunk in enumerate(chunks):
-        for choice in chunk.get("choices") or ():
-            if choice.get("delta", {}).get("images"):
-                return i
-    return len(chunks) - 1
-
-
 def _peek_model(body: bytes) -> str | None:
     try:
         obj = json.loads(body)
@@ -506,7 +297,3 @@ def _peek_model(body: bytes) -> str | None:
         return None
     model = obj.get("model") if isinstance(obj, dict) else None
     return model if isinstance(model, str) else None
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)

@@ -14,10 +14,11 @@ import time
 from types import TracebackType
 from typing import Any, TextIO
 
-from ._app import API_PREFIX, HTTPServer
+from ._app import API_PREFIX
 from ._catalog import ModelSpec, build_catalogue
 from ._chat import Answer
 from ._faults import FaultQueue
+from ._httpserver import HTTPServer
 from ._images_catalog import ImageApiModel, build_image_catalogue
 from ._records import GenerationRecord, RecordedRequest, RecordList
 from ._render import RenderCache
