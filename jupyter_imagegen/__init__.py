@@ -52,6 +52,7 @@ from ._exceptions import (
 )
 from ._imagesapi import ImageModelInfo
 from ._models import ModelInfo
+from ._preview import display_options
 from ._protocol import ASPECT_RATIOS, IMAGE_SIZES, Usage
 from ._results import GeneratedImage, ImageResult
 from ._store import ImageStore, StoreEntry
@@ -98,6 +99,7 @@ __all__ = [
     "__version__",
     "compare",
     "default_client",
+    "display_options",
     "generate",
     "generate_many",
     "is_offline",

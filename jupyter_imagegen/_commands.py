@@ -18,6 +18,7 @@ from IPython.core.error import UsageError
 from ._default import is_offline, offline, online
 from ._display import Table
 from ._exceptions import ImageGenError
+from ._labels import is_offline_client, money
 
 if TYPE_CHECKING:
     from ._magic import ImageGenMagics
@@ -74,18 +75,23 @@ def _config(magics: ImageGenMagics, words: list[str]) -> Table:
          change + "timeout"],
         ["short errors", str(magics.short_errors), change + "short_errors"],
         ["replay cache", magics.cache or "(off)", change + "cache"],
-        ["spent this session", f"${client.spent:.4f}", "(reported by the service; cache hits are free)"],
+        ["spent this session", _spent(client), "(reported by the service; cache hits are free)"],
         ["spend limit", "(none)" if client.spend_limit is None else f"${client.spend_limit:.2f}",
          change + "spend_limit"],
     ]
     return Table(["setting", "value", "change with"], rows, caption="%config ImageGenMagics lists all")
 
 
+def _spent(client: Any) -> str:
+    """Real spend only: an offline client's simulated prices are not money spent."""
+    if is_offline_client(client):
+        return f"$0.00 (offline; simulated prices total {money(client.spent)}, not charged)"
+    return money(client.spent)
+
+
 def _offline(magics: ImageGenMagics, words: list[str]) -> None:
     magics.base_url = None
-    client = offline()
-    print(f"jupyter_imagegen: offline: images come from the local server at {client.base_url} "
-          "(procedural renderer, no key, no cost). `%imagegen online` switches back.")
+    offline()  # says so in one line
 
 
 def _online(magics: ImageGenMagics, words: list[str]) -> None:
@@ -99,7 +105,10 @@ def _online(magics: ImageGenMagics, words: list[str]) -> None:
 
 
 def _key(magics: ImageGenMagics, words: list[str]) -> None:
-    key = getpass.getpass("OpenRouter API key (not shown): ").strip()
+    try:
+        key = getpass.getpass("OpenRouter API key (not shown): ").strip()
+    except (KeyboardInterrupt, EOFError):
+        return  # interrupted: nothing changed, nothing to say
     if not key:
         raise usage_error("No key entered; nothing changed.")
     os.environ["OPENROUTER_API_KEY"] = key

@@ -10,7 +10,7 @@ import base64
 from collections.abc import Sequence
 from html import escape
 
-__all__ = ["caption_html", "grid_html", "status_html", "table_html"]
+__all__ = ["caption_html", "grid_html", "img_html", "status_html", "table_html"]
 
 _MUTED = "font-size:0.85em;opacity:0.8;white-space:pre-wrap"
 _FIGURE = (
@@ -22,6 +22,8 @@ _FIGURE = (
 )
 _IMG = ('<img src="data:{mime};base64,{b64}" alt="{alt}" title="{alt}" '
         'style="width:100%;height:auto;display:block">')
+_CELL = ('<div style="min-width:0">{img}<div style="' + _MUTED + ';overflow-wrap:anywhere">'
+         "{label}</div></div>")
 
 
 def caption_html(caption: str) -> str:
@@ -29,21 +31,27 @@ def caption_html(caption: str) -> str:
     return f'<div class="jupyter-imagegen-caption" style="{_MUTED}">{escape(caption)}</div>'
 
 
+def img_html(data: bytes, mime: str, alt: str) -> str:
+    """One embedded image that fills its cell (escaped alt text, base64 data URL)."""
+    return _IMG.format(mime=escape(mime), b64=base64.b64encode(data).decode("ascii"), alt=escape(alt))
+
+
 def grid_html(
-    images: Sequence[tuple[bytes, str, str]], caption: str, *, columns: int = 2, width: int = 320
+    images: Sequence[tuple[bytes, str, str]], caption: str, *, columns: int = 2, width: int = 320,
+    labels: Sequence[str] = (),
 ) -> str:
     """A figure with the ``(data, mime, alt)`` images in a grid of ``columns`` and an escaped caption.
 
-    The images are embedded as they came (full resolution, so "save image" saves the original);
-    only their on-screen size is limited to ``width`` CSS pixels per cell.
+    The images are the thumbnails the caller encoded for a cell of ``width`` CSS pixels; every
+    column has the same width. ``labels`` puts a short escaped line under each image.
     """
     per_row = max(1, min(columns, len(images)))
-    cell = width if len(images) > 1 else width * 2
     tags = "".join(
-        _IMG.format(mime=escape(mime), b64=base64.b64encode(data).decode("ascii"), alt=escape(alt))
-        for data, mime, alt in images
+        _CELL.format(img=img_html(data, mime, alt), label=escape(labels[i])) if i < len(labels)
+        else img_html(data, mime, alt)
+        for i, (data, mime, alt) in enumerate(images)
     )
-    return _FIGURE.format(images=tags, caption=escape(caption), columns=per_row, width=cell)
+    return _FIGURE.format(images=tags, caption=escape(caption), columns=per_row, width=width)
 
 
 def status_html(text: str, *, done: bool = False) -> str:

@@ -73,7 +73,10 @@ def test_offline_then_online(ip: InteractiveShell, monkeypatch: pytest.MonkeyPat
     cell = run(ip, "%imagegen offline")
     assert cell.result.success, cell.stderr
     assert ig.is_offline()
-    assert "offline: images come from the local server" in cell.captured.stdout
+    # One neutral line (stderr only because this shell has no kernel), no temporary port.
+    (notice,) = cell.captured.stderr.strip().splitlines()
+    assert notice.startswith("jupyter_imagegen is offline: images come from the built-in renderer")
+    assert "127.0.0.1" not in notice and "simulated" in notice
     rows = {r[0]: r[1] for r in run(ip, "%imagegen config").result.result.rows}
     assert rows["service"].endswith("(offline local server)")
     generated = run(ip, "%%imagegen -m offline/sketch --no-stream\noffline fox")
@@ -145,7 +148,9 @@ def test_unknown_commands(ip: InteractiveShell, line: str, expected: str) -> Non
 
 def test_models_error_is_short(ip: InteractiveShell) -> None:
     ig.set_default_client(ig.Client(base_url="http://127.0.0.1:9/api/v1", api_key="", max_retries=0))
-    assert "APIConnectionError" in run(ip, "%imagegen models").error_message()
+    cell = run(ip, "%imagegen models")
+    assert "cannot reach" in cell.error_message()
+    assert cell.result.error_in_exec.error_type == "APIConnectionError"
 
 
 def test_widget_opens_bound_to_the_magic_client(ip: InteractiveShell, client: ig.Client) -> None:
