@@ -125,8 +125,53 @@ def _widget(magics: ImageGenMagics, words: list[str]) -> Any:
     return ImageGenWidget(client=magics.client(), model=magics.default_model or None)
 
 
-def _help(magics: ImageGenMagics, words: list[str]) -> None:
-    print(magics.imagegen.__doc__)
+HELP = """\
+Generate: write the prompt under %%imagegen (the result is the cell's value, also _)
+
+    %%imagegen
+    a watercolour lighthouse at dusk
+
+    %%imagegen -m google/gemini-2.5-flash-image --aspect-ratio 16:9 --as poster
+    a poster of {city} at night            ({city} inserts a notebook variable)
+
+    %%imagegen --each-line                 one image per line, in parallel
+    a cat
+    a dog
+
+    %%imagegen -m google/gemini-2.5-flash-image -m black-forest-labs/flux.2-pro
+    a harbour at night                     (a side-by-side comparison)
+
+    %%imagegen -i poster                   edit: send an image (variable or file) back
+
+Options: -m MODEL, -a RATIO, -s SIZE, --seed N, -i IMAGE, -o DIR, --as NAME, --no-display,
+         --each-line, --concurrency N, --timeout S, --no-stream, --no-interpolate
+
+Commands:
+    %imagegen models [SEARCH]   image models with price per image
+    %imagegen config            the settings a cell uses now
+    %imagegen offline | online  the built-in offline renderer, or OpenRouter
+    %imagegen key               enter the API key without echo
+    %imagegen widget            the interactive widget
+    %imagegen help              this help
+
+Settings: %config ImageGenMagics (e.g. .default_model, .preview_size = 768, .preview_format = "full")
+"""
+
+
+class Help:
+    """The help as readable text, and as a preformatted block in notebooks."""
+
+    def __repr__(self) -> str:
+        return HELP
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f'<pre class="jupyter-imagegen-help" style="white-space:pre-wrap">{escape(HELP)}</pre>'
+
+
+def _help(magics: ImageGenMagics, words: list[str]) -> Help:
+    return Help()
 
 
 COMMANDS: dict[str, Callable[[ImageGenMagics, list[str]], Any]] = {

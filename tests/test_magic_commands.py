@@ -126,9 +126,11 @@ def test_key_with_nothing_entered(ip: InteractiveShell, monkeypatch: pytest.Monk
 
 def test_help_and_bare_command(ip: InteractiveShell) -> None:
     for source in ("%imagegen help", "%imagegen"):
-        out = run(ip, source).captured.stdout
-        assert "%imagegen models [SEARCH]" in out
-        assert "--aspect-ratio RATIO" in out
+        shown = run(ip, source).result.result
+        text, html = repr(shown), shown._repr_html_()
+        assert text.index("%%imagegen\n") < text.index("%imagegen models [SEARCH]")  # examples first
+        assert "--each-line" in text and "-m MODEL" in text and "\\n" not in text
+        assert html.startswith("<pre") and "&lt;" not in text and "{city}" in html
     doc = run(ip, "%imagegen?").captured.stdout
     assert "Line commands" in doc
     assert "--no-interpolate" in doc
