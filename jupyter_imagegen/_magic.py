@@ -29,6 +29,8 @@ from ._client import Client
 from ._commands import run_command, usage_error
 from ._default import default_client
 from ._display import StatusLine, caption_bundle, forget_shown, mark_shown, publish, result_outputs
+from ._errors import install as install_short_errors
+from ._errors import uninstall as uninstall_short_errors
 from ._exceptions import CancelledError, ImageGenError
 from ._interpolate import interpolate
 from ._preview import FORMATS, display_options
@@ -443,6 +445,7 @@ def load_ipython_extension(ipython: Any) -> None:
     """Register the magics on ``ipython`` (``%load_ext jupyter_imagegen``)."""
     ipython.register_magics(ImageGenMagics(ipython))
     ipython.events.register("post_run_cell", forget_shown)
+    install_short_errors(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -453,6 +456,7 @@ def unload_ipython_extension(ipython: Any) -> None:
     registry = ipython.magics_manager.registry
     registry.pop("ImageGenMagics", None)
     ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, ImageGenMagics)]
+    uninstall_short_errors(ipython)
     if forget_shown in ipython.events.callbacks["post_run_cell"]:
         ipython.events.unregister("post_run_cell", forget_shown)
 

@@ -81,6 +81,9 @@ def test_offline_then_online(ip: InteractiveShell, monkeypatch: pytest.MonkeyPat
     assert rows["service"].endswith("(offline local server)")
     generated = run(ip, "%%imagegen -m offline/sketch --no-stream\noffline fox")
     assert generated.result.success, generated.stderr
+    assert generated.result.result.offline and "offline simulated_cost=$0.0" in repr(generated.result.result)
+    rows = {r[0]: r[1] for r in run(ip, "%imagegen config").result.result.rows}
+    assert rows["spent this session"].startswith("$0.00 (offline; simulated prices total $0.0")
     # Online without a key is refused with instructions, and nothing changes.
     refused = run(ip, "%imagegen online")
     assert "No OPENROUTER_API_KEY is set" in refused.error_message()

@@ -194,3 +194,39 @@ def test_key_never_appears_anywhere(ip: InteractiveShell, server: LocalServer) -
     for cell in cells:
         assert KEY not in cell.everything
         assert KEY not in repr(cell.result.result)
+
+
+@pytest.mark.parametrize(("model", "suggested"), [
+    ("dall-e-3", "openai/gpt-image-2"), ("midjourney", "black-forest-labs/flux.2-pro"),
+    ("stable-diffusion", "bytedance-seed/seedream-4.5"),
+])
+def test_python_api_error_is_one_short_line_with_real_models(ip: InteractiveShell, model: str,
+                                                             suggested: str) -> None:
+    cell = run(ip, f"import jupyter_imagegen as ig\nig.generate('a fox', {model!r})")
+    assert not cell.result.success
+    assert isinstance(cell.result.error_in_exec, ig.NotFoundError)
+    shown = cell.captured.stdout + cell.captured.stderr
+    assert "Traceback" not in shown and "_client.py" not in shown and "requests" not in shown
+    first, where = shown.strip().splitlines()
+    assert first.endswith(f"NotFoundError\x1b[0m: unknown model {model!r}. It is not an OpenRouter "
+                          f"image model; try {first.split('try ', 1)[1]}")
+    assert suggested in first and "%imagegen models" in first
+    assert where.strip() == f"(at line 2: ig.generate('a fox', {model!r}))"
+
+
+def test_full_tracebacks_come_back_with_short_errors_off(ip: InteractiveShell) -> None:
+    run(ip, "%config ImageGenMagics.short_errors = False")
+    cell = run(ip, "import jupyter_imagegen as ig\nig.generate('a fox', 'dall-e-3')")
+    assert "Traceback" in cell.captured.stdout + cell.captured.stderr
+
+
+def test_interrupting_key_entry_is_silent(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+
+    def interrupted(prompt: str = "") -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(getpass, "getpass", interrupted)
+    cell = run(ip, "%imagegen key")
+    assert cell.result.success and cell.captured.stdout == cell.captured.stderr == ""
+    assert cell.outputs == []
