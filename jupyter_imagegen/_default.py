@@ -51,11 +51,11 @@ def _start_offline(*, asked: bool = False) -> Client:
 
         _server = LocalServer(port=0).start()
     if asked:
-        _notice("jupyter_imagegen is offline: images come from the built-in renderer, prices are "
+        _notice("jupyter_imagegen is in offline mode: images come from the built-in renderer, prices are "
                 "simulated and nothing is charged. jupyter_imagegen.online() (or `%imagegen "
                 "online`) switches back.")
     else:
-        _notice("jupyter_imagegen is offline because OPENROUTER_API_KEY is not set: images come "
+        _notice("jupyter_imagegen is in offline mode because OPENROUTER_API_KEY is not set: images come "
                 "from the built-in renderer, prices are simulated and nothing is charged. To use "
                 "OpenRouter, set the key (or run `%imagegen key`).")
     client = Client(api_key="", base_url=_server.base_url)

@@ -75,7 +75,7 @@ def test_offline_then_online(ip: InteractiveShell, monkeypatch: pytest.MonkeyPat
     assert ig.is_offline()
     # One neutral line (stderr only because this shell has no kernel), no temporary port.
     (notice,) = cell.captured.stderr.strip().splitlines()
-    assert notice.startswith("jupyter_imagegen is offline: images come from the built-in renderer")
+    assert notice.startswith("jupyter_imagegen is in offline mode: images come from the built-in renderer")
     assert "127.0.0.1" not in notice and "simulated" in notice
     rows = {r[0]: r[1] for r in run(ip, "%imagegen config").result.result.rows}
     assert rows["service"].endswith("(offline local server)")

@@ -61,7 +61,7 @@ def test_saved_captions_say_offline_and_simulated(saved: object) -> None:
     magic = saved.cells[2]  # type: ignore[attr-defined]
     caption = magic.outputs[-1]["data"]["text/plain"]
     assert re.search(r" · offline · simulated \$0\.03\d* · ", caption), caption
-    notice = [o for o in saved.cells[1].outputs if "jupyter_imagegen is offline" in  # type: ignore[attr-defined]
+    notice = [o for o in saved.cells[1].outputs if "jupyter_imagegen is in offline mode" in  # type: ignore[attr-defined]
               str(o.get("data", {}).get("text/plain", ""))]
     assert len(notice) == 1 and "127.0.0.1" not in str(notice[0])
     assert not [o for o in saved.cells[1].outputs if o.get("name") == "stderr"]  # type: ignore[attr-defined]

@@ -126,7 +126,7 @@ def test_teaching_runs_offline_from_a_fresh_environment(tmp_path: Path) -> None:
     provenance = first.outputs[0]["metadata"]["jupyter_imagegen"]
     assert provenance["prompt"] == "a red circle above blue waves"
     assert provenance["generation_id"].startswith("gen-")
-    assert "jupyter_imagegen is offline" in json.dumps(nb.cells[1].outputs)
+    assert "jupyter_imagegen is in offline mode" in json.dumps(nb.cells[1].outputs)
     assert "127.0.0.1" not in json.dumps(nb.cells[1].outputs)
     stars = cell_with(nb, "stars.prompt")
     assert '3 stars in orange and purple over green hills, style notes: {\\"lines\\"' in json.dumps(
