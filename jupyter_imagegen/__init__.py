@@ -55,6 +55,7 @@ from ._exceptions import (
 from ._imagesapi import ImageModelInfo
 from ._model import Model, Price
 from ._models import ModelInfo
+from ._preview import display_options
 from ._protocol import ASPECT_RATIOS, IMAGE_SIZES, Usage
 from ._request import Request
 from ._results import GeneratedImage, ImageResult
@@ -107,6 +108,7 @@ __all__ = [
     "agenerate",
     "compare",
     "default_client",
+    "display_options",
     "generate",
     "generate_many",
     "is_offline",

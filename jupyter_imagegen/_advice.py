@@ -25,8 +25,38 @@ _SET_KEY = ("Set the key without showing it: run `%imagegen key` (it prompts wit
             "works without a key.")
 
 
+# Names newcomers type that are not OpenRouter ids, and real image models to try instead. Ids as
+# published: google/gemini-2.5-flash-image and qwen/qwen-image-3 (real /models and /images/models
+# listings), openai/gpt-image-2 (OpenRouterTeam/docs 9558798f example), black-forest-labs/flux.2-pro
+# and bytedance-seed/seedream-4.5 (recorded /images/models listing), all summarised in
+# /work/shared/reference/openrouter-changes-2026.md.
+_POPULAR = {
+    "dall-e": ("openai/gpt-image-2", "google/gemini-2.5-flash-image"),
+    "dalle": ("openai/gpt-image-2", "google/gemini-2.5-flash-image"),
+    "flux": ("black-forest-labs/flux.2-pro",),
+    "stable-diffusion": ("black-forest-labs/flux.2-pro", "bytedance-seed/seedream-4.5",
+                         "google/gemini-2.5-flash-image"),
+    "sdxl": ("black-forest-labs/flux.2-pro", "bytedance-seed/seedream-4.5"),
+    "midjourney": ("black-forest-labs/flux.2-pro", "google/gemini-2.5-flash-image",
+                   "qwen/qwen-image-3"),
+}
+
+
+def popular_alternatives(model: str) -> list[str]:
+    """Real image models for a name people try (``dall-e-3``, ``flux``, ``midjourney``...)."""
+    name = model.lower().rsplit("/", 1)[-1].replace("_", "-").replace(" ", "-")
+    for key, ids in _POPULAR.items():
+        if name.startswith(key):
+            return list(ids)
+    return []
+
+
 def advise(exc: ImageGenError) -> str:
-    """A short message for ``exc``: what happened, then what to do. Never a traceback."""
+    """One line for ``exc``: what happened, then what to do. Never a traceback."""
+    return " ".join(_advise(exc).split("\n"))
+
+
+def _advise(exc: ImageGenError) -> str:
     status = f" (HTTP {exc.status})" if exc.status else ""
     if isinstance(exc, AuthenticationError):
         return f"The API key was not accepted{status}: {exc.message}\n{_SET_KEY}"
@@ -42,10 +72,17 @@ def advise(exc: ImageGenError) -> str:
         return (f"Rate limited{status}: {exc.message}\n{retried}{wait} Run the cell again in a "
                 "minute, use fewer parallel requests, or add credits to raise the limit.")
     if isinstance(exc, NotFoundError):
-        more = "" if "Did you mean" in exc.message or not exc.suggestions else (
-            f" Did you mean: {', '.join(exc.suggestions)}?")
         # The client's own pointer names the Python and CLI ways; in a notebook the magic's is better.
         message = exc.message.split(" List image models with", 1)[0]
+        asked = message.split("'")[1] if message.count("'") >= 2 else ""
+        tries = [m for m in popular_alternatives(asked) if m not in exc.suggestions]
+        if tries and "Did you mean" not in message:
+            more = f" It is not an OpenRouter image model; try {', '.join(tries)}."
+        elif tries:
+            more = f" Also try {', '.join(tries)}."
+        else:
+            more = "" if "Did you mean" in message or not exc.suggestions else (
+                f" Did you mean: {', '.join(exc.suggestions)}?")
         return f"{message}{more}\nList image models with `%imagegen models [SEARCH]`."
     if isinstance(exc, SpendLimitError):
         return (f"{exc.message.split(' Raise the spend limit', 1)[0]}\nRaise it with "

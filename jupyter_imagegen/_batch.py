@@ -10,12 +10,13 @@ from __future__ import annotations
 import concurrent.futures as cf
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._exceptions import CancelledError, ImageGenError
-from ._html import grid_html
+from ._labels import money
 from ._results import ImageResult
 
 if TYPE_CHECKING:
@@ -99,43 +100,96 @@ class BatchResult(Sequence[BatchItem]):
             parts.append(f"{failed} failed")
         if cancelled:
             parts.append(f"{cancelled} cancelled")
-        parts.append(f"${self.cost:.4f}")
+        results = self.results
+        if results and all(r.offline for r in results):
+            parts.append(f"offline, simulated {money(self.cost)}")
+        else:
+            parts.append(money(self.cost))
         return ", ".join(parts)
 
     def __repr__(self) -> str:
         return f"<BatchResult {self.summary()}>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        html = [grid_html([(g.data, g.mime, item.prompt[:100]) for g in item.result.generated],
-                          f"{item.index}: {item.prompt[:80]} · {item.result.caption()}")
-                for item in self.items if item.result is not None]
-        html += [f"<div>{item.index}: {type(item.error).__name__}: "
-                 f"{_escape(str(item.error))}</div>" for item in self.errors]
-        bundle: dict[str, Any] = {"text/plain": repr(self),
-                  "text/html": f"<div>{_escape(self.summary())}</div>" + "".join(html)}
-        generated = [g for result in self.results for g in result.generated]
-        if generated:  # where HTML is not rendered, a contact sheet still shows every image
-            from ._display import contact_sheet
+        """One grid of thumbnails (each image stored once), the summary once, errors as text."""
+        from ._display import batch_html
 
-            bundle["image/png"] = contact_sheet(generated, columns=4, width=256)
-        return bundle
+        lines = [self.summary()]
+        for item in self.items:
+            if item.result is not None:
+                lines.append(f"{item.index}: {item.prompt[:80]} · {item.result.caption()}")
+            else:
+                lines.append(f"{item.index}: {item.prompt[:80]} · {_error_line(item.error)}")
+        return {"text/plain": "\n".join(lines), "text/html": batch_html(self)}
 
 
-def _escape(text: str) -> str:
-    from html import escape
+def _error_line(error: BaseException | None) -> str:
+    """A failed item in one line, without a repeated type prefix."""
+    if isinstance(error, CancelledError):
+        return "cancelled"
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
-    return escape(text)
+
+class _Progress:
+    """n/n progress: a display-handle line in a notebook (saved as finished), tqdm elsewhere.
+
+    A tqdm notebook bar is a widget whose saved text is "0%"; the handle line is plain output
+    that is updated in place and, when the batch ends, says what happened.
+    """
+
+    def __init__(self, total: int, desc: str) -> None:
+        self.total, self.desc, self.done, self.failed = total, desc, 0, 0
+        self.started = time.monotonic()
+        self._handle: Any = None
+        self._bar: Any = None
+        shell = _shell()
+        if shell is not None:
+            from ._display import publish
+
+            self._handle = publish(self._bundle(), display_id=True)
+        else:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                return
+            self._bar = tqdm(total=total, desc=desc, unit="img", file=sys.stderr)
+
+    def _bundle(self, final: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+        from ._html import status_html
+
+        took = f"{time.monotonic() - self.started:.1f}s"
+        failed = f", {self.failed} failed" if self.failed else ""
+        text = (f"{self.desc} {self.done}/{self.total}{failed} · {took}" if not final
+                else f"{final} · {self.done}/{self.total} done · {took}")
+        return {"text/plain": text, "text/html": status_html(text, done=bool(final))}, {}
+
+    def update(self, ok: bool) -> None:
+        self.done += 1
+        self.failed += not ok
+        if self._bar is not None:
+            self._bar.update(1)
+        if self._handle is not None:
+            self._handle.update(self._bundle()[0], raw=True)
+
+    def close(self, summary: str) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        if self._handle is not None:
+            self._handle.update(self._bundle(summary)[0], raw=True)
 
 
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    """A tqdm.auto bar (notebook widget or terminal) when tqdm is installed and wanted."""
-    if not enabled:
-        return None
+def _shell() -> Any:
+    """The running IPython kernel shell (rich outputs), or None in a terminal or script."""
     try:
-        from tqdm.auto import tqdm
+        from IPython import get_ipython
     except ImportError:
         return None
-    return tqdm(total=total, desc=desc, unit="img", file=sys.stderr)
+    shell = get_ipython()
+    return shell if getattr(shell, "kernel", None) is not None else None
+
+
+def _progress(total: int, enabled: bool, desc: str) -> _Progress | None:
+    return _Progress(total, desc) if enabled else None
 
 
 def generate_many(
@@ -194,7 +248,7 @@ def generate_many(
                 except (ImageGenError, Exception) as exc:
                     item.error = exc
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(item.result is not None)
                 if on_result is not None:
                     on_result(item)
                 if remaining:
@@ -211,11 +265,11 @@ def generate_many(
         for item in remaining:
             item.error = CancelledError("cancelled by a keyboard interrupt before it started")
     finally:
-        if bar is not None:
-            bar.close()
         if own:
             pool.shutdown(wait=not interrupted, cancel_futures=True)
     batch = BatchResult(items, interrupted=interrupted)
-    if interrupted:
+    if bar is not None:
+        bar.close(("interrupted: " if interrupted else "finished: ") + batch.summary())
+    elif interrupted:
         print(f"jupyter_imagegen: interrupted: {batch.summary()}", file=sys.stderr)
     return batch

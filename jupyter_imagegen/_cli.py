@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ __all__ = ["main"]
 
 DEMO_KEY = "sk-or-offline-demo-key"
 _DEMO_HINT = "pip install 'jupyter-imagegen[demo]'"
+_GRID_IMG = re.compile(r'src="data:(image/(?:png|jpeg|webp));base64,([A-Za-z0-9+/=]+)"')
 _IMAGE_MIMES = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp",
                 "image/gif": ".gif"}
 
@@ -171,13 +173,15 @@ def _save_outputs(nb: Any, out: Path) -> list[Path]:
     saved = []
     for number, cell in enumerate(nb.cells, 1):
         for k, output in enumerate(cell.get("outputs", ())):
-            for mime, ext in _IMAGE_MIMES.items():  # the first (richest) image form only
-                data = output.get("data", {}).get(mime)
-                if data:
-                    path = out / f"cell{number:02d}-{k}{ext}"
-                    path.write_bytes(base64.b64decode(data))
-                    saved.append(path)
-                    break
+            found = [(mime, output.get("data", {}).get(mime)) for mime in _IMAGE_MIMES]
+            images = [(mime, data) for mime, data in found if data][:1]  # the first image form only
+            if not images:  # a grid: its thumbnails are in the HTML, each stored once
+                images = _GRID_IMG.findall(str(output.get("data", {}).get("text/html", "")))
+            for n, (mime, data) in enumerate(images):
+                suffix = f"-{n}" if len(images) > 1 else ""
+                path = out / f"cell{number:02d}-{k}{suffix}{_IMAGE_MIMES.get(mime, '.bin')}"
+                path.write_bytes(base64.b64decode(data))
+                saved.append(path)
     return saved
 
 

@@ -18,6 +18,7 @@ from IPython.core.error import UsageError
 from ._default import is_offline, offline, online
 from ._display import Table
 from ._exceptions import ImageGenError
+from ._labels import is_offline_client, money
 
 if TYPE_CHECKING:
     from ._magic import ImageGenMagics
@@ -75,18 +76,23 @@ def _config(magics: ImageGenMagics, words: list[str]) -> Table:
          change + "timeout"],
         ["short errors", str(magics.short_errors), change + "short_errors"],
         ["replay cache", magics.cache or "(off)", change + "cache"],
-        ["spent this session", f"${client.spent:.4f}", "(reported by the service; cache hits are free)"],
+        ["spent this session", _spent(client), "(reported by the service; cache hits are free)"],
         ["spend limit", "(none)" if client.spend_limit is None else f"${client.spend_limit:.2f}",
          change + "spend_limit"],
     ]
     return Table(["setting", "value", "change with"], rows, caption="%config ImageGenMagics lists all")
 
 
+def _spent(client: Any) -> str:
+    """Real spend only: an offline client's simulated prices are not money spent."""
+    if is_offline_client(client):
+        return f"$0.00 (offline; simulated prices total {money(client.spent)}, not charged)"
+    return money(client.spent)
+
+
 def _offline(magics: ImageGenMagics, words: list[str]) -> None:
     magics.base_url = None
-    client = offline()
-    print(f"jupyter_imagegen: offline: images come from the local server at {client.base_url} "
-          "(procedural renderer, no key, no cost). `%imagegen online` switches back.")
+    offline()  # says so in one line
 
 
 def _online(magics: ImageGenMagics, words: list[str]) -> None:
@@ -100,7 +106,10 @@ def _online(magics: ImageGenMagics, words: list[str]) -> None:
 
 
 def _key(magics: ImageGenMagics, words: list[str]) -> None:
-    key = getpass.getpass("OpenRouter API key (not shown): ").strip()
+    try:
+        key = getpass.getpass("OpenRouter API key (not shown): ").strip()
+    except (KeyboardInterrupt, EOFError):
+        return  # interrupted: nothing changed, nothing to say
     if not key:
         raise usage_error("No key entered; nothing changed.")
     os.environ["OPENROUTER_API_KEY"] = key
@@ -117,8 +126,53 @@ def _widget(magics: ImageGenMagics, words: list[str]) -> Any:
     return ImageGenWidget(client=magics.client(), model=magics.default_model or None)
 
 
-def _help(magics: ImageGenMagics, words: list[str]) -> None:
-    print(magics.imagegen.__doc__)
+HELP = """\
+Generate: write the prompt under %%imagegen (the result is the cell's value, also _)
+
+    %%imagegen
+    a watercolour lighthouse at dusk
+
+    %%imagegen -m google/gemini-2.5-flash-image --aspect-ratio 16:9 --as poster
+    a poster of {city} at night            ({city} inserts a notebook variable)
+
+    %%imagegen --each-line                 one image per line, in parallel
+    a cat
+    a dog
+
+    %%imagegen -m google/gemini-2.5-flash-image -m black-forest-labs/flux.2-pro
+    a harbour at night                     (a side-by-side comparison)
+
+    %%imagegen -i poster                   edit: send an image (variable or file) back
+
+Options: -m MODEL, -a RATIO, -s SIZE, --seed N, -i IMAGE, -o DIR, --as NAME, --no-display,
+         --each-line, --concurrency N, --timeout S, --no-stream, --no-interpolate
+
+Commands:
+    %imagegen models [SEARCH]   image models with price per image
+    %imagegen config            the settings a cell uses now
+    %imagegen offline | online  the built-in offline renderer, or OpenRouter
+    %imagegen key               enter the API key without echo
+    %imagegen widget            the interactive widget
+    %imagegen help              this help
+
+Settings: %config ImageGenMagics (e.g. .default_model, .preview_size = 768, .preview_format = "full")
+"""
+
+
+class Help:
+    """The help as readable text, and as a preformatted block in notebooks."""
+
+    def __repr__(self) -> str:
+        return HELP
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f'<pre class="jupyter-imagegen-help" style="white-space:pre-wrap">{escape(HELP)}</pre>'
+
+
+def _help(magics: ImageGenMagics, words: list[str]) -> Help:
+    return Help()
 
 
 COMMANDS: dict[str, Callable[[ImageGenMagics, list[str]], Any]] = {

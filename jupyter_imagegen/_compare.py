@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -11,6 +9,10 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, ImageDraw
 
 from ._batch import BatchItem, BatchResult, generate_many
+from ._exceptions import CancelledError
+from ._html import img_html
+from ._labels import money
+from ._preview import thumbnail
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["Comparison", "compare"]
 
 _THUMB = 256
+#: Width in CSS pixels of one model column.
+_CELL = 256
 
 
 class Comparison:
@@ -36,14 +40,21 @@ class Comparison:
 
     def _caption(self, item: BatchItem) -> str:
         if item.result is None:
-            return f"{type(item.error).__name__}: {item.error}"
+            if isinstance(item.error, CancelledError):
+                return "cancelled"
+            lines = str(item.error).splitlines()
+            return f"{type(item.error).__name__}: {lines[0] if lines else ''}"
         r = item.result
-        cost = f"${r.cost:.4f}" if r.cost is not None else "cost n/a"
+        cost = "cost n/a" if r.cost is None else (
+            f"simulated {money(r.cost)}" if r.offline else money(r.cost))
         took = f"{r.elapsed:.1f}s" if r.elapsed is not None else ""
         return " · ".join(x for x in (cost, took, "cached" if r.cached else "") if x)
 
     def _html(self) -> str:
-        head = "".join(f"<th style='padding:4px'>{escape(m)}</th>" for m in self.models)
+        """A fixed-layout table: equal model columns, wrapped readable headers, one caption each."""
+        cell = f"width:{_CELL}px;vertical-align:top;padding:4px"
+        head = "".join(f"<th style='{cell};text-align:left;overflow-wrap:anywhere;font-weight:600'>"
+                       f"{escape(m)}</th>" for m in self.models)
         rows = []
         for i, prompt in enumerate(self.prompts):
             cells = []
@@ -51,16 +62,17 @@ class Comparison:
                 item = self.cell(i, j)
                 img = ""
                 if item.result is not None and item.result.generated:
-                    g = item.result.generated[0]
-                    b64 = base64.b64encode(g.data).decode("ascii")
-                    img = (f'<img src="data:{escape(g.mime)};base64,{b64}" width="{_THUMB}" '
-                           f'alt="{escape(prompt[:100])}" style="max-width:100%;height:auto"><br>')
-                cells.append(f"<td style='vertical-align:top;padding:4px'>{img}"
-                             f"<small>{escape(self._caption(item))}</small></td>")
-            rows.append(f"<tr><th style='text-align:left;padding:4px;max-width:12em'>"
-                        f"{escape(prompt)}</th>{''.join(cells)}</tr>")
-        return (f"<table class='jupyter-imagegen-compare'><tr><th></th>{head}</tr>"
-                f"{''.join(rows)}</table>")
+                    t = thumbnail(item.result.generated[0])
+                    img = img_html(t.data, t.mime, prompt[:100])
+                cells.append(f"<td style='{cell}'>{img}<div style='font-size:0.85em;opacity:0.8'>"
+                             f"{escape(self._caption(item))}</div></td>")
+            rows.append(f"<tr><th style='width:10em;text-align:left;vertical-align:top;padding:4px;"
+                        f"font-weight:normal;overflow-wrap:anywhere'>{escape(prompt)}</th>"
+                        f"{''.join(cells)}</tr>")
+        total = f"10em + {len(self.models) * (_CELL + 8)}px"
+        return (f"<table class='jupyter-imagegen-compare' style='table-layout:fixed;"
+                f"border-collapse:collapse;width:calc({total})'><thead><tr><th style='width:10em'>"
+                f"</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
     def contact_sheet(self) -> Image.Image:
         """The grid as one image (for front ends that do not render HTML, and for saving)."""
@@ -79,9 +91,11 @@ class Comparison:
         return sheet
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        buffer = io.BytesIO()
-        self.contact_sheet().save(buffer, "PNG", compress_level=1)
-        return {"text/html": self._html(), "image/png": buffer.getvalue(), "text/plain": repr(self)}
+        """HTML with each thumbnail once; the text names every cell (no second image copy)."""
+        lines = [repr(self)] + [f"{p[:60]} | {m}: {self._caption(self.cell(i, j))}"
+                                for i, p in enumerate(self.prompts)
+                                for j, m in enumerate(self.models)]
+        return {"text/html": self._html(), "text/plain": "\n".join(lines)}
 
     def __repr__(self) -> str:
         return (f"<Comparison {len(self.prompts)} prompt(s) x {len(self.models)} model(s): "

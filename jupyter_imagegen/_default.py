@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._client import Client
 from ._config import Settings
+from ._labels import mark_offline
 from ._results import ImageResult
 
 if TYPE_CHECKING:
@@ -27,20 +28,38 @@ _client: Client | None = None
 _server: Any = None  # the in-process LocalServer, once started
 
 
+def _notice(text: str) -> None:
+    """One neutral line: plain display output in a notebook, stderr in a script (never a port)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        get_ipython = None
+    shell = get_ipython() if get_ipython is not None else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from ._display import caption_bundle, publish
+
+        publish(caption_bundle(text))
+    else:
+        print(text, file=sys.stderr)
+
+
 def _start_offline(*, asked: bool = False) -> Client:
     global _server
     if _server is None:
         from .server import LocalServer  # front-end layer: only here does the kit start a server
 
         _server = LocalServer(port=0).start()
-        why = "as asked" if asked else "no OPENROUTER_API_KEY set, so"
-        print(
-            f"jupyter_imagegen: offline mode: {why} images come from the local offline server at "
-            f"{_server.base_url} (procedural renderer, no cost). To go online: set "
-            "OPENROUTER_API_KEY, then call jupyter_imagegen.online().",
-            file=sys.stderr,
-        )
-    return Client(api_key="", base_url=_server.base_url)
+    if asked:
+        _notice("jupyter_imagegen is in offline mode: images come from the built-in renderer, prices are "
+                "simulated and nothing is charged. jupyter_imagegen.online() (or `%imagegen "
+                "online`) switches back.")
+    else:
+        _notice("jupyter_imagegen is in offline mode because OPENROUTER_API_KEY is not set: images come "
+                "from the built-in renderer, prices are simulated and nothing is charged. To use "
+                "OpenRouter, set the key (or run `%imagegen key`).")
+    client = Client(api_key="", base_url=_server.base_url)
+    mark_offline(client)
+    return client
 
 
 def default_client() -> Client:

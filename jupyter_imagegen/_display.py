@@ -1,32 +1,31 @@
 """Notebook display: result outputs, the live status line and small tables.
 
-Plain ``image/png`` outputs survive every front end (exported HTML, GitHub, nbviewer, PDF), so a
-single image is shown as one plain image output plus an escaped caption. Several images become
-one grid output whose bundle carries the HTML grid (originals, full resolution) *and* an
-``image/png`` contact sheet, so a front end that does not render HTML still shows every image.
+Plain PNG/JPEG outputs survive every front end (exported HTML, GitHub, nbviewer, PDF), so a
+single image is shown as one plain image output (a preview sized for reading, see ``_preview``)
+plus an escaped caption. Several images become one HTML grid of thumbnails, stored once, with a
+text fallback that lists them; the originals stay in the result.
 Provenance goes into the output metadata under ``jupyter_imagegen``; no credential ever does.
 """
 
 from __future__ import annotations
 
-import io
 import time
 import weakref
 from collections.abc import Sequence
+from html import escape
 from typing import TYPE_CHECKING, Any
 
-from PIL import Image
-
 from ._html import caption_html, grid_html, status_html, table_html
-from ._safeimage import page_image
+from ._preview import options, preview, thumbnail
 
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
 
+    from ._batch import BatchResult
     from ._client import StreamEvent
     from ._results import GeneratedImage, ImageResult
 
-__all__ = ["StatusLine", "Table", "contact_sheet", "mark_shown", "result_outputs", "show_result"]
+__all__ = ["StatusLine", "Table", "mark_shown", "result_outputs", "show_result"]
 
 Bundle = tuple[dict[str, Any], dict[str, Any]]
 META_KEY = "jupyter_imagegen"
@@ -49,12 +48,18 @@ def forget_shown(*_: Any) -> None:
 
 
 def image_bundle(g: GeneratedImage, provenance: dict[str, Any]) -> Bundle:
-    """One image as a plain output: its own mime and bytes, unchanged, plus provenance."""
+    """One image as a plain output: its preview (or the original at ``full``), plus provenance.
+
+    The shown width is capped (``display_options(width=...)``), so a 1K image takes no more
+    than 512 CSS pixels; the original stays in the result (``result.save()``).
+    """
+    opts = options()
+    p = preview(g, opts=opts)
     width, height = g.size
-    shown, mime = page_image(g.data, g.mime, index=g.index)  # raster by magic bytes, never SVG
-    data = {mime: shown, "text/plain": f"<image {g.index}: {width}x{height} {g.mime}>"}
-    meta = {mime: {"width": width, "height": height},
-            META_KEY: {**provenance, "image_index": g.index}}
+    shown = p.width if opts.width is None else min(p.width, opts.width)
+    data = {p.mime: p.data, "text/plain": f"<image {g.index}: {width}x{height}>"}
+    meta = {p.mime: {"width": shown, "height": round(p.height * shown / max(1, p.width))},
+            META_KEY: {**provenance, "image_index": g.index, "original": [width, height, g.mime]}}
     return data, meta
 
 
@@ -63,45 +68,39 @@ def caption_bundle(text: str) -> Bundle:
     return {"text/html": caption_html(text), "text/plain": text}, {}
 
 
-def contact_sheet(generated: Sequence[GeneratedImage], *, columns: int = 2, width: int = 320) -> bytes:
-    """A PNG with every image scaled into a ``columns``-wide grid of ``width``-pixel cells."""
-    thumbs = []
-    for g in generated:
-        image = g.image.convert("RGBA")
-        image.thumbnail((width, width * 4))
-        thumbs.append(image)
-    per_row = max(1, min(columns, len(thumbs)))
-    rows = [thumbs[i:i + per_row] for i in range(0, len(thumbs), per_row)]
-    gap, cell = 4, max(t.width for t in thumbs)  # small images are never scaled up
-    heights = [max(t.height for t in row) for row in rows]
-    sheet = Image.new("RGBA", (per_row * cell + (per_row - 1) * gap,
-                               sum(heights) + (len(rows) - 1) * gap), (255, 255, 255, 0))
-    y = 0
-    for row, height in zip(rows, heights, strict=True):
-        for col, thumb in enumerate(row):
-            sheet.paste(thumb, (col * (cell + gap), y))
-        y += height + gap
-    buffer = io.BytesIO()
-    sheet.save(buffer, format="PNG", compress_level=6)
-    return buffer.getvalue()
-
-
 def grid_bundle(result: ImageResult, caption: str, *, columns: int = 2, width: int = 320) -> Bundle:
-    """Several images as one output: HTML grid of the originals, PNG contact sheet, plain text."""
-    images = [(g.data, g.mime, f"image {g.index}: {result.prompt[:100]}") for g in result.generated]
-    sheet = contact_sheet(result.generated, columns=columns, width=width)
-    with Image.open(io.BytesIO(sheet)) as opened:
-        sheet_size = opened.size
-    data = {
-        "text/html": grid_html(images, caption, columns=columns, width=width),
-        "image/png": sheet,
-        "text/plain": f"{caption}\n{result!r}",
-    }
+    """Several images as one output: an HTML grid of thumbnails (stored once) and plain text.
+
+    No second image copy: front ends without HTML show the text, which names every image.
+    """
+    thumbs = [thumbnail(g) for g in result.generated]
+    images = [(t.data, t.mime, f"image {g.index}: {result.prompt[:100]}")
+              for t, g in zip(thumbs, result.generated, strict=True)]
     listing = [{"index": g.index, "mime": g.mime, "width": g.size[0], "height": g.size[1]}
                for g in result.generated]
-    meta = {"image/png": {"width": sheet_size[0], "height": sheet_size[1]},
-            META_KEY: {**result.metadata(), "images": listing}}
-    return data, meta
+    text = "\n".join([caption, *(f"  image {d['index']}: {d['width']}x{d['height']}" for d in listing)])
+    data = {"text/html": grid_html(images, caption, columns=columns, width=width), "text/plain": text}
+    return data, {META_KEY: {**result.metadata(), "images": listing}}
+
+
+def batch_html(batch: BatchResult, *, columns: int = 4, width: int = 256) -> str:
+    """A batch as one grid: every image once as a thumbnail, a short label under each."""
+    images, labels = [], []
+    for item in batch.items:
+        for g in item.result.generated if item.result is not None else ():
+            t = thumbnail(g)
+            images.append((t.data, t.mime, f"{item.index}: {item.prompt[:100]}"))
+            labels.append(f"{item.index}: {item.prompt[:60]}")
+    errors = "".join(f'<div style="font-size:0.85em">{escape(str(item.index))}: '
+                     f"{escape(_first_line(item.error))}</div>" for item in batch.errors)
+    grid = grid_html(images, batch.summary(), columns=columns, width=width, labels=labels) if images \
+        else caption_html(batch.summary())
+    return grid + errors
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error).splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
 
 
 def result_outputs(

@@ -13,7 +13,7 @@ from html import escape
 from ._exceptions import ImageDecodeError
 from ._safeimage import page_image
 
-__all__ = ["caption_html", "grid_html", "status_html", "table_html"]
+__all__ = ["caption_html", "grid_html", "img_html", "status_html", "table_html"]
 
 _MUTED = "font-size:0.85em;opacity:0.8;white-space:pre-wrap"
 _FIGURE = (
@@ -25,6 +25,8 @@ _FIGURE = (
 )
 _IMG = ('<img src="data:{mime};base64,{b64}" alt="{alt}" title="{alt}" '
         'style="width:100%;height:auto;display:block">')
+_CELL = ('<div style="min-width:0">{img}<div style="' + _MUTED + ';overflow-wrap:anywhere">'
+         "{label}</div></div>")
 
 
 def caption_html(caption: str) -> str:
@@ -32,27 +34,35 @@ def caption_html(caption: str) -> str:
     return f'<div class="jupyter-imagegen-caption" style="{_MUTED}">{escape(caption)}</div>'
 
 
-def grid_html(
-    images: Sequence[tuple[bytes, str, str]], caption: str, *, columns: int = 2, width: int = 320
-) -> str:
-    """A figure with the ``(data, mime, alt)`` images in a grid of ``columns`` and an escaped caption.
+def img_html(data: bytes, mime: str, alt: str) -> str:
+    """One embedded image that fills its cell (escaped alt text, base64 data URL).
 
-    The images are embedded as they came (full resolution, so "save image" saves the original);
-    only their on-screen size is limited to ``width`` CSS pixels per cell.
+    Only raster bytes (by magic, never the declared type) reach the page; what cannot be shown
+    safely becomes an escaped note.
     """
-    per_row = max(1, min(columns, len(images)))
-    cell = width if len(images) > 1 else width * 2
-    tags = "".join(_img_tag(data, mime, alt) for data, mime, alt in images)
-    return _FIGURE.format(images=tags, caption=escape(caption), columns=per_row, width=cell)
-
-
-def _img_tag(data: bytes, mime: str, alt: str) -> str:
-    """One ``<img>`` of raster bytes (by magic); what cannot be shown safely becomes a note."""
     try:
         shown, kind = page_image(data, mime)
     except ImageDecodeError:
         return f'<div style="{_MUTED}">(cannot show this image: {escape(alt)})</div>'
     return _IMG.format(mime=kind, b64=base64.b64encode(shown).decode("ascii"), alt=escape(alt))
+
+
+def grid_html(
+    images: Sequence[tuple[bytes, str, str]], caption: str, *, columns: int = 2, width: int = 320,
+    labels: Sequence[str] = (),
+) -> str:
+    """A figure with the ``(data, mime, alt)`` images in a grid of ``columns`` and an escaped caption.
+
+    The images are the thumbnails the caller encoded for a cell of ``width`` CSS pixels; every
+    column has the same width. ``labels`` puts a short escaped line under each image.
+    """
+    per_row = max(1, min(columns, len(images)))
+    tags = "".join(
+        _CELL.format(img=img_html(data, mime, alt), label=escape(labels[i])) if i < len(labels)
+        else img_html(data, mime, alt)
+        for i, (data, mime, alt) in enumerate(images)
+    )
+    return _FIGURE.format(images=tags, caption=escape(caption), columns=per_row, width=width)
 
 
 def status_html(text: str, *, done: bool = False) -> str:

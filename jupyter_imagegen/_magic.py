@@ -29,8 +29,11 @@ from ._client import Client
 from ._commands import run_command, usage_error
 from ._default import default_client
 from ._display import StatusLine, caption_bundle, forget_shown, mark_shown, publish, result_outputs
-from ._exceptions import ImageGenError
+from ._errors import install as install_short_errors
+from ._errors import uninstall as uninstall_short_errors
+from ._exceptions import CancelledError, ImageGenError
 from ._interpolate import interpolate
+from ._preview import FORMATS, display_options
 from ._progress import run_with_status
 from ._protocol import ASPECT_RATIOS, IMAGE_SIZES
 from ._results import ImageResult
@@ -136,6 +139,11 @@ class ImageGenMagics(Magics, Configurable):
     live_status = Bool(True, config=True, help="Show a live status line while a request runs.")
     columns = Int(2, config=True, help="Columns of the grid when a result has several images.")
     thumbnail_width = Int(320, config=True, help="Width in CSS pixels of one grid cell.")
+    preview_size = Int(768, config=True, help=(
+        "Long side in pixels of the preview a saved notebook stores per image (originals stay in "
+        "the result, in save() and in the store)."))
+    preview_format = Unicode("auto", config=True, help=(
+        "Preview encoding: auto (smallest of JPEG/PNG), webp, jpeg, png, or full (embed originals)."))
     spend_limit = Float(None, allow_none=True, config=True, help=(
         "Refuse to start a request that would take this session's spend (USD) past the limit."))
     cache = Unicode(None, allow_none=True, config=True, help=(
@@ -183,6 +191,20 @@ class ImageGenMagics(Magics, Configurable):
 
             client.cache = ReplayCache(folder)
 
+    @validate("preview_format")
+    def _check_preview_format(self, proposal: Any) -> str:
+        value = str(proposal["value"]).lower()
+        if value not in FORMATS:
+            raise TraitError(f"preview_format must be one of {', '.join(FORMATS)}, not {value!r}")
+        return value
+
+    @observe("preview_size", "preview_format")
+    def _preview_changed(self, change: Any) -> None:
+        try:
+            display_options(preview=self.preview_size, format=self.preview_format)
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+
     @observe("base_url")
     def _drop_own_client(self, change: Any) -> None:
         if self._own_client is not None:
@@ -208,7 +230,7 @@ class ImageGenMagics(Magics, Configurable):
         """The error to raise for ``exc``: a short ``UsageError``, or ``exc`` itself."""
         if not self.short_errors:
             return exc
-        return usage_error(f"{type(exc).__name__}: {advise(exc)}", type(exc).__name__)
+        return usage_error(advise(exc), type(exc).__name__)
 
     @property
     def ip(self) -> Any:
@@ -356,6 +378,11 @@ class ImageGenMagics(Magics, Configurable):
             result = run_with_status(
                 lambda on_event, cancel: client.generate(prompt, model, on_event=on_event,
                                                          cancel=cancel, **options), status)
+        except CancelledError as exc:
+            note = caption_bundle(f"Stopped ({exc.message}). Run the cell again to retry.")
+            if not status.replace(note):
+                publish(note)
+            return None
         except ImageGenError as exc:
             status.clear()
             raise self.error(exc) from None
@@ -427,6 +454,7 @@ def load_ipython_extension(ipython: Any) -> None:
     """Register the magics on ``ipython`` (``%load_ext jupyter_imagegen``)."""
     ipython.register_magics(ImageGenMagics(ipython))
     ipython.events.register("post_run_cell", forget_shown)
+    install_short_errors(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -437,6 +465,7 @@ def unload_ipython_extension(ipython: Any) -> None:
     registry = ipython.magics_manager.registry
     registry.pop("ImageGenMagics", None)
     ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, ImageGenMagics)]
+    uninstall_short_errors(ipython)
     if forget_shown in ipython.events.callbacks["post_run_cell"]:
         ipython.events.unregister("post_run_cell", forget_shown)
 

@@ -21,7 +21,7 @@ from PIL import Image
 from ._dataurl import EXTENSIONS, encode_data_url
 from ._exceptions import InvalidInputError
 from ._files import atomic_write, claim_name, png_with_text, safe_name
-from ._html import grid_html
+from ._labels import is_offline_result, money
 from ._protocol import ChatCompletion, Usage
 from ._safeimage import open_image, page_image
 from ._version import __version__
@@ -216,15 +216,23 @@ class ImageResult:
             "software": f"jupyter_imagegen {__version__}",
         }
 
+    @property
+    def offline(self) -> bool:
+        """True when the offline renderer made this result (its cost is simulated, not charged)."""
+        return is_offline_result(self)
+
     def caption(self) -> str:
-        """One line: model, image sizes, cost and time."""
+        """One line: model, image sizes, cost (marked simulated offline) and time."""
         parts = [self.model]
         if self.generated:
             sizes = sorted({f"{g.size[0]}x{g.size[1]}" for g in self.generated})
             count = f"{len(self.generated)} images " if len(self.generated) > 1 else ""
             parts.append(count + ", ".join(sizes))
+        offline = self.offline
+        if offline:
+            parts.append("offline")
         if self.cost is not None:
-            parts.append(f"${self.cost:.4f}")
+            parts.append(f"simulated {money(self.cost)}" if offline else money(self.cost))
         if self.elapsed is not None:
             parts.append(f"{self.elapsed:.1f}s")
         if self.cached:
@@ -301,24 +309,19 @@ class ImageResult:
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """One bundle, for front ends that ask for a single one.
 
-        It holds an escaped HTML figure of all images with the caption, a plain-image fallback
-        (the image itself, or a contact sheet of several) and stable plain text. IPython uses
+        One image: its preview (PNG or JPEG, sized for reading) and the plain-text repr. Several:
+        one HTML grid of thumbnails and the text. Never a second copy of an image. IPython uses
         :meth:`_ipython_display_` instead.
         """
-        from ._display import META_KEY, contact_sheet
+        from ._display import grid_bundle, image_bundle
 
-        data: dict[str, Any] = {"text/plain": repr(self)}
-        meta: dict[str, Any] = {META_KEY: self.metadata()}
-        if self.generated:
-            images = [(g.data, g.mime, f"image {g.index}: {self.prompt[:100]}") for g in self.generated]
-            data["text/html"] = grid_html(images, self.caption())
-            if len(self.generated) == 1:
-                first = self.generated[0]
-                shown, mime = page_image(first.data, first.mime, index=first.index)
-                data[mime] = shown
-                meta[mime] = {"width": first.size[0], "height": first.size[1]}
-            else:
-                data["image/png"] = contact_sheet(self.generated)
+        if len(self.generated) == 1:
+            data, meta = image_bundle(self.generated[0], self.metadata())
+            data["text/plain"] = repr(self)
+        elif self.generated:
+            data, meta = grid_bundle(self, self.caption())
+        else:
+            data, meta = {"text/plain": repr(self)}, {}
         if include:
             data = {k: v for k, v in data.items() if k in include}
         if exclude:
@@ -328,8 +331,8 @@ class ImageResult:
     def _ipython_display_(self) -> None:
         """One plain image output plus an escaped caption, or a grid for several images.
 
-        Plain ``image/png`` outputs survive everywhere (exported HTML, GitHub, nbviewer); the
-        grid bundle also carries a PNG contact sheet, so front ends without HTML show every image.
+        Plain PNG/JPEG outputs survive everywhere (exported HTML, GitHub, nbviewer); they hold
+        a preview sized for reading (``ig.display_options``), the original stays in the result.
         """
         from ._display import show_result
 
@@ -337,7 +340,9 @@ class ImageResult:
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{g.size[0]}x{g.size[1]}" for g in self.generated)
-        cost = f" cost=${self.cost:.4f}" if self.cost is not None else ""
+        offline = " offline" if self.offline else ""
+        cost = "" if self.cost is None else (
+            f" simulated_cost={money(self.cost)}" if offline else f" cost={money(self.cost)}")
         prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
         return (f"<ImageResult model={self.model!r} images={len(self.generated)} [{sizes}]"
-                f"{cost} prompt={prompt!r}>")
+                f"{offline}{cost} prompt={prompt!r}>")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import re
 import threading
 import time
 import warnings
@@ -117,9 +119,14 @@ class TestCompare:
                              progress=False)
         assert comparison.cell("a moon", "offline/photo").result.generated[0].mime == "image/jpeg"
         bundle = comparison._repr_mimebundle_()
-        sheet = Image.open(io.BytesIO(bundle["image/png"]))
-        assert sheet.size == (2 * 256, 2 * 272)
-        assert bundle["text/html"].count("<img") == 4 and "$" in bundle["text/html"]
+        assert set(bundle) == {"text/html", "text/plain"}  # each thumbnail stored once
+        html = bundle["text/html"]
+        thumbs = re.findall(r'src="data:image/[a-z]+;base64,([^"]+)"', html)
+        assert len(thumbs) == 4
+        assert all(max(Image.open(io.BytesIO(base64.b64decode(t))).size) == 384 for t in thumbs)
+        assert "table-layout:fixed" in html and html.count("width:256px") == 2 + 4  # equal columns
+        assert "simulated $" in html and html.count("offline/photo") == 1  # header once
+        assert "a moon | offline/photo: simulated $" in bundle["text/plain"]
 
     def test_prompt_html_is_escaped(self, client: ig.Client) -> None:
         evil = "<img src=x onerror=alert(1)>"
@@ -218,8 +225,11 @@ class TestCacheAndStoreWiring:
         assert store.latest(1)[0].image.size == (1024, 1024)
 
 
-def test_batch_display_degrades_to_a_contact_sheet(client: ig.Client) -> None:
+def test_batch_display_is_one_grid_with_the_summary_once(client: ig.Client) -> None:
     batch = client.generate_many(["a", "<script>x</script>"], "offline/sketch", progress=False)
     bundle = batch._repr_mimebundle_()
-    assert Image.open(io.BytesIO(bundle["image/png"])).size == (2 * 256 + 4, 256)
-    assert "<script>x</script>" not in bundle["text/html"] and bundle["text/html"].count("<img") == 2
+    assert set(bundle) == {"text/html", "text/plain"}  # no contact-sheet second copy
+    html = bundle["text/html"]
+    assert "<script>x</script>" not in html and html.count("<img") == 2
+    assert html.count(batch.summary()) == 1 and "offline, simulated $" in batch.summary()
+    assert bundle["text/plain"].splitlines()[2].startswith("1: <script>x</script> · offline/sketch")

@@ -10,19 +10,19 @@ import re
 import pytest
 from IPython.testing.globalipapp import get_ipython
 from IPython.utils.capture import capture_output
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from jupyter_imagegen import GeneratedImage, ImageResult, StreamEvent
 from jupyter_imagegen._display import (
     StatusLine,
     Table,
-    contact_sheet,
     forget_shown,
     mark_shown,
     result_outputs,
     show_result,
 )
 from jupyter_imagegen._html import caption_html, grid_html, status_html, table_html
+from jupyter_imagegen._preview import display_options as ig_display_options
 from jupyter_imagegen._protocol import Usage
 
 
@@ -58,13 +58,33 @@ def _decode(data: bytes | str) -> Image.Image:
     return Image.open(io.BytesIO(raw))
 
 
+def _photo(size: tuple[int, int]) -> bytes:
+    """A photo-like PNG (smooth gradients plus noise), the kind a model sends: large as PNG."""
+    noise = Image.effect_noise(size, 30).convert("L").filter(ImageFilter.GaussianBlur(1))
+    gradient = Image.linear_gradient("L").resize(size)
+    across = Image.linear_gradient("L").rotate(90).resize(size)
+    rgb = Image.merge("RGB", (gradient, noise, across))
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _only_image(bundle: dict[str, object]) -> tuple[str, bytes]:
+    (mime,) = [k for k in bundle if k.startswith("image/")]
+    data = bundle[mime]
+    assert isinstance(data, bytes)
+    return mime, data
+
+
 def test_single_image_is_a_plain_output_plus_escaped_caption() -> None:
     data = _png((64, 48))
     result = _result((data, "image/png"), model=EVIL)
     (image, caption) = result_outputs(result)
-    assert image[0]["image/png"] == data  # the original bytes, not a re-encoding
+    mime, shown = _only_image(image[0])
+    assert mime in ("image/png", "image/jpeg") and len(shown) <= len(data)
+    assert _decode(shown).size == (64, 48)  # small images are never scaled up
     assert "text/html" not in image[0]
-    assert image[1]["image/png"] == {"width": 64, "height": 48}
+    assert image[1][mime] == {"width": 64, "height": 48}
     provenance = image[1]["jupyter_imagegen"]
     assert provenance["generation_id"] == "gen-123"
     assert provenance["parameters"] == {"seed": 7}
@@ -72,54 +92,74 @@ def test_single_image_is_a_plain_output_plus_escaped_caption() -> None:
     assert "<script>" not in caption[0]["text/html"]
     assert "&lt;script&gt;" in caption[0]["text/html"]
     assert caption[0]["text/plain"].startswith(EVIL)
-    assert "$0.0390" in caption[0]["text/plain"]
+    assert "$0.039" in caption[0]["text/plain"] and "simulated" not in caption[0]["text/plain"]
     assert "1.2s" in caption[0]["text/plain"]
 
 
-def test_own_mime_is_kept_for_jpeg() -> None:
+def test_a_1k_image_is_stored_as_a_small_preview_shown_at_512px_and_the_original_kept() -> None:
+    original = _photo((1024, 1024))
+    assert len(original) > 700_000  # a photo-like 1K PNG (the issue measured 2.3 MB for one)
+    result = _result((original, "image/png"))
+    (image, _caption) = result_outputs(result)
+    mime, shown = _only_image(image[0])
+    assert mime in ("image/jpeg", "image/png")  # what nbconvert and GitHub render
+    assert len(shown) < 150_000
+    assert _decode(shown).size == (768, 768)
+    assert image[1][mime] == {"width": 512, "height": 512}
+    assert image[1]["jupyter_imagegen"]["original"] == [1024, 1024, "image/png"]
+    assert result.generated[0].data == original  # save() and the store still get the original
+
+
+def test_full_embeds_the_original_and_options_are_checked() -> None:
+    original = _photo((300, 200))
+    result = _result((original, "image/png"))
+    with ig_display_options(format="full", width=None):
+        (image, _caption) = result_outputs(result)
+    assert image[0]["image/png"] == original
+    assert image[1]["image/png"] == {"width": 300, "height": 200}
+    with ig_display_options(preview=100, format="png"):
+        (image, _caption) = result_outputs(result)
+    assert _decode(image[0]["image/png"]).size == (100, 67)
+    with pytest.raises(ValueError, match="format must be one of"):
+        ig_display_options(format="gif")
+    with pytest.raises(TypeError, match="unknown display option"):
+        ig_display_options(colour="red")
+
+
+def test_own_mime_is_kept_for_a_small_jpeg() -> None:
     data = _jpeg((40, 30))
     (image, _caption) = result_outputs(_result((data, "image/jpeg")))
-    assert image[0]["image/jpeg"] == data
-    assert "image/png" not in image[0]
+    _mime, shown = _only_image(image[0])
+    assert len(shown) <= len(data) and _decode(shown).size == (40, 30)
 
 
-def test_several_images_are_a_grid_with_a_contact_sheet_fallback() -> None:
-    images = [(_png((100, 100), c), "image/png") for c in ("red", "green", "blue", "white")]
+def test_several_images_are_one_grid_of_thumbnails_stored_once() -> None:
+    images = [(_photo((1024, 1024)), "image/png") for _ in range(4)]
     result = _result(*images, prompt=EVIL)
     (grid,) = result_outputs(result, notes=["saved 4 images to out"], columns=2, width=50)
     data, meta = grid
+    assert set(data) == {"text/html", "text/plain"}  # no contact-sheet second copy
     html = data["text/html"]
     assert "<script>" not in html
     assert "onerror=1>" not in html
-    # Every original is embedded unchanged in the grid.
-    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert [base64.b64decode(e) for e in embedded] == [d for d, _ in images]
-    # The fallback is a real PNG that shows all four images (2x2 cells of 50px plus a 4px gap).
-    sheet = _decode(data["image/png"])
-    assert sheet.size == (104, 104)
-    assert meta["image/png"] == {"width": 104, "height": 104}
-    assert sheet.convert("RGB").getpixel((10, 10)) == (255, 0, 0)
-    assert sheet.convert("RGB").getpixel((60, 60)) == (255, 255, 255)
-    assert sheet.convert("RGB").getpixel((60, 10)) == (0, 128, 0)
+    embedded = re.findall(r'src="data:(image/[a-z]+);base64,([^"]+)"', html)
+    assert len(embedded) == 4
+    for _mime, b64 in embedded:
+        thumb = _decode(b64)
+        assert thumb.size == (384, 384) and len(base64.b64decode(b64)) < 60_000
+    assert "repeat(2,minmax(0,50px))" in html  # equal columns
     assert [i["index"] for i in meta["jupyter_imagegen"]["images"]] == [0, 1, 2, 3]
     assert "saved 4 images to out" in data["text/plain"]
-
-
-def test_contact_sheet_handles_mixed_sizes_and_modes() -> None:
-    generated = [GeneratedImage(data=_png((200, 100)), mime="image/png"),
-                 GeneratedImage(data=_jpeg((50, 150)), mime="image/jpeg", index=1),
-                 GeneratedImage(data=_png((30, 30)), mime="image/png", index=2)]
-    sheet = _decode(contact_sheet(generated, columns=2, width=100))
-    # Cells of 100px; row 1: 100x50 and 50x150 (never upscaled) -> 150 high; row 2: 30x30.
-    assert sheet.size == (204, 184)
+    assert html.count("saved 4 images to out") == 1  # the caption once
 
 
 def test_ipython_display_shows_each_output_and_skips_results_the_magic_showed() -> None:
     result = _result((_png((8, 8)), "image/png"))
     with capture_output() as cap:
         result._ipython_display_()
-    assert [list(o.data) for o in cap.outputs] == [["image/png", "text/plain"],
-                                                    ["text/html", "text/plain"]]
+    assert len(cap.outputs) == 2
+    assert [k for k in cap.outputs[0].data if k.startswith("image/")]
+    assert list(cap.outputs[1].data) == ["text/html", "text/plain"]
     mark_shown(result)
     with capture_output() as cap:
         show_result(result)  # the displayhook after the magic: nothing twice
@@ -132,18 +172,17 @@ def test_ipython_display_shows_each_output_and_skips_results_the_magic_showed() 
     assert len(cap.outputs) == 2
 
 
-def test_repr_mimebundle_has_html_and_a_plain_image_and_honours_include() -> None:
+def test_repr_mimebundle_has_one_image_copy_and_honours_include() -> None:
     one = _result((_png((10, 10)), "image/png"), prompt=EVIL)
     data, meta = one._repr_mimebundle_()
-    assert set(data) == {"text/plain", "text/html", "image/png"}
-    assert "<script>" not in data["text/html"]
+    assert set(data) == {"text/plain", "image/png"}
     assert meta["jupyter_imagegen"]["prompt"] == EVIL
     two = _result((_png((10, 10)), "image/png"), (_jpeg((10, 10)), "image/jpeg"))
-    data, _ = two._repr_mimebundle_(include={"image/png"})
-    assert set(data) == {"image/png"}
-    assert _decode(data["image/png"]).size == (24, 10)  # contact sheet: two 10px cells + gap
+    data, _ = two._repr_mimebundle_()
+    assert set(data) == {"text/plain", "text/html"}
+    assert data["text/html"].count("<img ") == 2 and "<script>" not in data["text/html"]
     data, _ = two._repr_mimebundle_(exclude={"text/html"})
-    assert "text/html" not in data
+    assert set(data) == {"text/plain"}
 
 
 def test_metadata_never_contains_a_key() -> None:

@@ -76,11 +76,17 @@ def test_offline_then_online(ip: InteractiveShell, monkeypatch: pytest.MonkeyPat
     cell = run(ip, "%imagegen offline")
     assert cell.result.success, cell.stderr
     assert ig.is_offline()
-    assert "offline: images come from the local server" in cell.captured.stdout
+    # One neutral line (stderr only because this shell has no kernel), no temporary port.
+    (notice,) = cell.captured.stderr.strip().splitlines()
+    assert notice.startswith("jupyter_imagegen is in offline mode: images come from the built-in renderer")
+    assert "127.0.0.1" not in notice and "simulated" in notice
     rows = {r[0]: r[1] for r in run(ip, "%imagegen config").result.result.rows}
     assert rows["service"].endswith("(offline local server)")
     generated = run(ip, "%%imagegen -m offline/sketch --no-stream\noffline fox")
     assert generated.result.success, generated.stderr
+    assert generated.result.result.offline and "offline simulated_cost=$0.0" in repr(generated.result.result)
+    rows = {r[0]: r[1] for r in run(ip, "%imagegen config").result.result.rows}
+    assert rows["spent this session"].startswith("$0.00 (offline; simulated prices total $0.0")
     # Online without a key is refused with instructions, and nothing changes.
     refused = run(ip, "%imagegen online")
     assert "No OPENROUTER_API_KEY is set" in refused.error_message()
@@ -126,9 +132,11 @@ def test_key_with_nothing_entered(ip: InteractiveShell, monkeypatch: pytest.Monk
 
 def test_help_and_bare_command(ip: InteractiveShell) -> None:
     for source in ("%imagegen help", "%imagegen"):
-        out = run(ip, source).captured.stdout
-        assert "%imagegen models [SEARCH]" in out
-        assert "--aspect-ratio RATIO" in out
+        shown = run(ip, source).result.result
+        text, html = repr(shown), shown._repr_html_()
+        assert text.index("%%imagegen\n") < text.index("%imagegen models [SEARCH]")  # examples first
+        assert "--each-line" in text and "-m MODEL" in text and "\\n" not in text
+        assert html.startswith("<pre") and "&lt;" not in text and "{city}" in html
     doc = run(ip, "%imagegen?").captured.stdout
     assert "Line commands" in doc
     assert "--no-interpolate" in doc
@@ -148,7 +156,9 @@ def test_unknown_commands(ip: InteractiveShell, line: str, expected: str) -> Non
 
 def test_models_error_is_short(ip: InteractiveShell) -> None:
     ig.set_default_client(ig.Client(base_url="http://127.0.0.1:9/api/v1", api_key="", max_retries=0))
-    assert "APIConnectionError" in run(ip, "%imagegen models").error_message()
+    cell = run(ip, "%imagegen models")
+    assert "cannot reach" in cell.error_message()
+    assert cell.result.error_in_exec.error_type == "APIConnectionError"
 
 
 def test_widget_opens_bound_to_the_magic_client(ip: InteractiveShell, client: ig.Client) -> None:

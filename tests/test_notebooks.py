@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,12 +96,12 @@ def test_quickstart_runs_against_the_local_server(nb_server: LocalServer, tmp_pa
     check_clean_run(nb)
     magic = cell_with(nb, "%%imagegen -m offline/sketch --aspect-ratio 16:9")
     ((mime, image),) = images_of(magic)
-    assert (mime, image.size) == ("image/png", (1344, 768))
+    assert (mime, image.size) == ("image/jpeg", (768, 439))  # a preview; the original is 1344x768
+    assert magic.outputs[0]["metadata"]["jupyter_imagegen"]["original"] == [1344, 768, "image/png"]
     assert magic.outputs[0]["metadata"]["jupyter_imagegen"]["model"] == "offline/sketch"
     assert "offline/sketch · 1344x768" in magic.outputs[-1]["data"]["text/plain"]
     grid = cell_with(nb, "%%imagegen -m offline/quartet --as stars")
-    ((mime, sheet),) = images_of(grid)
-    assert sheet.size == (644, 644)
+    assert images_of(grid) == []  # no contact-sheet second copy
     assert grid.outputs[0]["data"]["text/html"].count("<img ") == 4
     sizes = cell_with(nb, "[image.size for image in stars.images]")
     assert sizes.outputs[0]["data"]["text/plain"] == repr([(1024, 1024)] * 4)
@@ -121,18 +122,19 @@ def test_teaching_runs_offline_from_a_fresh_environment(tmp_path: Path) -> None:
     check_clean_run(nb)
     first = cell_with(nb, "a red circle above blue waves")
     ((mime, image),) = images_of(first)
-    assert (mime, image.size) == ("image/png", (1024, 1024))
+    assert (mime, image.size) == ("image/jpeg", (768, 768))
     provenance = first.outputs[0]["metadata"]["jupyter_imagegen"]
     assert provenance["prompt"] == "a red circle above blue waves"
     assert provenance["generation_id"].startswith("gen-")
-    assert "offline mode" in json.dumps(nb.cells[1].outputs)
+    assert "jupyter_imagegen is in offline mode" in json.dumps(nb.cells[1].outputs)
+    assert "127.0.0.1" not in json.dumps(nb.cells[1].outputs)
     stars = cell_with(nb, "stars.prompt")
     assert '3 stars in orange and purple over green hills, style notes: {\\"lines\\"' in json.dumps(
         stars.outputs)
     wide = cell_with(nb, "wide.image.size")
     assert wide.outputs[0]["data"]["text/plain"] == "(672, 384)"
     ((_, edited),) = images_of(cell_with(nb, "make the sea purple"))
-    assert edited.size == (1344, 768)
+    assert edited.size == (768, 439)
     assert len(list((tmp_path / "teaching-out").iterdir())) == 1
     errors = {c.source.splitlines()[0]: json.dumps(c.outputs) for c in nb.cells
               if "raises-exception" in c.metadata.get("tags", [])}
@@ -143,9 +145,9 @@ def test_teaching_runs_offline_from_a_fresh_environment(tmp_path: Path) -> None:
     # The slow cell showed a live status line in the real kernel, then the image replaced it.
     status = [u["text/plain"] for u in updates if "generating with" in u.get("text/plain", "")]
     assert any("still working" in text for text in status)
-    assert any("image/png" in u for u in updates)
+    assert any("image/jpeg" in u or "image/png" in u for u in updates)
     ((_, slow),) = images_of(cell_with(nb, "a slow green hill"))
-    assert slow.size == (1024, 1024)
+    assert slow.size == (768, 768)
     rate_limit = cell_with(nb, "lab.faults.push(Fault(\"429\"")
     assert "RateLimitError 429 attempts: 3" in rate_limit.outputs[0]["text"]
 
@@ -157,14 +159,18 @@ def test_power_notebook_runs_offline(tmp_path: Path) -> None:
     assert "4 of 4 succeeded" in batch.outputs[-1]["data"]["text/plain"]
     assert batch.outputs[-1]["data"]["text/html"].count("<img ") == 4
     grid = cell_with(nb, "ig.compare(")
-    ((_mime, sheet),) = images_of(grid)
-    assert sheet.size == (3 * 256, 2 * 272) and "6 of 6 succeeded" in grid.outputs[-1]["data"]["text/plain"]
+    assert images_of(grid) == [] and grid.outputs[-1]["data"]["text/html"].count("<img ") == 6
+    assert "6 of 6 succeeded" in grid.outputs[-1]["data"]["text/plain"]
     cache = cell_with(nb, "cached_client = ig.Client(")
     lines = cache.outputs[0]["text"].splitlines()
     assert not lines[0].endswith("cached") and lines[1].endswith("cached")
     edit = cell_with(nb, "night = barn.edit(")
     ((_mime, image),) = images_of(edit)
-    assert image.size == (1344, 768)
+    assert image.size == (768, 439)
     pair = cell_with(nb, "openai/gpt-image-1")
-    assert [im.size for _, im in images_of(pair)][-1][0] > 0
+    shown = [im.size for _, im in images_of(pair)] or [
+        Image.open(io.BytesIO(base64.b64decode(b64))).size
+        for o in pair.outputs
+        for b64 in re.findall(r'base64,([^"]+)"', o.get("data", {}).get("text/html", ""))]
+    assert shown and shown[-1][0] > 0
     assert "Nothing was sent" in cell_with(nb, "spend_limit=0.05").outputs[0]["text"]

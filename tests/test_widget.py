@@ -379,7 +379,7 @@ def test_widget_notebook_runs_offline(tmp_path: Path) -> None:
     assert not [o for o in outputs if o["output_type"] == "error"]
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) == 2  # the widget, and the one from `%imagegen widget`
-    text = "".join(o.get("text", "") for o in outputs)
+    text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "offline mode" in text
     assert "ModelCapabilityError" in text
 

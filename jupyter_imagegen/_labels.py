@@ -1,0 +1,44 @@
+"""Honest labels: which results came from the offline renderer, and how money is written.
+
+The offline server prices generations like the real service so spend limits can be tried, but
+nobody pays: captions, reprs and ``%imagegen config`` say "offline" and "simulated" for them.
+The registry lives here, below results and front ends, so both can ask without an import cycle.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+__all__ = ["OFFLINE_PROVIDER", "is_offline_client", "is_offline_result", "mark_offline", "money"]
+
+#: The ``provider`` the local server writes into chat answers (server/_chat.py PROVIDER).
+OFFLINE_PROVIDER = "jupyter-imagegen offline"
+
+_offline: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def mark_offline(client: Any) -> None:
+    """Record that ``client`` talks to the in-process offline server."""
+    _offline.add(client)
+
+
+def is_offline_client(client: Any) -> bool:
+    """True for a client :func:`mark_offline` was called on."""
+    try:
+        return client in _offline
+    except TypeError:
+        return False
+
+
+def is_offline_result(result: Any) -> bool:
+    """True when ``result`` was made by the offline renderer (its client, or the provider tag)."""
+    return result.provider == OFFLINE_PROVIDER or (
+        result._client is not None and is_offline_client(result._client))
+
+
+def money(amount: float) -> str:
+    """``$0.039``, ``$0.04``, ``$1.20``: four decimals at most, two at least."""
+    text = f"{amount:.4f}".rstrip("0")
+    whole, _, frac = text.partition(".")
+    return f"${whole}.{frac.ljust(2, '0')}"
