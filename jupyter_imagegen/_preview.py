@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Literal
 
 from PIL import Image
 
-if TYPE_CHECKING:
-    from ._dataurl import sniff_mime
-from ._results import GeneratedImage
+from ._dataurl import sniff_mime
 from ._safeimage import page_image
+
+if TYPE_CHECKING:
+    from ._results import GeneratedImage
 
 __all__ = ["DisplayOptions", "Preview", "display_options", "options", "preview", "thumbnail"]
 
@@ -140,8 +141,9 @@ def _make(g: GeneratedImage, long_side: int, fmt: str, quality: int, html: bool)
     else:
         kinds = [fmt]
     encoded = [(_encode(small, kind, quality), f"image/{kind}") for kind in kinds]
-    if small.size == (width, height) and sniff_mime(g.data) in {"image/png", "image/jpeg"}:
-        encoded.append((g.data, g.mime))  # the original is already small: keep it if smallest
+    sniffed = sniff_mime(g.data)  # what the bytes are, not what they were declared to be
+    if small.size == (width, height) and sniffed in ("image/png", "image/jpeg"):
+        encoded.append((g.data, sniffed))  # the original is already small: keep it if smallest
     data, mime = min(encoded, key=lambda pair: len(pair[0]))
     return Preview(data, mime, small.width, small.height)
 

@@ -212,6 +212,7 @@ def test_verbose_tracebacks_show_no_key(client: ig.Client, server: LocalServer) 
     server.faults.push(Fault("slow", delay=30))
     for ip in shell_bound_to(client):
         ip.run_line_magic("xmode", "Verbose")
+        ip.run_line_magic("config", "ImageGenMagics.short_errors = False")  # the full traceback
         try:
             ip.user_ns.update(client=client, threading=threading)
             with capture_output() as captured:

@@ -14,7 +14,8 @@ from PIL import Image
 
 import jupyter_imagegen as ig
 from jupyter_imagegen._cache import ReplayCache
-from jupyter_imagegen._display import contact_sheet, result_outputs
+from jupyter_imagegen._display import result_outputs
+from jupyter_imagegen._preview import thumbnail
 from jupyter_imagegen._html import grid_html
 from jupyter_imagegen._results import GeneratedImage, ImageResult
 from jupyter_imagegen._store import ImageStore
@@ -171,7 +172,7 @@ def test_pixel_cap_is_configurable_and_covers_every_decode(tmp_path: Path,
     monkeypatch.setattr(_safeimage, "MAX_PIXELS", 100_000)
     big = result(png((500, 400)))
     with pytest.raises(ig.ImageDecodeError, match="MAX_PIXELS"):
-        contact_sheet(big.generated)
+        thumbnail(big.generated[0])  # the grid cells' decode
     store = ImageStore(tmp_path / "s")
     (entry,) = store.add(big)
     with pytest.raises(ig.ImageDecodeError):

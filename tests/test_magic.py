@@ -84,7 +84,7 @@ def test_options_reach_the_request(ip: InteractiveShell, server: LocalServer) ->
     assert body["image_config"] == {"aspect_ratio": "16:9", "image_size": "1K"}
     assert body["seed"] == 7
     ((_mime, data, _meta),) = cell.images
-    assert decode(data).size == (1344, 768)
+    assert decode(data).size == (768, 439)  # the preview: long side 768 (the original is kept)
 
 
 def test_streaming_shows_a_live_status_line_replaced_by_the_image(

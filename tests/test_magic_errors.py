@@ -211,7 +211,7 @@ def test_python_api_error_is_one_short_line_with_real_models(ip: InteractiveShel
     shown = cell.captured.stdout + cell.captured.stderr
     assert "Traceback" not in shown and "_client.py" not in shown and "requests" not in shown
     first, where = shown.strip().splitlines()
-    assert first.endswith(f"NotFoundError\x1b[0m: unknown model {model!r}. It is not an OpenRouter "
+    assert first.endswith(f"NotFoundError\x1b[0m: unknown image model {model!r}. It is not an OpenRouter "
                           f"image model; try {first.split('try ', 1)[1]}")
     assert suggested in first and "%imagegen models" in first
     assert where.strip() == f"(at line 2: ig.generate('a fox', {model!r}))"
