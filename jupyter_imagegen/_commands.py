@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from ._default import is_offline, offline, online
-from ._display import Table
 from ._exceptions import ImageGenError
 from ._labels import is_offline_client, money
+from ._status import Table
 
 if TYPE_CHECKING:
     from ._magic import ImageGenMagics

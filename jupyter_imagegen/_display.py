@@ -9,23 +9,24 @@ Provenance goes into the output metadata under ``jupyter_imagegen``; no credenti
 
 from __future__ import annotations
 
-import time
 import weakref
 from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from ._html import caption_html, grid_html, status_html, table_html
+from ._html import caption_html, grid_html
 from ._preview import options, preview, thumbnail
 
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
 
-    from ._batch import BatchResult
-    from ._client import StreamEvent
-    from ._results import GeneratedImage, ImageResult
+# Results and batches are above this module's imports (they import it): duck-typed here, so the
+# display layer depends on nothing that depends on it.
+GeneratedImage = Any
+ImageResult = Any
+BatchResult = Any
 
-__all__ = ["StatusLine", "Table", "mark_shown", "result_outputs", "show_result"]
+__all__ = ["Bundle", "mark_shown", "result_outputs", "show_result"]
 
 Bundle = tuple[dict[str, Any], dict[str, Any]]
 META_KEY = "jupyter_imagegen"
@@ -131,122 +132,3 @@ def show_result(result: ImageResult, *, columns: int = 2, width: int = 320) -> N
         return
     for bundle in result_outputs(result, columns=columns, width=width):
         publish(bundle)
-
-
-class StatusLine:
-    """A one-line live status (elapsed time, streamed text, keep-alives) in its own output slot.
-
-    The line appears only once a request has run for ``delay`` seconds, so quick answers and
-    errors caught before sending leave no trace. It is displayed with a ``display_id`` and
-    updated in place; when the request ends the slot is replaced by the first output of the
-    result (or emptied), so no stale "generating..." line is left in a saved notebook.
-    """
-
-    def __init__(self, label: str, *, enabled: bool = True, interval: float = 0.1,
-                 delay: float = 0.0) -> None:
-        self.label = label
-        self.enabled = enabled
-        self.interval = interval
-        self.delay = delay
-        self.started = time.monotonic()
-        self.text = ""
-        self.keepalives = 0
-        self.images = 0
-        self.retries = 0
-        self._handle: DisplayHandle | None = None
-        self._last = 0.0
-        self._finished = False
-
-    def start(self) -> None:
-        """Start the clock; show the line now unless there is a ``delay``."""
-        self.started = time.monotonic()
-        self.tick()
-
-    def _show(self) -> None:
-        due = time.monotonic() - self.started >= self.delay
-        if self.enabled and due and not self._finished and self._handle is None:
-            self._handle = publish(self._bundle(), display_id=True)
-            self._last = time.monotonic()
-
-    def event(self, event: StreamEvent) -> None:
-        """Fold a stream event into the line and redraw (throttled)."""
-        if event.kind in ("text", "reasoning"):
-            prefix = "thinking: " if event.kind == "reasoning" and not self.text else ""
-            self.text = (self.text + prefix + event.text)[-400:]
-        elif event.kind == "keepalive":
-            self.keepalives += 1
-        elif event.kind == "image":
-            self.images += 1
-        elif event.kind == "retry":
-            self.retries += 1
-        self.tick(force=event.kind in ("image", "retry"))
-
-    def tick(self, *, force: bool = False) -> None:
-        """Redraw if ``interval`` has passed (the elapsed time moves even without events)."""
-        if self._handle is None:
-            self._show()
-            return
-        now = time.monotonic()
-        if force or now - self._last >= self.interval:
-            self._handle.update(self._bundle()[0], raw=True)  # type: ignore[no-untyped-call]
-            self._last = now
-
-    def render(self) -> str:
-        """The status text: label, elapsed seconds, progress counters, the tail of streamed text."""
-        parts = [f"generating with {self.label}", f"{time.monotonic() - self.started:.1f}s"]
-        if self.keepalives:
-            parts.append(f"still working ({self.keepalives} keep-alive{'s' * (self.keepalives > 1)})")
-        if self.retries:
-            parts.append(f"retried {self.retries}x")
-        if self.images:
-            parts.append(f"{self.images} image{'s' * (self.images > 1)} received")
-        line = " · ".join(parts)
-        tail = " ".join(self.text.split())[-120:]
-        return f"{line} · {tail}" if tail else line
-
-    def _bundle(self) -> Bundle:
-        text = self.render()
-        return {"text/html": status_html(text), "text/plain": text}, {}
-
-    def replace(self, bundle: Bundle) -> bool:
-        """Put ``bundle`` in the status slot; False when there is no slot (display it yourself)."""
-        self._finished = True
-        if self._handle is None:
-            return False
-        self._handle.update(bundle[0], raw=True, metadata=bundle[1])  # type: ignore[no-untyped-call]
-        self._handle = None
-        return True
-
-    def clear(self) -> None:
-        """Empty the slot (after an error: the error message says what happened)."""
-        self.replace(({"text/plain": ""}, {}))
-
-
-class Table:
-    """A small table that renders as HTML in notebooks and as aligned text elsewhere.
-
-    ``items`` holds the objects behind the rows (``ModelInfo`` for ``%imagegen models``), so
-    ``models = %imagegen models flux`` is useful in code as well.
-    """
-
-    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[str]], *, caption: str = "",
-                 items: Sequence[Any] = ()) -> None:
-        self.headers = list(headers)
-        self.rows = [list(r) for r in rows]
-        self.caption = caption
-        self.items = list(items)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def _repr_html_(self) -> str:
-        return table_html(self.headers, self.rows, self.caption)
-
-    def __repr__(self) -> str:
-        widths = [max(len(str(c)) for c in col) for col in zip(self.headers, *self.rows, strict=True)]
-        lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-                 for row in [self.headers, ["-" * w for w in widths], *self.rows]]
-        return "\n".join([*lines, self.caption] if self.caption else lines)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))

@@ -28,7 +28,7 @@ from ._advice import advise
 from ._client import Client
 from ._commands import run_command, usage_error
 from ._default import default_client
-from ._display import StatusLine, caption_bundle, forget_shown, mark_shown, publish, result_outputs
+from ._display import caption_bundle, forget_shown, mark_shown, publish, result_outputs
 from ._errors import install as install_short_errors
 from ._errors import uninstall as uninstall_short_errors
 from ._exceptions import CancelledError, ImageGenError
@@ -37,6 +37,7 @@ from ._preview import FORMATS, display_options
 from ._progress import run_with_status
 from ._protocol import ASPECT_RATIOS, IMAGE_SIZES
 from ._results import ImageResult
+from ._status import StatusLine
 
 __all__ = ["ImageGenMagics", "load_ipython_extension", "unload_ipython_extension"]
 

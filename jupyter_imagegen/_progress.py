@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 
 from ._client import StreamEvent
-from ._display import StatusLine
 from ._exceptions import CancelledError
 from ._results import ImageResult
+from ._status import StatusLine
 
 __all__ = ["run_with_status"]
 

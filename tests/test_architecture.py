@@ -31,7 +31,7 @@ LAYERS: dict[str, int] = {
     # front ends
     "_default": 4, "_compare": 4, "_progress": 4, "_advice": 4, "_interpolate": 4,
     "_magic": 4, "_commands": 4, "_widget": 4, "_widget_data": 4, "_widget_snapshot": 4,
-    "_widget_messages": 4, "_cli": 4, "__init__": 4,
+    "_widget_messages": 4, "_cli": 4, "__init__": 4, "_status": 4,
     "__main__": 4,
 }
 #: What the local server may use of the package: the protocol layer only (and its own modules).

@@ -15,8 +15,8 @@ from PIL import Image
 import jupyter_imagegen as ig
 from jupyter_imagegen._cache import ReplayCache
 from jupyter_imagegen._display import result_outputs
-from jupyter_imagegen._preview import thumbnail
 from jupyter_imagegen._html import grid_html
+from jupyter_imagegen._preview import thumbnail
 from jupyter_imagegen._results import GeneratedImage, ImageResult
 from jupyter_imagegen._store import ImageStore
 
