@@ -8,6 +8,7 @@ over-long or NUL names raised raw ``OSError``/``ValueError``.
 from __future__ import annotations
 
 import os
+import re
 import struct
 import tempfile
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from pathlib import Path
 from ._exceptions import InvalidInputError
 from ._pngmeta import add_png_text
 
-__all__ = ["atomic_write", "claim_name", "png_with_text", "safe_name"]
+__all__ = ["atomic_write", "claim_name", "png_with_text", "safe_name", "slug"]
 
 
 def png_with_text(data: bytes, mime: str, text: Mapping[str, str]) -> bytes | None:
@@ -77,3 +78,12 @@ def claim_name(path: Path) -> Path:
         return candidate
     raise InvalidInputError(f"cannot find a free file name like {str(path)!r}; pass another "
                             "target or overwrite=True")
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe slug: model ids contain ``/``, prompts anything at all."""
+    slug = _UNSAFE.sub("-", text.strip()).strip("-._")[:limit].strip("-._")
+    return slug or "image"

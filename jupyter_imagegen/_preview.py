@@ -13,15 +13,15 @@ from __future__ import annotations
 import io
 import weakref
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
 from PIL import Image
 
 from ._dataurl import sniff_mime
 from ._safeimage import page_image
 
-if TYPE_CHECKING:
-    from ._results import GeneratedImage
+#: A generated image (duck-typed: ``_results`` imports this module, not the reverse).
+GeneratedImage = Any
 
 __all__ = ["DisplayOptions", "Preview", "display_options", "options", "preview", "thumbnail"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,67 +17,17 @@ from typing import Any
 
 from PIL import Image
 
-from ._dataurl import EXTENSIONS, encode_data_url
+from ._dataurl import EXTENSIONS
 from ._exceptions import InvalidInputError
-from ._files import atomic_write, claim_name, png_with_text, safe_name
+from ._files import atomic_write, claim_name, png_with_text, safe_name, slug
+from ._generated import GeneratedImage
 from ._labels import is_offline_result, money
 from ._protocol import ChatCompletion, Usage
-from ._safeimage import open_image, page_image
 from ._version import __version__
 
 __all__ = ["GeneratedImage", "ImageResult"]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _IMAGE_SUFFIXES = frozenset({*EXTENSIONS.values(), ".jpeg"})
-
-
-def _slug(text: str, limit: int = 40) -> str:
-    """A file-name-safe slug: model ids contain ``/``, prompts anything at all."""
-    slug = _UNSAFE.sub("-", text.strip()).strip("-._")[:limit].strip("-._")
-    return slug or "image"
-
-
-@dataclass(eq=False)
-class GeneratedImage:
-    """One generated image: the original encoded bytes, their mime, and a lazily decoded PIL image."""
-
-    data: bytes
-    mime: str
-    index: int = 0
-    _pil: Image.Image | None = field(default=None, repr=False)
-
-    @property
-    def image(self) -> Image.Image:
-        """The decoded PIL image (decoded once, on first use)."""
-        if self._pil is None:
-            self._pil = open_image(self.data, index=self.index)  # pixel-capped
-        return self._pil
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """``(width, height)`` in pixels."""
-        return self.image.size
-
-    @property
-    def extension(self) -> str:
-        """File extension for the mime, with the dot (``.png``)."""
-        return EXTENSIONS.get(self.mime, ".bin")
-
-    @property
-    def data_url(self) -> str:
-        """The image as a base64 data URL (to send it back as an input image)."""
-        return encode_data_url(self.data, self.mime)
-
-    def _repr_mimebundle_(
-        self, include: Any = None, exclude: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        width, height = self.size
-        shown, mime = page_image(self.data, self.mime, index=self.index)  # raster only
-        data = {mime: shown, "text/plain": f"<GeneratedImage {self.mime} {width}x{height}>"}
-        return data, {mime: {"width": width, "height": height}}
-
-    def __repr__(self) -> str:
-        return f"<GeneratedImage {self.mime} {len(self.data)} bytes index={self.index}>"
 
 
 @dataclass(eq=False)
@@ -275,8 +224,8 @@ class ImageResult:
 
     def _path_for(self, target: Path, g: GeneratedImage, *, overwrite: bool) -> Path:
         fields = {
-            "index": g.index, "model": _slug(self.model, 60), "prompt": _slug(self.prompt),
-            "id": _slug(self.id or "local"), "ext": g.extension,
+            "index": g.index, "model": slug(self.model, 60), "prompt": slug(self.prompt),
+            "id": slug(self.id or "local"), "ext": g.extension,
         }
         if "{" in str(target):
             try:

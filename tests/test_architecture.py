@@ -23,7 +23,7 @@ LAYERS: dict[str, int] = {
     # model knowledge and the request
     "_model": 1, "_catalogue": 1, "_request": 1, "_inputs": 1, "_config": 1,
     # results
-    "_results": 2, "_html": 2, "_display": 2, "_decode": 2, "_safeimage": 2, "_marimo": 2,
+    "_results": 2, "_generated": 2, "_html": 2, "_display": 2, "_decode": 2, "_safeimage": 2, "_marimo": 2,
     "_files": 2, "_storeindex": 3, "_preview": 2, "_labels": 2, "_errors": 4,
     # client: transport, adapters, policies and the facades
     "_gate": 3, "_transport": 3, "_reading": 3, "_adapters": 3, "_policies": 3, "_cache": 3, "_store": 3,
