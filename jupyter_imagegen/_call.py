@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._adapters import ADAPTERS, StreamEvent, choose_api, decode_payload
 from ._dataurl import lift_data_urls
@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     import requests
 
     from ._adapters import Adapter
-    from ._client import Client
+
+#: The facade running this chain (duck-typed: ``_client`` imports this module, not the reverse).
+Client = Any
 
 __all__ = ["price_of", "record_of", "run"]
 
@@ -193,7 +195,8 @@ def record_of(client: Client, model: str, *, required: bool = False) -> Model | 
     if not client.check_models and not required:
         return None
     try:
-        return client.catalogue.require(model)
+        found: Model = client.catalogue.require(model)
+        return found
     except (NotFoundError, ModelCapabilityError):
         raise
     except ImageGenError as exc:

@@ -11,7 +11,7 @@ import getpass
 import os
 import shlex
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from IPython.core.error import UsageError
 
@@ -20,8 +20,8 @@ from ._exceptions import ImageGenError
 from ._labels import is_offline_client, money
 from ._status import Table
 
-if TYPE_CHECKING:
-    from ._magic import ImageGenMagics
+#: The magics object (duck-typed: ``_magic`` imports this module, not the reverse).
+ImageGenMagics = Any
 
 __all__ = ["COMMANDS", "run_command", "usage_error"]
 

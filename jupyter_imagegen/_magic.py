@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import keyword
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +26,19 @@ from ._advice import advise
 from ._client import Client
 from ._commands import run_command, usage_error
 from ._default import default_client
-from ._display import caption_bundle, forget_shown, mark_shown, publish, result_outputs
+from ._display import forget_shown
 from ._errors import install as install_short_errors
 from ._errors import uninstall as uninstall_short_errors
-from ._exceptions import CancelledError, ImageGenError
-from ._interpolate import interpolate
+from ._exceptions import ImageGenError
+from ._magic_args import identifier as _identifier
+from ._magic_args import normalize_aspect_ratio, normalize_image_size
+from ._magic_args import seconds as _seconds
+from ._magic_run import CellRunner
 from ._preview import FORMATS, display_options
-from ._progress import run_with_status
 from ._protocol import ASPECT_RATIOS, IMAGE_SIZES
-from ._results import ImageResult
-from ._status import StatusLine
 
 __all__ = ["ImageGenMagics", "load_ipython_extension", "unload_ipython_extension"]
 
-#: Seconds a request runs before the live status line appears (quick answers need none).
-STATUS_DELAY = 0.3
 
 # IPython's magic_arguments helpers are untyped; typed aliases keep mypy strict for the rest.
 magic_arguments: Callable[[], Any] = _margs.magic_arguments
@@ -50,74 +46,8 @@ argument: Callable[..., Any] = _margs.argument
 parse_argstring: Callable[[Any, str], argparse.Namespace] = _margs.parse_argstring
 
 
-def normalize_aspect_ratio(value: str) -> str:
-    """``16:9`` (also ``16x9`` / ``16/9``), ``9:19.5`` or ``auto``; junk is an error.
-
-    Only the spelling is checked here: which ratios a model takes is the catalogue's to say, and
-    the request is checked against the chosen model's record before anything is sent.
-    """
-    ratio = re.sub(r"\s*[x/]\s*", ":", value.strip().lower())
-    if ratio != "auto" and not re.fullmatch(r"\d{1,3}(\.\d{1,2})?:\d{1,3}(\.\d{1,2})?", ratio):
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an aspect ratio; write it like 16:9 (see `%imagegen models` for "
-            f"what each model takes, e.g. {', '.join(list(ASPECT_RATIOS)[:4])})")
-    return ratio
-
-
-def normalize_image_size(value: str) -> str:
-    """``1K`` (any case; ``512`` is ``0.5K``) or an error listing the size tiers."""
-    size = value.strip().upper()
-    size = "0.5K" if size == "512" else size
-    if size not in IMAGE_SIZES:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a supported size; use one of {', '.join(IMAGE_SIZES)}")
-    return size
-
-
-def _identifier(value: str) -> str:
-    if not value.isidentifier() or keyword.iskeyword(value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a valid Python variable name")
-    return value
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
-    return seconds
-
-
-class _PublicVariables(Mapping[str, Any]):
-    """The user's variables as seen by ``{name}``: no IPython internals, no ``_`` names."""
-
-    def __init__(self, namespace: Mapping[str, Any], hidden: Mapping[str, Any]) -> None:
-        self._ns, self._hidden = namespace, hidden
-
-    def _visible(self, name: str) -> bool:
-        if name.startswith("_") or name not in self._ns:
-            return False
-        return not (name in self._hidden and self._hidden[name] is self._ns[name])
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self._visible(name)
-
-    def __getitem__(self, name: str) -> Any:
-        if not self._visible(name):
-            raise KeyError(name)
-        return self._ns[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return (name for name in list(self._ns) if self._visible(name))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
 @magics_class
-class ImageGenMagics(Magics, Configurable):
+class ImageGenMagics(CellRunner, Magics, Configurable):
     """Image generation magics: ``%%imagegen`` and ``%imagegen COMMAND``."""
 
     default_model = Unicode(None, allow_none=True, config=True, help=(
@@ -320,135 +250,6 @@ class ImageGenMagics(Magics, Configurable):
                 hints.append("the prompt goes in the cell body, below the %%imagegen line")
             message = "; ".join([message, *hints])
         return f"{message}\nValid options: {' '.join(options)} (see %imagegen? or %imagegen help)"
-
-    def _prompt(self, cell: str, use_variables: bool) -> str:
-        prompt = cell.strip()
-        if not prompt:
-            raise usage_error("The cell is empty: write the prompt on the lines below %%imagegen.")
-        if not use_variables:
-            return prompt
-        names = _PublicVariables(self.ip.user_ns, self.ip.user_ns_hidden)
-        return interpolate(prompt, names).text
-
-    def _inputs(self, expressions: list[str]) -> list[Any]:
-        """Evaluate each ``--input`` in the user's namespace; fall back to a file path."""
-        images: list[Any] = []
-        for expr in expressions:
-            if expr.startswith(("https://", "http://", "data:")):
-                images.append(expr)  # a URL is a value, not code
-                continue
-            try:
-                # The expression is the user's own code, evaluated in their own namespace.
-                value = eval(expr, self.ip.user_ns)  # noqa: S307
-            except Exception:
-                path = Path(expr).expanduser()
-                if path.is_dir():
-                    raise usage_error(f"--input {expr}: is a folder; name an image file in it.") from None
-                if not path.exists():
-                    raise usage_error(f"--input {expr}: not a notebook variable or expression, "
-                                      "and no such file.") from None
-                value = expr
-            if isinstance(value, ImageResult):
-                images.extend(value.generated)
-            else:
-                images.extend(value if isinstance(value, (list, tuple)) else [value])
-        return images
-
-    def _generate(self, line: str, cell: str) -> Any:
-        args = self._parse(line)
-        use_variables = self.interpolate if args.interpolate is None else args.interpolate
-        prompt = self._prompt(cell, use_variables)
-        images = self._inputs(args.inputs or [])
-        client = self.client()
-        models = args.model or []
-        if len(models) > 1 or args.each_line:
-            return self._many(client, prompt, models, args, images)
-        model = (models[0] if models else None) or self.default_model or None
-        options: dict[str, Any] = {
-            "images": images or None,
-            "aspect_ratio": args.aspect_ratio or self.aspect_ratio,
-            "image_size": args.image_size or self.image_size,
-            "seed": args.seed, "n": args.n, "api": args.api,
-            "stream": self.stream if args.stream is None else args.stream,
-            "timeout": args.timeout or self.timeout,
-        }
-        status = StatusLine(model or client.default_model, delay=STATUS_DELAY,
-                            enabled=self.live_status and self._rich_frontend())
-        status.start()
-        try:
-            result = run_with_status(
-                lambda on_event, cancel: client.generate(prompt, model, on_event=on_event,
-                                                         cancel=cancel, **options), status)
-        except CancelledError as exc:
-            note = caption_bundle(f"Stopped ({exc.message}). Run the cell again to retry.")
-            if not status.replace(note):
-                publish(note)
-            return None
-        except ImageGenError as exc:
-            status.clear()
-            raise self.error(exc) from None
-        except BaseException:
-            status.clear()
-            raise
-        return self._show(result, args, status)
-
-    def _many(self, client: Client, prompt: str, models: list[str], args: argparse.Namespace,
-              images: list[Any]) -> Any:
-        """``--each-line`` (a batch) and several ``-m`` (a comparison grid), in parallel."""
-        if args.concurrency < 1:
-            raise usage_error("--concurrency must be at least 1")
-        prompts = [p.strip() for p in prompt.splitlines() if p.strip()] if args.each_line else [prompt]
-        options: dict[str, Any] = {
-            "images": images or None, "aspect_ratio": args.aspect_ratio or self.aspect_ratio,
-            "image_size": args.image_size or self.image_size, "seed": args.seed, "n": args.n,
-            "api": args.api, "timeout": args.timeout or self.timeout,
-        }
-        outcome: Any
-        if len(models) > 1:
-            from ._compare import compare
-
-            outcome = compare(prompts, models, client=client, concurrency=args.concurrency, **options)
-            batch = outcome.batch
-        else:
-            model = (models[0] if models else None) or self.default_model or None
-            outcome = batch = client.generate_many(prompts, model, concurrency=args.concurrency,
-                                                   **options)
-        if not batch.results and batch.errors and isinstance(batch.errors[0].error, ImageGenError):
-            raise self.error(batch.errors[0].error)
-        if args.as_name:
-            self.ip.user_ns[args.as_name] = outcome
-        notes = self._save(batch.results, args.out or self.output_dir)
-        if args.no_display or notes:
-            publish(caption_bundle(" · ".join([batch.summary(), *notes])))
-        return None if args.no_display else outcome
-
-    def _save(self, results: list[ImageResult], out: str | None) -> list[str]:
-        """Save into ``out``; a folder that cannot be written is a note, never a lost result."""
-        if not out:
-            return []
-        try:
-            paths = [path for result in results for path in result.save(out)]
-        except (OSError, ImageGenError) as exc:
-            return [f"NOT saved to {out}: {exc}; the result is still in _ (save it with .save())"]
-        return [f"saved {paths[0]}" if len(paths) == 1 else f"saved {len(paths)} images to {out}"]
-
-    def _show(self, result: ImageResult, args: argparse.Namespace, status: StatusLine) -> ImageResult | None:
-        if args.as_name:
-            self.ip.user_ns[args.as_name] = result
-        notes = self._save([result], args.out or self.output_dir)
-        if args.no_display:
-            bundle = caption_bundle(" · ".join([result.caption(), *notes]))
-            if not status.replace(bundle):
-                publish(bundle)
-            return None
-        first, *rest = result_outputs(result, notes=notes, columns=self.columns,
-                                      width=self.thumbnail_width)
-        if not status.replace(first):
-            publish(first)
-        for bundle in rest:
-            publish(bundle)
-        mark_shown(result)
-        return result
 
 
 def load_ipython_extension(ipython: Any) -> None:

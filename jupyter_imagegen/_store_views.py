@@ -13,15 +13,15 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont
 
 from ._safeimage import open_image, safe_to_link
 
-if TYPE_CHECKING:
-    from ._store import StoreEntry
+#: A store entry (duck-typed: ``_store`` imports this module, not the reverse).
+StoreEntry = Any
 
 __all__ = ["contact_sheet", "export_html", "header_size"]
 

@@ -105,7 +105,7 @@ def test_streaming_shows_a_live_status_line_replaced_by_the_image(
 
 
 def test_quick_answers_need_no_status_line(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("jupyter_imagegen._magic.STATUS_DELAY", 30.0)  # every answer is "quick"
+    monkeypatch.setattr("jupyter_imagegen._magic_run.STATUS_DELAY", 30.0)  # every answer is "quick"
     cell = run(ip, "%%imagegen -m offline/sketch\na green triangle")
     assert cell.result.success, cell.stderr
     assert [o.update for o in cell.captured.outputs] == [False, False]  # image, caption

@@ -15,7 +15,7 @@ import json
 import socket
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from jupyter_imagegen._protocol import error_body
@@ -28,8 +28,8 @@ from ._images import handle_images
 from ._records import RecordedRequest
 from ._routes import handle_listing
 
-if TYPE_CHECKING:
-    from ._httpserver import HTTPServer
+#: The threading server of ``_httpserver`` (duck-typed: it imports this module).
+HTTPServer = Any
 
 __all__ = ["API_PREFIX", "Handler"]
 

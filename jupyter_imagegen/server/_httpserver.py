@@ -10,13 +10,13 @@ from __future__ import annotations
 import socket
 import threading
 from http.server import ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._app import Handler
 from ._conn import Reaper, allowed_hosts, refuse
 
-if TYPE_CHECKING:
-    from ._server import LocalServer
+#: (duck-typed: ``_server`` imports this module, not the reverse)
+LocalServer = Any
 
 __all__ = ["HTTPServer"]
 

@@ -13,7 +13,7 @@ import json
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PIL import Image, ImageChops
 
@@ -27,8 +27,8 @@ from ._records import GenerationRecord, new_generation_id
 from ._render import RenderCache, backdrop, encode_image, render
 from ._validate import Rejected
 
-if TYPE_CHECKING:
-    from ._app import Handler
+#: (duck-typed: ``_app`` imports this module, not the reverse)
+Handler = Any
 
 __all__ = ["ImageGenerationRecord", "ImagesAnswer", "compose_images", "handle_images"]
 

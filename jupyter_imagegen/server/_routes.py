@@ -11,13 +11,13 @@ when both are omitted). Model ids resolve by ``id`` or by ``canonical_slug``, si
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from ._catalog import ModelSpec, filter_models, model_json
 
-if TYPE_CHECKING:
-    from ._app import Handler
+#: (duck-typed: ``_app`` imports this module, not the reverse)
+Handler = Any
 
 __all__ = ["handle_listing"]
 
