@@ -79,7 +79,7 @@ def main() -> int:
           f"ratio preview/full = {preview['total'] / full['total']:.3f}")
     outputs = sum(preview["cells"][:5]) / (IMAGES - 1) / 1024
     print(f"non-widget outputs: {outputs:.1f} KB per image (9 images); the widget's saved state is "
-          f"{preview['widget_state'] / 1024:.0f} KB (full-size image, the widget's own issue)")
+          f"{preview['widget_state'] / 1024:.0f} KB (its ESM, CSS and small previews)")
     print(f"budget 150 KB per image: {'met' if per_image <= 150 else 'NOT met'}")
     return 0
 

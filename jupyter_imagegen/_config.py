@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ._colab import colab_secret
 from ._exceptions import InvalidInputError
 from ._protocol import DEFAULT_BASE_URL
 
@@ -61,10 +62,12 @@ class Settings:
     ) -> Settings:
         """Resolve settings: explicit argument, then the environment, then the defaults.
 
-        ``OPENROUTER_API_KEY``, ``OPENROUTER_BASE_URL`` and ``JUPYTER_IMAGEGEN_MODEL`` are read.
+        ``OPENROUTER_API_KEY``, ``OPENROUTER_BASE_URL`` and ``JUPYTER_IMAGEGEN_MODEL`` are read;
+        in Google Colab the key may also come from the notebook's secrets (same name).
         """
         env = os.environ if environ is None else environ
-        key = api_key if api_key is not None else (env.get("OPENROUTER_API_KEY") or None)
+        key = api_key if api_key is not None else (
+            env.get("OPENROUTER_API_KEY") or colab_secret() or None)
         url = (base_url or env.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL).strip()
         if not url.lower().startswith(("http://", "https://")):
             raise InvalidInputError(
@@ -80,4 +83,5 @@ class Settings:
     def is_configured(environ: Mapping[str, str] | None = None) -> bool:
         """True when the environment names a key or a base URL (so no offline fallback)."""
         env = os.environ if environ is None else environ
-        return bool(env.get("OPENROUTER_API_KEY") or env.get("OPENROUTER_BASE_URL"))
+        return bool(env.get("OPENROUTER_API_KEY") or env.get("OPENROUTER_BASE_URL")
+                    or colab_secret())

@@ -21,14 +21,14 @@ LAYERS: dict[str, int] = {
     "_sse": 0, "_dataurl": 0, "_protocol": 0, "_chat_stream": 0, "_imagesapi": 0, "_listing": 0, "_models": 0,
     "_pngmeta": 0,
     # model knowledge and the request
-    "_model": 1, "_catalogue": 1, "_request": 1, "_inputs": 1, "_config": 1,
+    "_model": 1, "_catalogue": 1, "_request": 1, "_inputs": 1, "_config": 1, "_colab": 1,
     # results
     "_results": 2, "_generated": 2, "_html": 2, "_display": 2, "_decode": 2, "_safeimage": 2, "_marimo": 2,
     "_files": 2, "_storeindex": 3, "_preview": 2, "_labels": 2, "_errors": 4,
     # client: transport, adapters, policies and the facades
     "_gate": 3, "_transport": 3, "_reading": 3, "_adapters": 3, "_policies": 3, "_cache": 3,
     "_store": 3, "_store_views": 3,
-    "_call": 3, "_cache_manifest": 3, "_client": 3, "_aclient": 3, "_colab": 3, "_batch": 3,
+    "_call": 3, "_cache_manifest": 3, "_client": 3, "_aclient": 3, "_batch": 3,
     # front ends
     "_default": 4, "_compare": 4, "_progress": 4, "_advice": 4, "_interpolate": 4,
     "_magic": 4, "_magic_args": 4, "_magic_run": 4, "_commands": 4, "_widget": 4,
