@@ -211,8 +211,9 @@ def _demo(args: argparse.Namespace) -> int:
               flush=True)
         client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(out.resolve())}})
-        try:
-            client.execute(env=_kernel_env(server.base_url))
+        try:  # the kernel's own stderr (its loopback-TCP notice) goes to a log, not the screen
+            with (out / "kernel.log").open("w", encoding="utf-8") as log:
+                client.execute(env=_kernel_env(server.base_url), stderr=log)
         except CellExecutionError as exc:
             failed = out / f"{source.stem}.failed.ipynb"
             nbformat.write(nb, failed)
