@@ -1,8 +1,7 @@
 """The ``jupyter-imagegen`` command: serve the offline API, run the demo, list models, generate.
 
-``serve`` and ``demo`` need nothing but the package (no key, no network); ``models`` and
-``generate`` are thin front ends over the public client API. Errors the kit raises on purpose
-print as ``error: <message>`` with exit status 1, never as a traceback.
+``serve`` and ``demo`` need no key and no network; ``models`` and ``generate`` are thin front ends
+over the client. Errors print as ``error: <message>`` with exit status 1, never as a traceback.
 """
 
 from __future__ import annotations
@@ -211,7 +210,7 @@ def _demo(args: argparse.Namespace) -> int:
               flush=True)
         client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(out.resolve())}})
-        try:  # the kernel's own stderr (its loopback-TCP notice) goes to a log, not the screen
+        try:  # the kernel's stderr (its loopback-TCP notice) goes to a log, not the screen
             with (out / "kernel.log").open("w", encoding="utf-8") as log:
                 client.execute(env=_kernel_env(server.base_url), stderr=log)
         except CellExecutionError as exc:

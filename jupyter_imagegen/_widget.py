@@ -35,19 +35,10 @@ from ._widget_snapshot import SnapshotMixin
 __all__ = ["ImageGenWidget"]
 
 ResultCallback = Callable[[ImageResult], object]
-_HERE = Path(__file__).parent
 _OPTIONS = ["client", "model", "prompt", "aspect_ratio", "image_size", "n", "seed", "input_image",
             "on_result"]
-
-
-def _asset(name: str) -> Path:
-    """The wheel ships ``static/<name>``; a source checkout (editable install) has ``js/<name>``."""
-    shipped = _HERE / "static" / name
-    return shipped if shipped.is_file() else _HERE.parent / "js" / name
-
-
-#: Gallery entries kept in the synced state (``results`` keeps every result in Python).
-MAX_HISTORY = 50
+_asset = wd.asset
+MAX_HISTORY = wd.MAX_HISTORY
 
 
 class ImageGenWidget(MessagesMixin, SnapshotMixin, anywidget.AnyWidget):
@@ -111,6 +102,7 @@ class ImageGenWidget(MessagesMixin, SnapshotMixin, anywidget.AnyWidget):
         self._lock = threading.Lock()
         self._cancel: threading.Event | None = None
         self._worker: threading.Thread | None = None
+        self._busy = False
         self._models_thread: threading.Thread | None = None
         self._displayed = False
         if input_image is not None:
@@ -141,7 +133,7 @@ class ImageGenWidget(MessagesMixin, SnapshotMixin, anywidget.AnyWidget):
     @property
     def running(self) -> bool:
         """True while a generation is in flight."""
-        return self._worker is not None and self._worker.is_alive()
+        return self._busy  # cleared before the future resolves: the next call may start at once
 
     def on_result(self, callback: ResultCallback, remove: bool = False) -> None:
         """Call ``callback(result)`` after each successful generation (in the worker thread)."""
@@ -203,6 +195,7 @@ class ImageGenWidget(MessagesMixin, SnapshotMixin, anywidget.AnyWidget):
                 self.elapsed = 0.0
                 self.status_text = "Generating..."
                 self.status = "running"
+            self._busy = True
             self._worker = threading.Thread(target=self._run, args=(self._cancel, future),
                                             name="imagegen-widget-generate", daemon=True)
             self._worker.start()
@@ -263,15 +256,23 @@ class ImageGenWidget(MessagesMixin, SnapshotMixin, anywidget.AnyWidget):
             self._publish(result)
         except CancelledError as exc:
             self._finish("cancelled", "Cancelled.", started)
-            future.set_exception(exc)
+            self._resolve(future, error=exc)
         except Exception as exc:  # the page shows it; the future carries it
             self.error = wd.error_text(exc)
             self._finish("error", "Failed.", started)
-            future.set_exception(exc)
+            self._resolve(future, error=exc)
         else:
             self._finish("done", "Done in {:.1f} s.", started)  # the caption is on the figure
             self._notify(result)
             self._refresh_snapshot()
+            self._resolve(future, result=result)
+
+    def _resolve(self, future: Future[ImageResult], result: ImageResult | None = None,
+                 error: BaseException | None = None) -> None:
+        self._busy = False
+        if error is not None:
+            future.set_exception(error)
+        elif result is not None:
             future.set_result(result)
 
     def _publish(self, result: ImageResult) -> None:

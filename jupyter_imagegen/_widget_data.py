@@ -14,6 +14,7 @@ import io
 import json
 import re
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -157,3 +158,14 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, ImageGenError):
         return redact(str(exc))
     return redact(f"{type(exc).__name__}: {exc}")
+
+
+#: Gallery entries kept in the synced state (``results`` keeps every result in Python).
+MAX_HISTORY = 50
+
+
+def asset(name: str, here: Path | None = None) -> Path:
+    """The wheel ships ``static/<name>``; a source checkout (editable install) has ``js/<name>``."""
+    here = here or Path(__file__).parent
+    shipped = here / "static" / name
+    return shipped if shipped.is_file() else here.parent / "js" / name

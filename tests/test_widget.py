@@ -289,8 +289,7 @@ def test_front_end_assets_resolve(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert _widget._asset("widget.js") == Path(_widget.__file__).parent.parent / "js" / "widget.js"
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "widget.js").write_text("export default {}")
-    monkeypatch.setattr(_widget, "_HERE", tmp_path)
-    assert _widget._asset("widget.js") == tmp_path / "static" / "widget.js"  # the wheel layout
+    assert _widget._asset("widget.js", here=tmp_path) == tmp_path / "static" / "widget.js"  # wheel
 
 
 def test_callbacks_run_in_a_worker_thread(widget: ImageGenWidget) -> None:
