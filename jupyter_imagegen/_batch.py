@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._exceptions import CancelledError, ImageGenError
 from ._labels import money
+from ._marimo import MarimoDisplay
 from ._results import ImageResult
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class BatchItem:
         return self.result is not None
 
 
-class BatchResult(Sequence[BatchItem]):
+class BatchResult(MarimoDisplay, Sequence[BatchItem]):
     """The items of a batch in input order; successes and failures side by side."""
 
     def __init__(self, items: list[BatchItem], *, interrupted: bool = False) -> None:

@@ -12,6 +12,7 @@ from ._batch import BatchItem, BatchResult, generate_many
 from ._exceptions import CancelledError
 from ._html import img_html
 from ._labels import money
+from ._marimo import MarimoDisplay
 from ._preview import thumbnail
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ _THUMB = 256
 _CELL = 256
 
 
-class Comparison:
+class Comparison(MarimoDisplay):
     """A finished comparison: ``cell(prompt, model)`` gives each item; it displays as a grid."""
 
     def __init__(self, prompts: Sequence[str], models: Sequence[str], batch: BatchResult) -> None:

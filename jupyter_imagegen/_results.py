@@ -22,6 +22,7 @@ from ._exceptions import InvalidInputError
 from ._files import atomic_write, claim_name, png_with_text, safe_name, slug
 from ._generated import GeneratedImage
 from ._labels import is_offline_result, money
+from ._marimo import MarimoDisplay
 from ._protocol import ChatCompletion, Usage
 from ._version import __version__
 
@@ -31,7 +32,7 @@ _IMAGE_SUFFIXES = frozenset({*EXTENSIONS.values(), ".jpeg"})
 
 
 @dataclass(eq=False)
-class ImageResult:
+class ImageResult(MarimoDisplay):
     """The outcome of one generation: images plus everything needed to understand and repeat it."""
 
     prompt: str

@@ -1,0 +1,72 @@
+"""jupyter_imagegen in marimo: results, a comparison grid and the widget.
+
+Run it with `marimo edit notebooks/marimo_demo.py` (or export it:
+`marimo export html notebooks/marimo_demo.py -o demo.html`). With no OPENROUTER_API_KEY set the kit
+starts its local offline server itself: procedural images, no key, no cost, no network.
+"""
+
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium")
+
+
+@app.cell
+def _():
+    import marimo as mo
+
+    import jupyter_imagegen as ig
+
+    return ig, mo
+
+
+@app.cell
+def _(mo):
+    mo.md("""
+    # jupyter_imagegen in marimo
+
+    A result is the last expression of a cell: marimo shows it through its own display
+    protocol (`_mime_`), as the same figure Jupyter shows.
+    """)
+    return
+
+
+@app.cell
+def _(ig):
+    client = ig.default_client()
+    result = ig.generate("a red lighthouse on blue waves at dusk", model="offline/sketch",
+                         seed=7, aspect_ratio="16:9")
+    result
+    return (client,)
+
+
+@app.cell
+def _(client):
+    batch = client.generate_many(["a green circle", "a yellow square"], model="offline/sketch",
+                                 progress=False)
+    batch
+    return
+
+
+@app.cell
+def _(ig):
+    ig.compare("a blue triangle", models=["offline/sketch", "offline/poster"], progress=False)
+    return
+
+
+@app.cell
+def _(ig, mo):
+    widget = mo.ui.anywidget(ig.ImageGenWidget(model="offline/sketch"))
+    widget
+    return (widget,)
+
+
+@app.cell
+def _(mo, widget):
+    done = widget.widget.generate("a purple hexagon").result(timeout=60)
+    mo.vstack([mo.md(f"The widget generated {len(widget.widget.results)} result(s):"), done])
+    return
+
+
+if __name__ == "__main__":
+    app.run()
