@@ -246,6 +246,8 @@ def test_demo_runs_the_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
          "--notebook", str(REPO / "notebooks" / "quickstart.ipynb")],
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    assert "without encryption" not in proc.stdout + proc.stderr  # the kernel's notice: in a log
+    assert "without encryption" in (out / "kernel.log").read_text()
     executed = out / "quickstart.ipynb"
     assert executed.is_file()
     assert (out / "quickstart.html").is_file()
