@@ -66,6 +66,8 @@ class Catalogue:
         self._billed: dict[str, float] = {}  # model -> last billed USD per image
         self._tokens: dict[str, int] = {}  # model -> image tokens per image, as billed
         self._lock = threading.Lock()
+        self._version = 0  # bumped by what answers teach: merged records are rebuilt then
+        self._merged: tuple[tuple[Any, ...], list[Model], dict[str, Model]] | None = None
 
     # -- listings -------------------------------------------------------------------------------
 
@@ -106,15 +108,22 @@ class Catalogue:
             failures.append(exc)
         if len(failures) == 2:
             raise failures[0]
+        key = (self._chat.fetched, self._images.fetched, self._version, len(failures))
+        cached = self._merged
+        if cached is not None and cached[0] == key:
+            return list(cached[1])  # every call reads the catalogue: merge once per change
         by_image_id = {m.id: m for m in images}
         merged = [self._merge(info, by_image_id.pop(info.id, None)) for info in chat
                   if info.id not in EXCLUDED_IDS]
         merged += [self._merge(None, info) for info in by_image_id.values()]
-        return merged
+        self._merged = (key, merged, {m.id: m for m in merged})
+        return list(merged)
 
     def get(self, model_id: str) -> Model | None:
         """The record of ``model_id`` (a ``:variant`` suffix falls back to the base id)."""
-        records = {m.id: m for m in self.models()}
+        self.models()
+        assert self._merged is not None
+        records = self._merged[2]
         return records.get(model_id) or records.get(model_id.split(":", 1)[0])
 
     def require(self, model_id: str) -> Model:
@@ -180,6 +189,7 @@ class Catalogue:
             lines = []
         with self._lock:
             self._endpoints[model.id] = lines
+            self._version += 1
         return self.get(model.id) or model
 
     def models_with_prices(self, *, workers: int = 8) -> list[Model]:
@@ -196,6 +206,7 @@ class Catalogue:
         """The service refused ``model_id`` on ``api`` as the wrong endpoint: route elsewhere."""
         with self._lock:
             self._refused.add((model_id, api))
+            self._version += 1
 
     def learn_billed(self, model_id: str, cost: float | None, images: int,
                      image_tokens: int = 0) -> None:
@@ -203,7 +214,10 @@ class Catalogue:
         if images <= 0:
             return
         with self._lock:
+            before = (self._billed.get(model_id), self._tokens.get(model_id))
             if cost is not None and cost > 0:
                 self._billed[model_id] = cost / images
             if image_tokens > 0:
                 self._tokens[model_id] = image_tokens // images
+            if before != (self._billed.get(model_id), self._tokens.get(model_id)):
+                self._version += 1
