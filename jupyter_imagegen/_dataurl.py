@@ -1,4 +1,4 @@
-"""Data URLs and image-format sniffing (pure, stdlib only).
+"""Data URLs and image-format sniffing (pure: no I/O; pybase64 decodes when installed).
 
 OpenRouter returns images as ``data:<mime>;base64,<payload>`` URLs, "typically PNG". Real traffic and
 compatible servers get the mime wrong or leave it out, so the mime the bytes *are* (their magic
@@ -13,11 +13,28 @@ import re
 import secrets
 import string
 import sys
+from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from ._exceptions import ImageDecodeError
 
-__all__ = ["EXTENSIONS", "decode_data_url", "encode_data_url", "lift_data_urls", "sniff_mime"]
+__all__ = ["EXTENSIONS", "decode_data_url", "encode_data_url", "is_base64", "lift_data_urls",
+           "sniff_mime"]
+
+
+def _accelerator() -> Callable[..., bytes] | None:
+    """pybase64's SIMD decoder (a dependency; tens of times faster, and it releases the GIL)."""
+    try:
+        import pybase64
+    except ImportError:  # pragma: no cover - an install without it still works, slower
+        return None
+    decode: Callable[..., bytes] = pybase64.b64decode
+    return decode
+
+
+#: Decoding a 1K image's 2.4 MB of base64 took binascii 9.5 ms holding the GIL (the largest
+#: share of a generation, and the event-loop stalls of ``AsyncClient``); pybase64 takes 0.15 ms.
+_FAST_B64DECODE = _accelerator()
 
 _DATA_URL = re.compile(r"^data:(?P<mime>[^;,]*)(?P<params>(?:;[^;,]*)*?),", re.IGNORECASE)
 _WHITESPACE = re.compile(rb"\s+")
@@ -50,6 +67,8 @@ def sniff_mime(data: bytes) -> str | None:
 
 def _strict_b64decode(payload: str | memoryview) -> bytes:
     """Decode canonical base64 fast (``validate=True`` costs a regex pass over megabytes)."""
+    if _FAST_B64DECODE is not None:
+        return _FAST_B64DECODE(payload, validate=True)
     if sys.version_info >= (3, 11):
         return binascii.a2b_base64(payload, strict_mode=True)
     return base64.b64decode(payload, validate=True)  # pragma: no cover - Python 3.10
@@ -136,10 +155,28 @@ def _url_value_at(body: bytes, start: int) -> bool:
     return key.endswith(b'"url"') and not key.endswith(b'\\"url"')
 
 
-def _plain(segment: bytes) -> bool:
+def is_base64(payload: bytes | memoryview) -> bool:
+    """True when ``payload`` is base64 (and so needs no escaping in JSON either).
+
+    pybase64 checks it strictly (padding included); the stdlib fallback checks the alphabet and
+    the length, which is all JSON safety needs.
+    """
+    if _FAST_B64DECODE is not None:  # a strict decode costs a tenth of a translate pass
+        try:
+            _FAST_B64DECODE(payload, validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        return True
+    return not bytes(payload).translate(None, _BASE64_ALPHABET) and len(payload) % 4 == 0
+
+
+def _plain(segment: memoryview) -> bool:
     """True for text the JSON parser would take as is: base64 plus a short printable head."""
-    rest = segment.translate(None, _BASE64_ALPHABET)  # what is left: "data:image/png;base64,"
-    return len(rest) <= 256 and all(0x20 <= c < 0x7F and c != 0x5C for c in rest)
+    head = bytes(segment[:256])
+    comma = head.find(b",")
+    if comma < 0 or not all(0x20 <= c < 0x7F and c != 0x5C for c in head[:comma]):
+        return False
+    return is_base64(segment[comma + 1:])
 
 
 def lift_data_urls(body: bytes, *, min_size: int = LIFT_MIN) -> tuple[bytes, dict[str, memoryview]]:
@@ -160,7 +197,7 @@ def lift_data_urls(body: bytes, *, min_size: int = LIFT_MIN) -> tuple[bytes, dic
         end = body.find(b'"', start + 1)
         if end < 0:
             break
-        if end - start > min_size and _url_value_at(body, start) and _plain(body[start + 1:end]):
+        if end - start > min_size and _url_value_at(body, start) and _plain(view[start + 1:end]):
             token = f"data:lifted;{nonce},{len(lifted)}"
             pieces += (view[pos:start + 1], token.encode("ascii"))
             lifted[token] = view[start + 1:end]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 
 import requests
@@ -18,6 +17,7 @@ import urllib3
 
 from ._exceptions import CancelledError, IncompleteStreamError, ResponseError
 from ._sse import SSEDecoder, SSEEvent
+from ._threads import WATCHDOG, Watch
 
 __all__ = ["Watchdog", "drain", "iter_events", "read_body"]
 
@@ -25,32 +25,28 @@ _CHUNK = 64 * 1024  # big enough for multi-MB events, small enough that keep-ali
 
 
 class Watchdog:
-    """Shuts a response's socket at ``deadline`` (or on cancel), so a blocked read returns."""
+    """Shuts a response's socket at ``deadline`` (or on cancel), so a blocked read returns.
+
+    One shared thread watches every open response (:data:`._threads.WATCHDOG`).
+    """
 
     def __init__(self, response: requests.Response, deadline: float | None,
                  cancel: threading.Event | None = None) -> None:
-        self.fired = False
-        self._stop = threading.Event()
-        self._response = response
-        self._thread: threading.Thread | None = None
+        self._watch: Watch | None = None
         if deadline is not None or cancel is not None:
-            self._thread = threading.Thread(target=self._watch, args=(deadline, cancel),
-                                            name="jupyter-imagegen-watchdog", daemon=True)
-            self._thread.start()
+            self._watch = WATCHDOG.watch(lambda: _shutdown(response), deadline, cancel)
 
-    def _watch(self, deadline: float | None, cancel: threading.Event | None) -> None:
-        while not self._stop.wait(0.05):
-            late = deadline is not None and time.monotonic() >= deadline
-            if late or (cancel is not None and cancel.is_set()):
-                self.fired = True
-                _shutdown(self._response)
-                return
+    @property
+    def fired(self) -> bool:
+        """True once the watchdog shut the socket (the deadline passed, or a cancel)."""
+        return self._watch is not None and self._watch.fired
 
     def __enter__(self) -> Watchdog:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
+        if self._watch is not None:
+            WATCHDOG.forget(self._watch)
 
 
 def _shutdown(response: requests.Response) -> None:
@@ -70,11 +66,20 @@ def _shutdown(response: requests.Response) -> None:
 def read_body(response: requests.Response, limit: int) -> bytes:
     """The whole (decoded) body, at most ``limit`` bytes, or a typed error.
 
-    One ``read`` of ``limit + 1`` bytes: a single call is faster than requests' 10 KB steps, and
-    urllib3 (>= 2.6) bounds what gzip may inflate to the amount asked for.
+    Reads of up to ``limit + 1`` bytes (usually one): faster than requests' 10 KB steps, and
+    urllib3 (>= 2.6) bounds what gzip may inflate to the amount asked for. A body that is not
+    content-encoded skips urllib3's decode buffer (two more copies of every megabyte); read that
+    way a cut body comes back short instead of raising, so reading goes on to the end, where
+    urllib3 checks the length.
     """
+    encoded = response.headers.get("Content-Encoding", "identity").strip().lower() != "identity"
+    pieces: list[bytes] = []
+    size = 0
     try:
-        content: bytes = response.raw.read(limit + 1, decode_content=True)
+        while size <= limit and (piece := response.raw.read(limit + 1 - size, decode_content=encoded)):
+            pieces.append(piece)
+            size += len(piece)
+        content = b"".join(pieces)  # one piece: the same object, no copy
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         raise IncompleteStreamError(f"the response broke off ({type(exc).__name__})") from None
     except MemoryError:

@@ -85,11 +85,23 @@ class SSEDecoder:
                 self._line_bytes += size - start
                 self._grow()
                 break
+            line: bytes | None = None
             if self._pieces:
                 self._pieces.append(chunk[start:end])
-                line = b"".join(self._pieces)
+                first = self._pieces[0]
+                value: bytes | None = None
+                if len(first) > 5 and first.startswith(b"data:"):  # a multi-MB line: one copy
+                    self._pieces[0] = first[6:] if first[5] == 0x20 else first[5:]
+                    value = b"".join(self._pieces)
+                else:
+                    line = b"".join(self._pieces)
                 self._pieces.clear()
                 self._line_bytes = 0
+                if value is not None:
+                    self._data_line(value, 6 if first[5] == 0x20 else 5)
+            elif chunk.startswith(b"data:", start) and end - start > 5:  # one slice, not two
+                skip = 6 if chunk[start + 5] == 0x20 else 5
+                self._data_line(chunk[start + skip:end], skip)
             else:
                 line = chunk[start:end]
             start = end + 1
@@ -99,6 +111,8 @@ class SSEDecoder:
                         start += 1
                 else:
                     self._skip_lf = True
+            if line is None:
+                continue
             event = self._line(line)
             if event is not None:
                 events.append(event)
@@ -125,6 +139,12 @@ class SSEDecoder:
             events.append(event)
         return events
 
+    def _data_line(self, value: bytes, prefix: int) -> None:
+        """One ``data:`` line's value (``prefix``: the bytes of ``data:`` dropped before it)."""
+        self._data.append(value)
+        self._buffered += len(value) + prefix
+        self._grow()
+
     def _line(self, raw: bytes) -> SSEEvent | None:
         if not raw:
             if not self._data:  # the spec: no data, no event (and the type is reset)
@@ -141,9 +161,8 @@ class SSEDecoder:
         if raw[0] == 0x3A:  # ":"
             return SSEEvent(comment=raw[1:].decode("utf-8", errors="replace").strip())
         if raw.startswith(b"data:"):  # the hot path: one slice of a multi-MB line, not three
-            self._data.append(raw[6:] if raw[5:6] == b" " else raw[5:])
-            self._buffered += len(raw)
-            self._grow()
+            value = raw[6:] if raw[5:6] == b" " else raw[5:]
+            self._data_line(value, len(raw) - len(value))
             return None
         field, sep, value = raw.partition(b":")
         if sep and value.startswith(b" "):

@@ -33,6 +33,7 @@ from ._exceptions import (
 )
 from ._gate import RateGate
 from ._reading import read_body
+from ._threads import WORKERS
 from ._version import __version__
 from ._wire_common import loads
 from ._wire_errors import RETRYABLE_STATUSES, error_from_response, retry_delay
@@ -236,7 +237,8 @@ def _in_thread(send: Callable[[], requests.Response], cancel: threading.Event | 
                deadline: float | None, check: Callable[..., None]) -> requests.Response:
     """Wait for the response headers in a worker thread, so a cancel or the deadline wins at once.
 
-    The abandoned worker ends by itself on its socket timeout; its response is closed.
+    The worker is a reused one (:data:`._threads.WORKERS`). An abandoned worker goes back to the
+    pool when its socket times out, and its response is closed.
     """
     box: dict[str, Any] = {}
     done = threading.Event()
@@ -252,7 +254,7 @@ def _in_thread(send: Callable[[], requests.Response], cancel: threading.Event | 
             if gone.is_set() and "response" in box:
                 box["response"].close()
 
-    threading.Thread(target=run, name="jupyter-imagegen-request", daemon=True).start()
+    WORKERS.submit(run)
     try:
         while not done.wait(0.05):
             check(cancel, deadline)

@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "_results": 2, "_generated": 2, "_html": 2, "_display": 2, "_decode": 2, "_safeimage": 2, "_marimo": 2,
     "_files": 2, "_storeindex": 3, "_preview": 2, "_labels": 2, "_errors": 4,
     # client: transport, adapters, policies and the facades
-    "_gate": 3, "_transport": 3, "_reading": 3, "_adapters": 3, "_policies": 3, "_cache": 3,
+    "_gate": 3, "_threads": 3, "_transport": 3, "_reading": 3, "_adapters": 3, "_policies": 3, "_cache": 3,
     "_store": 3, "_store_views": 3,
     "_call": 3, "_cache_manifest": 3, "_client": 3, "_aclient": 3, "_batch": 3,
     # front ends

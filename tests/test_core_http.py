@@ -153,6 +153,28 @@ def test_deadline_ends_a_one_byte_a_second_body(raw_server: Callable[..., str]) 
     assert time.perf_counter() - started < 3
 
 
+@pytest.mark.parametrize(("api", "model"), [("chat", "offline/sketch"), ("images", "offline/poster")])
+def test_a_body_cut_short_is_an_incomplete_answer_not_a_short_image(
+        client: ig.Client, server: LocalServer, api: str, model: str) -> None:
+    # The body is read without urllib3's decoder: the length check must still happen.
+    server.faults.push(Fault("cut-stream", path="/images" if api == "images" else "/chat/completions"))
+    with pytest.raises(ig.IncompleteStreamError, match="broke off"):
+        client.generate("x", model, api=api)
+    assert client.generate("x", model, api=api).image.size == (1024, 1024)
+
+
+@pytest.mark.parametrize("length", ["Content-Length: 64", "Transfer-Encoding: chunked"])
+def test_a_plain_body_cut_by_the_peer_raises(raw_server: Callable[..., str], length: str) -> None:
+    def cut(conn: socket.socket) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}\r\n\r\n"
+        conn.sendall(head.encode() + (b"20\r\n" if "chunked" in length else b"") + b'{"id": "x", ')
+        conn.close()
+
+    with ig.Client(base_url=raw_server(cut), check_models=False, max_retries=0) as c, \
+            pytest.raises(ig.IncompleteStreamError):
+        c.generate("x", "any/model")
+
+
 def test_an_endless_line_is_capped_in_memory(raw_server: Callable[..., str]) -> None:
     def endless(conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,21 @@ from PIL import Image
 from jupyter_imagegen._dataurl import decode_data_url, encode_data_url, sniff_mime
 from jupyter_imagegen._exceptions import ImageDecodeError, ImageGenError
 from jupyter_imagegen._sse import SSEDecoder, encode_sse, iter_sse
+
+
+@pytest.fixture(scope="module", params=["pybase64", "stdlib"])
+def decoder(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every data-URL test runs with pybase64 and with the stdlib fallback (an install without it)."""
+    from jupyter_imagegen import _dataurl
+
+    saved = _dataurl._FAST_B64DECODE
+    assert saved is not None, "pybase64 is a dependency: the fast path must be the one tested"
+    if request.param == "stdlib":
+        _dataurl._FAST_B64DECODE = None
+    try:
+        yield request.param
+    finally:
+        _dataurl._FAST_B64DECODE = saved
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (5, 4)) -> bytes:
@@ -81,6 +97,34 @@ class TestSSE:
         assert whole == parts
 
 
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from([b"data: ", b"data:", b"data:  ", b"dat", b": c", b"event: e",
+                                     b"id: 1", b""]) .flatmap(
+        lambda head: st.tuples(st.just(head), st.binary(max_size=40).map(
+            lambda b: b.replace(b"\n", b"").replace(b"\r", b"")))), max_size=12),
+        st.integers(min_value=1, max_value=30), st.sampled_from([b"\n", b"\r\n", b"\r"]))
+    def test_data_lines_split_anywhere_decode_alike(self, lines: list[tuple[bytes, bytes]],
+                                                    size: int, end: bytes) -> None:
+        data = b"".join(head + rest + end for head, rest in lines) + end
+        whole = [(e.comment, e.raw, e.event, e.id) for e in iter_sse([data])]
+        parts = [(e.comment, e.raw, e.event, e.id)
+                 for e in iter_sse([data[i:i + size] for i in range(0, len(data), size)])]
+        assert whole == parts
+
+    @pytest.mark.parametrize("size", [3, 5, 6, 7, 1000])
+    def test_the_event_limit_counts_the_same_however_the_line_arrives(self, size: int) -> None:
+        raw = b"data: " + b"A" * 94 + b"\n\n"  # exactly 100 bytes of data line
+        for limit, fits in ((100, True), (99, False)):
+            d = SSEDecoder(max_event_bytes=limit)
+            if fits:
+                events = [e for i in range(0, len(raw), size) for e in d.feed(raw[i:i + size])]
+                assert [len(e.raw) for e in events] == [94]
+            else:
+                with pytest.raises(ImageGenError, match="larger than 99"):
+                    [d.feed(raw[i:i + size]) for i in range(0, len(raw), size)]
+
+
+@pytest.mark.usefixtures("decoder")
 class TestDataURL:
     @pytest.mark.parametrize(("fmt", "mime"), [("PNG", "image/png"), ("JPEG", "image/jpeg"),
                                                ("WEBP", "image/webp"), ("GIF", "image/gif")])
@@ -131,6 +175,7 @@ class TestDataURL:
             pass
 
 
+@pytest.mark.usefixtures("decoder")
 class TestLiftDataURLs:
     def body(self, url: str, **extra: object) -> bytes:
         import json

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from jupyter_imagegen._protocol import error_body
 
-from ._chat import dumps
+from ._chat import dump_parts
 from ._chat_http import ChatHandling
 from ._conn import Reaper, wait_for_request
 from ._fault_http import FaultHandling
@@ -125,10 +125,10 @@ class Handler(ChatHandling, FaultHandling, BaseHTTPRequestHandler):
 
     def _write_json(self, status: int, obj: Any, headers: Mapping[str, str] | None = None,
                     *, close: bool = False, cut: bool = False) -> None:
-        body = dumps(obj)
+        parts = dump_parts(obj)  # written piece by piece: a multi-MB image is never copied
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(sum(map(len, parts))))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         if close:
@@ -138,12 +138,12 @@ class Handler(ChatHandling, FaultHandling, BaseHTTPRequestHandler):
         head = b"".join([*buffer, b"\r\n"])
         setattr(self, "_headers_buffer", [])  # noqa: B010 - stdlib private, untyped
         if cut:  # promise the whole body, deliver half, hang up
+            body = b"".join(parts)
             self.wfile.write(head + body[: len(body) // 2])
-            self._hang_up()
-            return
-        self.wfile.write(head)  # two writes: joining would copy a multi-MB body once more
+            return self._hang_up()
+        self.wfile.write(head)
         if getattr(self, "command", None) != "HEAD":  # HEAD: the headers only, as HTTP says
-            self.wfile.write(body)
+            self.wfile.writelines(parts)
 
     def _error(self, status: int, message: str, metadata: Mapping[str, Any] | None = None,
                headers: Mapping[str, str] | None = None, *, close: bool = False) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_imagegen._sse import encode_sse
 
-from ._chat import completion_json, compose, dumps, stream_chunks
+from ._chat import completion_json, compose, sse_parts, stream_chunks
 from ._faults import Fault
 from ._records import new_generation_id
 from ._validate import ChatRequest, Rejected, parse_chat_request
@@ -94,6 +94,15 @@ class ChatHandling:
             app.record(gen_id, req, answer, streamed=False, latency=time.monotonic() - started)
         self._write_json(200, body_obj, headers, cut=kind == "cut-stream")
 
+    def _chunk_parts(self, parts: list[bytes]) -> None:
+        """One HTTP/1.1 chunk made of ``parts`` (see :func:`._chat.sse_parts`), none copied."""
+        if self._chunked:
+            self.wfile.write(b"%x\r\n" % sum(map(len, parts)))
+        for part in parts:
+            self.wfile.write(part)
+        if self._chunked:
+            self.wfile.write(b"\r\n")
+
     def _chunk(self, data: bytes) -> None:
         """One HTTP/1.1 chunk (an empty one ends the body); large data is not copied again.
 
@@ -145,12 +154,13 @@ class ChatHandling:
         chunks = list(stream_chunks(gen_id, created, req, answer, error))
         cut_at = _cut_index(chunks) if kind == "cut-stream" else None
         for i, chunk in enumerate(chunks):
-            event = encode_sse(dumps(chunk))
+            parts = sse_parts(chunk)
             if i == cut_at:
+                event = b"".join(parts)
                 self._chunk(event[: len(event) // 2])
                 self._hang_up()
                 return
-            self._chunk(event)
+            self._chunk_parts(parts)
         if error is None:
             self._chunk(encode_sse("[DONE]"))
             app.record(gen_id, req, answer, streamed=True, latency=time.monotonic() - started)

@@ -19,7 +19,7 @@ from PIL import Image, ImageChops
 
 from jupyter_imagegen._sse import encode_sse
 
-from ._chat import dumps
+from ._chat import sse_parts
 from ._faults import Fault
 from ._images_validate import ImagesRequest, parse_images_request
 from ._pricing import image_cost, input_cost
@@ -210,7 +210,7 @@ def handle_images(handler: Handler, body: bytes, fault: Fault | None) -> None:
 
 
 def _event(obj: dict[str, Any]) -> bytes:
-    return encode_sse(dumps(obj))
+    return b"".join(sse_parts(obj))
 
 
 def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | None,
@@ -239,12 +239,13 @@ def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | No
             done["b64_json"] = BAD_BASE64
         if i == last:
             done["usage"] = answer.usage
-        event = _event(done)
+        parts = sse_parts(done)
         if kind == "cut-stream" and i == 0:
+            event = b"".join(parts)
             handler._chunk(event[: len(event) // 2])
             handler._hang_up()
             return
-        handler._chunk(event)
+        handler._chunk_parts(parts)
     handler._chunk(encode_sse("[DONE]"))
     if answer.images and kind != "bad-base64":
         _record(handler, gen_id, req, answer, streamed=True, started=started)
