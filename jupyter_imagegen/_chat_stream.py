@@ -85,7 +85,7 @@ class StreamAccumulator:
         self._native: str | None = None
         self.done = False
 
-    def add_data(self, data: str | bytes) -> StreamUpdate | None:
+    def add_data(self, data: str | bytes | bytearray) -> StreamUpdate | None:
         """Add one SSE ``data`` payload; ``[DONE]`` marks the end and returns ``None``."""
         if is_done(data):
             self.done = True

@@ -146,7 +146,7 @@ LIFT_MIN = 64 * 1024
 _BASE64_ALPHABET = (string.ascii_letters + string.digits + "+/=").encode()
 
 
-def _url_value_at(body: bytes, start: int) -> bool:
+def _url_value_at(body: bytes | bytearray, start: int) -> bool:
     """True when the string opening at ``start`` is the value of a ``"url"`` key."""
     before = body[max(0, start - 64):start].rstrip()
     if not before.endswith(b":"):
@@ -179,7 +179,8 @@ def _plain(segment: memoryview) -> bool:
     return is_base64(segment[comma + 1:])
 
 
-def lift_data_urls(body: bytes, *, min_size: int = LIFT_MIN) -> tuple[bytes, dict[str, memoryview]]:
+def lift_data_urls(body: bytes | bytearray, *, min_size: int = LIFT_MIN,
+                   ) -> tuple[bytes | bytearray, dict[str, memoryview]]:
     """Cut long ``"url": "data:..."`` values out of a JSON body before ``json.loads``.
 
     Scanning megabytes of base64 in the JSON decoder, then turning it into a ``str`` only to

@@ -235,7 +235,7 @@ class ImagesStreamAccumulator:
         self.partials = 0
         self.done = False
 
-    def add_data(self, data: str | bytes) -> ImagesStreamUpdate:
+    def add_data(self, data: str | bytes | bytearray) -> ImagesStreamUpdate:
         """Add one SSE ``data`` payload (JSON or ``[DONE]``)."""
         if is_done(data):
             self.done = True

@@ -140,10 +140,9 @@ class Handler(ChatHandling, FaultHandling, BaseHTTPRequestHandler):
         if cut:  # promise the whole body, deliver half, hang up
             body = b"".join(parts)
             self.wfile.write(head + body[: len(body) // 2])
-            return self._hang_up()
-        self.wfile.write(head)
-        if getattr(self, "command", None) != "HEAD":  # HEAD: the headers only, as HTTP says
-            self.wfile.writelines(parts)
+            self._hang_up()
+        else:  # HEAD: the headers only, as HTTP says
+            self.wfile.writelines([head, *parts] if getattr(self, "command", None) != "HEAD" else [head])
 
     def _error(self, status: int, message: str, metadata: Mapping[str, Any] | None = None,
                headers: Mapping[str, str] | None = None, *, close: bool = False) -> None:
