@@ -125,10 +125,12 @@ async def agenerate(prompt: str, model: str | None = None, **kwargs: Any) -> Ima
     from ._aclient import AsyncClient
 
     client = default_client()
-    wrapper = _async.get(id(client))
-    if wrapper is None or wrapper.sync is not client:
-        wrapper = _async[id(client)] = AsyncClient(client=client)
+    wrapper = _async.get("wrapper")
+    if wrapper is None or wrapper.sync is not client:  # one wrapper, for the current default
+        if wrapper is not None:
+            wrapper._pool.shutdown(wait=False)  # its threads go; the old client is not ours
+        wrapper = _async["wrapper"] = AsyncClient(client=client)
     return await wrapper.generate(prompt, model, **kwargs)
 
 
-_async: dict[int, Any] = {}
+_async: dict[str, Any] = {}

@@ -31,9 +31,17 @@ def is_offline_client(client: Any) -> bool:
         return False
 
 
+#: The author of the local server's own renderers (``offline/sketch``, ...): no real model has it.
+OFFLINE_AUTHOR = "offline/"
+
+
 def is_offline_result(result: Any) -> bool:
-    """True when ``result`` was made by the offline renderer (its client, or the provider tag)."""
-    return result.provider == OFFLINE_PROVIDER or (
+    """True when ``result`` was made by the offline renderer.
+
+    Chat answers name their provider; Image API answers name none (real ones carry only
+    ``created``, ``data`` and ``usage``), so an ``offline/`` model or an offline client tells.
+    """
+    return result.provider == OFFLINE_PROVIDER or str(result.model).startswith(OFFLINE_AUTHOR) or (
         result._client is not None and is_offline_client(result._client))
 
 

@@ -65,7 +65,11 @@ class ModelInfo:
 
     @property
     def price_per_image(self) -> float | None:
-        """USD per output image when the listing says so (``pricing.image_output``)."""
+        """USD per output image when the listing says so (the spec's ``pricing.image_output``).
+
+        Real ``/models`` listings leave that key out for every image model, so this is usually
+        ``None``: :meth:`Model.price` (``client.price(model)``) knows where the real prices are.
+        """
         return self.pricing.get("image_output")
 
     @classmethod

@@ -140,3 +140,21 @@ def _in_plain_thread(work: Any) -> Any:
     thread.start()
     thread.join(60)
     return box["value"]
+
+
+def test_agenerate_keeps_one_wrapper_for_the_current_default(server: LocalServer) -> None:
+    from jupyter_imagegen import _default
+
+    saved = _default._client
+    first, second = (ig.Client(base_url=server.base_url) for _ in range(2))
+    try:
+        for client in (first, second, second):
+            _default.set_default_client(client)
+            assert run_async(ig.agenerate("x", "offline/sketch")).image.size == (1024, 1024)
+            assert _default._async["wrapper"].sync is client and len(_default._async) == 1
+        assert first.generate("x", "offline/sketch").image  # the old client still works
+    finally:
+        _default.set_default_client(saved)
+        _default._async.clear()
+        first.close()
+        second.close()

@@ -246,3 +246,14 @@ def test_verbose_tracebacks_show_no_key(client: ig.Client, server: LocalServer) 
         shown = captured.stdout + captured.stderr + "".join(str(o.data) for o in captured.outputs)
         assert "CancelledError" in shown and "_in_thread" in shown  # a verbose traceback was shown
         assert KEY not in shown and KEY[8:] not in shown
+
+
+def test_offline_image_api_results_say_their_price_is_simulated(client: ig.Client,
+                                                               server: LocalServer) -> None:
+    # Image API answers carry no provider (real ones: created, data, usage), so the label cannot
+    # come from the answer; an offline/ model is the local renderer's own.
+    result = client.generate("a poster", "offline/poster", api="images")
+    assert result.provider is None and result.offline
+    assert "simulated $" in result.caption()
+    real_id = client.generate("x", "google/gemini-2.5-flash-image", api="images")
+    assert not real_id.offline  # a real model id on an unmarked client: nothing to claim
