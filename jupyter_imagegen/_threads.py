@@ -13,9 +13,11 @@ nothing to watch. All are daemon threads: an abandoned request never delays inte
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from concurrent.futures import wait as futures_wait
@@ -41,6 +43,11 @@ class Workers:
     def __init__(self, max_workers: int | None = None, idle_timeout: float = 60.0,
                  name: str = "jupyter-imagegen-request") -> None:
         self._max, self._idle_timeout, self._name = max_workers, idle_timeout, name
+        self._reset()
+        _FORKED.add(self)
+
+    def _reset(self) -> None:
+        """Start empty (also in a forked child, whose copies of the threads do not exist)."""
         self._lock = threading.Lock()
         self._tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._queued = 0  # tasks put and not yet taken
@@ -148,6 +155,11 @@ class SharedWatchdog:
 
     def __init__(self, name: str = "jupyter-imagegen-watchdog") -> None:
         self._name = name
+        self._reset()
+        _FORKED.add(self)
+
+    def _reset(self) -> None:
+        """Start empty (also in a forked child: the parent's responses are not its own)."""
         self._watches: set[Watch] = set()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -183,6 +195,18 @@ class SharedWatchdog:
                     log.debug("the watchdog could not shut a response: %s", type(exc).__name__)
             time.sleep(_POLL)
 
+
+def _after_fork() -> None:
+    for owner in list(_FORKED):
+        owner._reset()
+
+
+#: Pools and watchdogs to empty in a forked child (``multiprocessing`` forks on Linux): its
+#: copies of their counters would count threads that do not exist there, and a task handed to
+#: such a "worker" would never run.
+_FORKED: weakref.WeakSet[Any] = weakref.WeakSet()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 #: The process's shared pool and watchdog (created threadless; threads start on first use).
 WORKERS = Workers()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -127,3 +130,23 @@ def test_shutdown_cancels_what_has_not_started() -> None:
     assert queued.cancelled() and not first.cancelled()
     release.set()
     assert first.result(timeout=5) is True
+
+
+def _generate_in_child(base_url: str, queue: Any) -> None:
+    with ig.Client(base_url=base_url) as client:
+        queue.put(client.generate("x", "offline/sketch").image.size)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_gets_its_own_workers_and_watchdog(server: LocalServer) -> None:
+    # The parent's threads are busy or idle when it forks; the child's copies of the counters
+    # would otherwise count workers that do not exist there, and its requests would never run.
+    with ig.Client(base_url=server.base_url) as client:
+        client.generate("x", "offline/sketch")  # the parent has idle workers and a watchdog
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        child = context.Process(target=_generate_in_child, args=(server.base_url, results))
+        child.start()
+        child.join(30)
+        assert child.exitcode == 0 and results.get(timeout=5) == (1024, 1024)
