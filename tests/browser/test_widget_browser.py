@@ -97,7 +97,9 @@ def test_lab_main_path(page: Page, jupyter: JupyterServer, backend: LocalServer,
     assert (body["aspect_ratio"], body["resolution"]) == ("16:9", "512")
     latest = widget.locator(".ig-latest")
     expect(latest.locator(".ig-caption-prompt")).to_have_text("a red circle and a blue square")
-    expect(latest.locator(".ig-caption-meta")).to_contain_text("offline/poster · 672x384 · $0.04")
+    # An offline/ model's price is simulated, and says so (Image API answers name no provider).
+    expect(latest.locator(".ig-caption-meta")).to_contain_text(
+        "offline/poster · 672x384 · offline · simulated $0.04")
     # Download: the kernel prepares the file, named after prompt and time, with save()'s metadata.
     with page.expect_download() as info:
         latest.locator("button.ig-download").click()
