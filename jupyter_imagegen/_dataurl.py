@@ -19,7 +19,7 @@ from urllib.parse import unquote_to_bytes
 from ._exceptions import ImageDecodeError
 
 __all__ = ["EXTENSIONS", "decode_data_url", "encode_data_url", "is_base64", "lift_data_urls",
-           "sniff_mime"]
+           "plain_data_url", "sniff_mime"]
 
 
 def _accelerator() -> Callable[..., bytes] | None:
@@ -170,13 +170,17 @@ def is_base64(payload: bytes | memoryview) -> bool:
     return not bytes(payload).translate(None, _BASE64_ALPHABET) and len(payload) % 4 == 0
 
 
-def _plain(segment: memoryview) -> bool:
-    """True for text the JSON parser would take as is: base64 plus a short printable head."""
+def plain_data_url(segment: bytes | memoryview) -> bool:
+    """True for a data URL JSON holds as is: a short printable head, then base64.
+
+    Such a URL needs no escapes, so the client lifts it out of a body before parsing and the
+    local server splices it in after encoding.
+    """
     head = bytes(segment[:256])
     comma = head.find(b",")
-    if comma < 0 or not all(0x20 <= c < 0x7F and c != 0x5C for c in head[:comma]):
+    if comma < 0 or not all(0x20 <= c < 0x7F and c not in b'"\\' for c in head[:comma]):
         return False
-    return is_base64(segment[comma + 1:])
+    return is_base64(memoryview(segment)[comma + 1:])
 
 
 def lift_data_urls(body: bytes | bytearray, *, min_size: int = LIFT_MIN,
@@ -198,7 +202,7 @@ def lift_data_urls(body: bytes | bytearray, *, min_size: int = LIFT_MIN,
         end = body.find(b'"', start + 1)
         if end < 0:
             break
-        if end - start > min_size and _url_value_at(body, start) and _plain(view[start + 1:end]):
+        if end - start > min_size and _url_value_at(body, start) and plain_data_url(view[start + 1:end]):
             token = f"data:lifted;{nonce},{len(lifted)}"
             pieces += (view[pos:start + 1], token.encode("ascii"))
             lifted[token] = view[start + 1:end]

@@ -263,3 +263,24 @@ class TestLiftDataURLs:
                 return v
 
             assert restore(json.loads(text)) == value
+
+
+@pytest.mark.usefixtures("decoder")
+@pytest.mark.parametrize(("value", "plain"), [
+    ("data:image/png;base64," + "QUJD" * 20_000, True),
+    ('data:image/png;x="1";base64,' + "QUJD" * 20_000, False),  # a quote needs escaping
+    ("data:image/png;x=\\;base64," + "QUJD" * 20_000, False),  # so does a backslash
+    ("data:image/png;base64," + "QUJD" * 20_000 + "\n", False),  # a line break in the payload
+    ("QUJD" * 20_000, True),  # the Image API's bare b64_json
+])
+def test_what_the_server_splices_is_what_json_would_write(value: str, plain: bool) -> None:
+    import json
+
+    from jupyter_imagegen._dataurl import is_base64, plain_data_url
+    from jupyter_imagegen.server._chat import dump_parts
+
+    raw = value.encode()
+    assert (plain_data_url(raw) if value.startswith("data:") else is_base64(raw)) is plain
+    parts = dump_parts({"url": value})
+    assert json.loads(b"".join(parts)) == {"url": value}
+    assert (len(parts) > 1) is plain  # spliced in as its own piece only when plain

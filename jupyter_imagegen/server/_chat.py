@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_imagegen._dataurl import encode_data_url, is_base64
+from jupyter_imagegen._dataurl import encode_data_url, is_base64, plain_data_url
 from jupyter_imagegen._protocol import IMAGE_SIZES
 
 from ._render import RenderCache, encode_image, parse_prompt, render, seed_for
@@ -212,13 +212,7 @@ def _splice_safe(value: str) -> bytes | None:
     if known is not None and known[0] is value:
         return known[1]
     raw = value.encode("ascii")
-    head, payload = raw[:0], memoryview(raw)
-    if raw.startswith(b"data:"):
-        comma = raw.find(b",", 0, 256)
-        head, payload = raw[:comma], payload[comma + 1:]
-        if comma < 0 or any(c < 0x20 or c in b'"\\\x7f' for c in head):
-            return None
-    if not is_base64(payload):
+    if not (plain_data_url(raw) if raw.startswith(b"data:") else is_base64(raw)):
         return None
     with _RECENT_LOCK:
         while len(_RECENT) >= _RECENT_MAX:
