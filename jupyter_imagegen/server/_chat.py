@@ -252,11 +252,6 @@ def dump_parts(obj: Any) -> list[bytes]:
     return out
 
 
-def dumps(obj: Any) -> bytes:
-    """Compact JSON bytes (see :func:`dump_parts`)."""
-    return b"".join(dump_parts(obj))
-
-
 def sse_parts(obj: Any) -> list[bytes]:
     """One ``data:`` event of ``obj``; compact JSON has no line breaks, so it is one line."""
     return [b"data: ", *dump_parts(obj), b"\n\n"]

@@ -94,30 +94,20 @@ class ChatHandling:
             app.record(gen_id, req, answer, streamed=False, latency=time.monotonic() - started)
         self._write_json(200, body_obj, headers, cut=kind == "cut-stream")
 
-    def _chunk_parts(self, parts: list[bytes]) -> None:
-        """One HTTP/1.1 chunk made of ``parts`` (see :func:`._chat.sse_parts`), none copied."""
-        if self._chunked:
-            self.wfile.write(b"%x\r\n" % sum(map(len, parts)))
-        for part in parts:
-            self.wfile.write(part)
-        if self._chunked:
-            self.wfile.write(b"\r\n")
+    def _chunk(self, *parts: bytes) -> None:
+        """One HTTP/1.1 chunk made of ``parts`` (none: the empty chunk that ends the body).
 
-    def _chunk(self, data: bytes) -> None:
-        """One HTTP/1.1 chunk (an empty one ends the body); large data is not copied again.
-
-        For an HTTP/1.0 peer the data is written as is, and the end is the connection's close.
+        Small chunks go out in one write; a large part (an image) is written as is, never
+        joined with the rest. For an HTTP/1.0 peer the data is written as is, and the end is
+        the connection's close.
         """
+        size = sum(map(len, parts))
         if not self._chunked:
-            if data:
-                self.wfile.write(data)
-            return
-        if len(data) < 65536:
-            self.wfile.write(b"%x\r\n%b\r\n" % (len(data), data))
-            return
-        self.wfile.write(b"%x\r\n" % len(data))
-        self.wfile.write(data)
-        self.wfile.write(b"\r\n")
+            self.wfile.writelines(part for part in parts if part)
+        elif size < 65536:
+            self.wfile.write(b"%x\r\n%b\r\n" % (size, b"".join(parts)))
+        else:
+            self.wfile.writelines([b"%x\r\n" % size, *parts, b"\r\n"])
 
     def _open_stream(self, gen_id: str, delay: float) -> None:
         """Start an SSE response, then keep it alive with comments while "generating" for ``delay``."""
@@ -146,7 +136,7 @@ class ChatHandling:
         if kind == "error-200" and fault is not None:  # a pre-content error, as a lone event
             self._chunk(encode_sse(json.dumps({"id": gen_id, "error": fault.envelope(),
                                                "choices": []})))
-            self._chunk(b"")
+            self._chunk()
             return
         answer = compose(req, app.cache, drop_images=kind == "no-image",
                          bad_base64=kind == "bad-base64")
@@ -160,11 +150,11 @@ class ChatHandling:
                 self._chunk(event[: len(event) // 2])
                 self._hang_up()
                 return
-            self._chunk_parts(parts)
+            self._chunk(*parts)
         if error is None:
             self._chunk(encode_sse("[DONE]"))
             app.record(gen_id, req, answer, streamed=True, latency=time.monotonic() - started)
-        self._chunk(b"")
+        self._chunk()
 
 
 def _cut_index(chunks: list[dict[str, Any]]) -> int:

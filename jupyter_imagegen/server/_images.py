@@ -220,7 +220,7 @@ def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | No
     handler._open_stream(gen_id, delay)
     if fault is not None and kind == "error-200":
         handler._chunk(_event({"type": "error", "error": _stream_error(fault)}))
-        handler._chunk(b"")
+        handler._chunk()
         return
     answer = compose_images(req, app.cache, partials=True, drop_images=kind == "no-image")
     created = int(time.time())
@@ -231,7 +231,7 @@ def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | No
                                    "b64_json": preview}))
         if fault is not None and kind == "stream-error":
             handler._chunk(_event({"type": "error", "error": _stream_error(fault)}))
-            handler._chunk(b"")
+            handler._chunk()
             return
         done: dict[str, Any] = {"type": COMPLETED, "b64_json": b64, "media_type": req.mime,
                                 "created": created}
@@ -245,8 +245,8 @@ def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | No
             handler._chunk(event[: len(event) // 2])
             handler._hang_up()
             return
-        handler._chunk_parts(parts)
+        handler._chunk(*parts)
     handler._chunk(encode_sse("[DONE]"))
     if answer.images and kind != "bad-base64":
         _record(handler, gen_id, req, answer, streamed=True, started=started)
-    handler._chunk(b"")
+    handler._chunk()
