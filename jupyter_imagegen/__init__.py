@@ -14,12 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._aclient import AsyncClient
-from ._batch import BatchItem, BatchResult
-from ._cache import CacheEntry, ReplayCache
-from ._client import Client, StreamEvent
-from ._compare import Comparison, compare
-from ._default import (
+from ._api import (
     agenerate,
     default_client,
     generate,
@@ -30,6 +25,11 @@ from ._default import (
     online,
     set_default_client,
 )
+from ._core.aclient import AsyncClient
+from ._core.batch import BatchItem, BatchResult, Comparison, compare
+from ._core.client import Client, StreamEvent
+from ._core.model import Model, Price
+from ._core.request import Request
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -52,15 +52,14 @@ from ._exceptions import (
     ResponseError,
     SpendLimitError,
 )
-from ._imagesapi import ImageModelInfo
-from ._model import Model, Price
-from ._models import ModelInfo
-from ._preview import display_options
-from ._protocol import ASPECT_RATIOS, IMAGE_SIZES, Usage
-from ._request import Request
-from ._results import GeneratedImage, ImageResult
-from ._store import ImageStore, StoreEntry
+from ._results.cache import CacheEntry, ReplayCache
+from ._results.preview import display_options
+from ._results.result import GeneratedImage, ImageResult
+from ._results.store import ImageStore, StoreEntry
 from ._version import __version__
+from ._wire.chat import ASPECT_RATIOS, IMAGE_SIZES, Usage
+from ._wire.images import ImageModelInfo
+from ._wire.listings import ModelInfo
 
 __all__ = [
     "ASPECT_RATIOS",
@@ -124,7 +123,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The widget pulls in ipywidgets/anywidget: import it only when asked for.
     if name == "ImageGenWidget":
-        from ._widget import ImageGenWidget
+        from ._widget.widget import ImageGenWidget
 
         return ImageGenWidget
     raise AttributeError(f"module 'jupyter_imagegen' has no attribute {name!r}")
@@ -132,13 +131,13 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_imagegen``: register the ``%%imagegen`` magics (imported lazily)."""
-    from ._magic import load_ipython_extension as load
+    from ._notebook.magic import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext jupyter_imagegen``."""
-    from ._magic import unload_ipython_extension as unload
+    from ._notebook.magic import unload_ipython_extension as unload
 
     unload(ipython)

@@ -143,7 +143,7 @@ def _in_plain_thread(work: Any) -> Any:
 
 
 def test_agenerate_keeps_one_wrapper_for_the_current_default(server: LocalServer) -> None:
-    from jupyter_imagegen import _default
+    from jupyter_imagegen import _api as _default
 
     saved = _default._client
     first, second = (ig.Client(base_url=server.base_url) for _ in range(2))

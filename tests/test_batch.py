@@ -13,9 +13,8 @@ import pytest
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._batch import generate_many
-from jupyter_imagegen._compare import compare
-from jupyter_imagegen._gate import RateGate
+from jupyter_imagegen._core.batch import compare, generate_many
+from jupyter_imagegen._core.transport import RateGate
 from jupyter_imagegen.server import Fault, LocalServer
 
 
@@ -85,7 +84,7 @@ class TestGenerateMany:
             return real_wait(*args, **kwargs)  # type: ignore[arg-type]
 
         server.faults.push(Fault("slow", delay=3, path="*", model="offline/poster"), times=None)
-        monkeypatch.setattr("jupyter_imagegen._batch.cf.wait", wait)
+        monkeypatch.setattr("jupyter_imagegen._core.batch.cf.wait", wait)
         with ig.Client(base_url=server.base_url) as c:
             c.models()
             started = time.perf_counter()

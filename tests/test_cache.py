@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from jupyter_imagegen._cache import ReplayCache, default_cache_dir
-from jupyter_imagegen._protocol import Usage, build_chat_body
-from jupyter_imagegen._results import GeneratedImage, ImageResult
+from jupyter_imagegen._results.cache import ReplayCache, default_cache_dir
+from jupyter_imagegen._results.result import GeneratedImage, ImageResult
+from jupyter_imagegen._wire.chat import Usage, build_chat_body
 
 BASE = "http://127.0.0.1:8000/api/v1"
 
@@ -277,7 +277,7 @@ def test_corrupt_entry_is_removed_and_refetched(cache: ReplayCache, damage: obje
 
 def test_fresh_entry_published_during_a_damaged_read_survives(
         cache: ReplayCache, monkeypatch: pytest.MonkeyPatch) -> None:
-    from jupyter_imagegen import _cache
+    from jupyter_imagegen._results import cache as _cache
 
     key = cache.key_for(body(), BASE)
     cache.put(key, make_result("old"))
@@ -420,8 +420,8 @@ _WRITER = textwrap.dedent("""
     import io, sys, time
     from pathlib import Path
     from PIL import Image
-    from jupyter_imagegen._cache import ReplayCache
-    from jupyter_imagegen._results import GeneratedImage, ImageResult
+    from jupyter_imagegen._results.cache import ReplayCache
+    from jupyter_imagegen._results.result import GeneratedImage, ImageResult
 
     root, name, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     cache = ReplayCache(root)

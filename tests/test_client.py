@@ -352,7 +352,7 @@ class TestSecrets:
 class TestDefaultClient:
     def test_offline_fallback_says_so_once(self, capsys: pytest.CaptureFixture[str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-        from jupyter_imagegen import _default
+        from jupyter_imagegen import _api as _default
 
         monkeypatch.setattr(_default, "_server", None)  # as in a fresh kernel
         first = ig.generate("a yellow sun", model="offline/sketch")

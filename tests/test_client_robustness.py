@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._models import closest_ids
-from jupyter_imagegen._protocol import Usage
-from jupyter_imagegen._sse import SSEDecoder
+from jupyter_imagegen._wire.chat import Usage
+from jupyter_imagegen._wire.listings import closest_ids
+from jupyter_imagegen._wire.sse import SSEDecoder
 from jupyter_imagegen.server import Fault, LocalServer
 
 
@@ -194,7 +194,7 @@ def test_server_unreachable_generation_record_is_typed(server: LocalServer) -> N
 
 def test_input_images_are_normalised_once_per_call(server: LocalServer, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import jupyter_imagegen._inputs as inputs
+    import jupyter_imagegen._core.inputs as inputs
 
     calls: list[int] = []
     real = inputs._one

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._config import Settings
+from jupyter_imagegen._core.config import Settings
 from jupyter_imagegen.server import LocalServer
 
 KEY = "sk-or-v1-colab-secret-0123456789abcdef"

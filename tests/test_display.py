@@ -13,11 +13,19 @@ from IPython.utils.capture import capture_output
 from PIL import Image, ImageFilter
 
 from jupyter_imagegen import GeneratedImage, ImageResult, StreamEvent
-from jupyter_imagegen._display import forget_shown, mark_shown, result_outputs, show_result
-from jupyter_imagegen._html import caption_html, grid_html, status_html, table_html
-from jupyter_imagegen._preview import display_options as ig_display_options
-from jupyter_imagegen._protocol import Usage
-from jupyter_imagegen._status import StatusLine, Table
+from jupyter_imagegen._notebook.status import StatusLine, Table
+from jupyter_imagegen._results.display import (
+    caption_html,
+    forget_shown,
+    grid_html,
+    mark_shown,
+    result_outputs,
+    show_result,
+    status_html,
+    table_html,
+)
+from jupyter_imagegen._results.preview import display_options as ig_display_options
+from jupyter_imagegen._wire.chat import Usage
 
 
 @pytest.fixture(autouse=True)

@@ -13,12 +13,11 @@ import pytest
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._cache import ReplayCache
-from jupyter_imagegen._display import result_outputs
-from jupyter_imagegen._html import grid_html
-from jupyter_imagegen._preview import thumbnail
-from jupyter_imagegen._results import GeneratedImage, ImageResult
-from jupyter_imagegen._store import ImageStore
+from jupyter_imagegen._results.cache import ReplayCache
+from jupyter_imagegen._results.display import grid_html, result_outputs
+from jupyter_imagegen._results.preview import thumbnail
+from jupyter_imagegen._results.result import GeneratedImage, ImageResult
+from jupyter_imagegen._results.store import ImageStore
 
 NOV = 1_763_000_000.0
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'
@@ -167,7 +166,7 @@ def test_a_decompression_bomb_is_refused_before_decoding() -> None:
 
 def test_pixel_cap_is_configurable_and_covers_every_decode(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from jupyter_imagegen import _safeimage
+    from jupyter_imagegen._results import safeimage as _safeimage
 
     monkeypatch.setattr(_safeimage, "MAX_PIXELS", 100_000)
     big = result(png((500, 400)))
@@ -187,7 +186,7 @@ def test_pixel_cap_is_configurable_and_covers_every_decode(tmp_path: Path,
 
 
 def _page_mimes(r: ImageResult) -> set[str]:
-    from jupyter_imagegen._safeimage import page_image  # what the widget sends full images with
+    from jupyter_imagegen._results.safeimage import page_image  # what the widget sends full images with
 
     mimes = set()
     for data, _meta in result_outputs(r):
@@ -205,7 +204,7 @@ def test_declared_svg_that_is_a_png_reaches_the_page_as_png() -> None:
 
 
 def test_svg_bytes_never_reach_the_page() -> None:
-    from jupyter_imagegen._safeimage import page_image
+    from jupyter_imagegen._results.safeimage import page_image
 
     r = result(SVG, "image/png")  # declared PNG, bytes are an SVG with a script
     with pytest.raises(ig.ImageDecodeError):
@@ -216,7 +215,7 @@ def test_svg_bytes_never_reach_the_page() -> None:
 
 
 def test_rasterisable_non_raster_bytes_become_png() -> None:
-    from jupyter_imagegen import _safeimage
+    from jupyter_imagegen._results import safeimage as _safeimage
 
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "blue").save(buffer, format="BMP")

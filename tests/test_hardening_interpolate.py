@@ -8,7 +8,7 @@ import types
 import pytest
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._interpolate import interpolate
+from jupyter_imagegen._notebook.interpolate import interpolate
 
 KEY = "sk-or-v1-0123456789abcdef"
 

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from jupyter_imagegen._cache import ReplayCache
 from jupyter_imagegen._exceptions import ImageDecodeError
-from jupyter_imagegen._results import GeneratedImage, ImageResult
-from jupyter_imagegen._store import ImageStore
+from jupyter_imagegen._results.cache import ReplayCache
+from jupyter_imagegen._results.result import GeneratedImage, ImageResult
+from jupyter_imagegen._results.store import ImageStore
 
 _HOSTILE = st.sampled_from([1e20, -1.0, float("nan"), float("inf"), "free", 10**400, 1e308,
                             "../x.png", "/etc/passwd", [1], {}])
@@ -89,7 +89,7 @@ def test_any_manifest_damage_is_a_miss(tmp_path: Path, result: dict[str, object]
 @given(data=st.binary(max_size=64), mime=st.sampled_from(["image/png", "image/svg+xml", "text/html",
                                                           ""]))
 def test_the_page_gate_only_returns_raster(data: bytes, mime: str) -> None:
-    from jupyter_imagegen._safeimage import RASTER, page_image
+    from jupyter_imagegen._results.safeimage import RASTER, page_image
 
     for payload in (data, b"<svg " + data, _png()[:16] + data):
         try:

@@ -16,7 +16,7 @@ from jupyter_imagegen._exceptions import (
     RateLimitError,
     ResponseError,
 )
-from jupyter_imagegen._imagesapi import (
+from jupyter_imagegen._wire.images import (
     IMAGES_ASPECT_RATIOS,
     ImageModelInfo,
     ImagesStreamAccumulator,

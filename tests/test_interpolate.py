@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jupyter_imagegen._interpolate import interpolate
+from jupyter_imagegen._notebook.interpolate import interpolate
 
 NS = {"style": "watercolour", "n": 3, "price": 0.5, "cfg": SimpleNamespace(mood="calm", _secret="x")}
 

@@ -13,8 +13,8 @@ from magic_helpers import KEY, decode, run, shell_bound_to
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._display import forget_shown
-from jupyter_imagegen._magic import ImageGenMagics
+from jupyter_imagegen._notebook.magic import ImageGenMagics
+from jupyter_imagegen._results.display import forget_shown
 from jupyter_imagegen.server import Fault, LocalServer
 
 
@@ -29,7 +29,7 @@ def chat_bodies(server: LocalServer) -> list[dict]:
 
 def test_import_stays_light_and_load_ext_registers_the_magics() -> None:
     code = ("import sys, jupyter_imagegen; "
-            "print(any(m.startswith(('IPython', 'jupyter_imagegen._magic')) for m in sys.modules))")
+            "print(any(m.startswith(('IPython', 'jupyter_imagegen._notebook.magic')) for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -105,7 +105,7 @@ def test_streaming_shows_a_live_status_line_replaced_by_the_image(
 
 
 def test_quick_answers_need_no_status_line(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("jupyter_imagegen._magic_run.STATUS_DELAY", 30.0)  # every answer is "quick"
+    monkeypatch.setattr("jupyter_imagegen._notebook.magic.STATUS_DELAY", 30.0)  # every answer is "quick"
     cell = run(ip, "%%imagegen -m offline/sketch\na green triangle")
     assert cell.result.success, cell.stderr
     assert [o.update for o in cell.captured.outputs] == [False, False]  # image, caption

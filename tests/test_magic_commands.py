@@ -9,7 +9,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from magic_helpers import KEY, run, shell_bound_to
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._model import Model
+from jupyter_imagegen._core.model import Model
 from jupyter_imagegen.server import LocalServer
 
 
@@ -162,7 +162,7 @@ def test_models_error_is_short(ip: InteractiveShell) -> None:
 
 
 def test_widget_opens_bound_to_the_magic_client(ip: InteractiveShell, client: ig.Client) -> None:
-    widget_module = pytest.importorskip("jupyter_imagegen._widget")
+    widget_module = pytest.importorskip("jupyter_imagegen._widget.widget")
     ip.run_line_magic("config", "ImageGenMagics.default_model = 'offline/quartet'")
     widget = run(ip, "%imagegen widget").result.result
     assert isinstance(widget, widget_module.ImageGenWidget)

@@ -12,7 +12,7 @@ from magic_helpers import run, shell_bound_to
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._labels import money
+from jupyter_imagegen._results.labels import money
 from jupyter_imagegen.server import LocalServer
 
 

@@ -20,15 +20,13 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._catalogue import Catalogue
-from jupyter_imagegen._chat_stream import StreamAccumulator
-from jupyter_imagegen._imagesapi import ImagesStreamAccumulator, parse_images_response
-from jupyter_imagegen._listing import parse_endpoints, parse_image_models
-from jupyter_imagegen._models import parse_models
-from jupyter_imagegen._protocol import parse_chat_completion
-from jupyter_imagegen._results import GeneratedImage, ImageResult
-from jupyter_imagegen._wire_common import Usage
-from jupyter_imagegen._wire_errors import error_from_response, images_error
+from jupyter_imagegen._core.catalogue import Catalogue
+from jupyter_imagegen._results.result import GeneratedImage, ImageResult
+from jupyter_imagegen._wire.chat import StreamAccumulator, parse_chat_completion
+from jupyter_imagegen._wire.common import Usage
+from jupyter_imagegen._wire.errors import error_from_response, images_error
+from jupyter_imagegen._wire.images import ImagesStreamAccumulator, parse_images_response
+from jupyter_imagegen._wire.listings import parse_endpoints, parse_image_models, parse_models
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

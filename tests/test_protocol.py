@@ -9,7 +9,7 @@ import json
 import pytest
 from PIL import Image
 
-from jupyter_imagegen import _protocol as p
+from jupyter_imagegen._wire import chat as p
 from jupyter_imagegen._exceptions import (
     APIError,
     AuthenticationError,

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._pngmeta import add_png_text, read_png_text
-from jupyter_imagegen._results import GeneratedImage, ImageResult
+from jupyter_imagegen._results.result import GeneratedImage, ImageResult
+from jupyter_imagegen._wire.pngmeta import add_png_text, read_png_text
 
 
 def png(size: tuple[int, int] = (6, 4), color: str = "red") -> bytes:
@@ -73,7 +73,7 @@ class TestSave:
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
         target = tmp_path / "keep.png"
         target.write_bytes(b"precious")
-        import jupyter_imagegen._results as results_mod
+        import jupyter_imagegen._results.result as results_mod
 
         def boom(*_a: object) -> None:
             raise OSError("disk full")

@@ -14,8 +14,8 @@ import pytest
 import requests
 from PIL import Image, ImageStat
 
-from jupyter_imagegen._protocol import ASPECT_RATIOS, StreamAccumulator, parse_chat_completion
-from jupyter_imagegen._sse import SSEDecoder, SSEEvent
+from jupyter_imagegen._wire.chat import ASPECT_RATIOS, StreamAccumulator, parse_chat_completion
+from jupyter_imagegen._wire.sse import SSEDecoder, SSEEvent
 from jupyter_imagegen.server import LocalServer
 
 GEN_ID = re.compile(r"^gen-\d{10}-[A-Za-z0-9]{20}$")

@@ -16,7 +16,7 @@ import pytest
 import requests
 from PIL import Image, ImageChops, ImageStat
 
-from jupyter_imagegen._imagesapi import images_pixel_size
+from jupyter_imagegen._wire.images import images_pixel_size
 from jupyter_imagegen.server import LocalServer
 from jupyter_imagegen.server._data import catalogue_data
 

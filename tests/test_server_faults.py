@@ -10,9 +10,9 @@ import pytest
 import requests
 from wire_helpers import raw_stream
 
-from jupyter_imagegen._dataurl import decode_data_url
 from jupyter_imagegen._exceptions import ImageDecodeError
-from jupyter_imagegen._sse import SSEDecoder
+from jupyter_imagegen._wire.dataurl import decode_data_url
+from jupyter_imagegen._wire.sse import SSEDecoder
 from jupyter_imagegen.server import Fault, FaultQueue, LocalServer, parse_fault_spec
 
 BODY = {"model": "offline/sketch", "messages": [{"role": "user", "content": "a red circle"}],

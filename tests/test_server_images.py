@@ -14,15 +14,15 @@ import requests
 from PIL import Image, ImageStat
 from wire_helpers import raw_stream
 
-from jupyter_imagegen._dataurl import decode_data_url
 from jupyter_imagegen._exceptions import APIError, ImageDecodeError, NoImageError, ProviderError
-from jupyter_imagegen._imagesapi import (
+from jupyter_imagegen._wire.dataurl import decode_data_url
+from jupyter_imagegen._wire.images import (
     ImagesStreamAccumulator,
     images_pixel_size,
     parse_image_models,
     parse_images_response,
 )
-from jupyter_imagegen._sse import SSEDecoder
+from jupyter_imagegen._wire.sse import SSEDecoder
 from jupyter_imagegen.server import Fault, LocalServer
 
 GEN_ID = re.compile(r"^gen-\d{10}-[A-Za-z0-9]{20}$")

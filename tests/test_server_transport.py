@@ -10,7 +10,7 @@ import pytest
 import requests
 from wire_helpers import ipv6_loopback as _ipv6_loopback
 
-from jupyter_imagegen._sse import SSEDecoder
+from jupyter_imagegen._wire.sse import SSEDecoder
 from jupyter_imagegen.server import LocalServer, RecordList, parse_fault_spec
 
 MSG = [{"role": "user", "content": "a red circle"}]

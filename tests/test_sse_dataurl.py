@@ -11,15 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from jupyter_imagegen._dataurl import decode_data_url, encode_data_url, sniff_mime
 from jupyter_imagegen._exceptions import ImageDecodeError, ImageGenError
-from jupyter_imagegen._sse import SSEDecoder, encode_sse, iter_sse
+from jupyter_imagegen._wire.dataurl import decode_data_url, encode_data_url, sniff_mime
+from jupyter_imagegen._wire.sse import SSEDecoder, encode_sse, iter_sse
 
 
 @pytest.fixture(scope="module", params=["pybase64", "stdlib"])
 def decoder(request: pytest.FixtureRequest) -> Iterator[str]:
     """Every data-URL test runs with pybase64 and with the stdlib fallback (an install without it)."""
-    from jupyter_imagegen import _dataurl
+    from jupyter_imagegen._wire import dataurl as _dataurl
 
     saved = _dataurl._FAST_B64DECODE
     assert saved is not None, "pybase64 is a dependency: the fast path must be the one tested"
@@ -186,7 +186,7 @@ class TestLiftDataURLs:
     def test_lifted_urls_decode_like_the_parsed_ones(self) -> None:
         import json
 
-        from jupyter_imagegen._dataurl import lift_data_urls
+        from jupyter_imagegen._wire.dataurl import lift_data_urls
 
         data = image_bytes("PNG", (300, 300))
         url = encode_data_url(data)
@@ -204,7 +204,7 @@ class TestLiftDataURLs:
     def test_only_url_values_are_lifted(self, content: str) -> None:
         import json
 
-        from jupyter_imagegen._dataurl import lift_data_urls
+        from jupyter_imagegen._wire.dataurl import lift_data_urls
 
         body = ('{"text": "' + content + '", "url": "data:image/png;base64,' + "A" * 400 + '"}').encode()
         text, lifted = lift_data_urls(body, min_size=100)
@@ -220,18 +220,18 @@ class TestLiftDataURLs:
         b'{"data:' + b"A" * 400 + b'"' + b" " * 100 + b': 1}',  # a long key
     ])
     def test_everything_else_is_left_to_the_parser(self, body: bytes) -> None:
-        from jupyter_imagegen._dataurl import lift_data_urls
+        from jupyter_imagegen._wire.dataurl import lift_data_urls
 
         assert lift_data_urls(body, min_size=100) == (body, {})
 
     def test_escaped_urls_stay_with_the_parser(self) -> None:
-        from jupyter_imagegen._dataurl import lift_data_urls
+        from jupyter_imagegen._wire.dataurl import lift_data_urls
 
         body = b'{"url": "data:image\\/png;base64,' + b"A" * 400 + b'"}'
         assert lift_data_urls(body, min_size=100) == (body, {})
 
     def test_small_strings_stay(self) -> None:
-        from jupyter_imagegen._dataurl import lift_data_urls
+        from jupyter_imagegen._wire.dataurl import lift_data_urls
 
         body = self.body("data:image/png;base64,AAAA")
         assert lift_data_urls(body) == (body, {})
@@ -247,7 +247,7 @@ class TestLiftDataURLs:
     def test_parsing_after_lifting_equals_parsing(self, value: object) -> None:
         import json
 
-        from jupyter_imagegen._dataurl import lift_data_urls
+        from jupyter_imagegen._wire.dataurl import lift_data_urls
 
         for ensure_ascii in (True, False):
             body = json.dumps(value, ensure_ascii=ensure_ascii).encode()
@@ -276,7 +276,7 @@ class TestLiftDataURLs:
 def test_what_the_server_splices_is_what_json_would_write(value: str, plain: bool) -> None:
     import json
 
-    from jupyter_imagegen._dataurl import is_base64, plain_data_url
+    from jupyter_imagegen._wire.dataurl import is_base64, plain_data_url
     from jupyter_imagegen.server._chat import dump_parts
 
     raw = value.encode()

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from jupyter_imagegen._pngmeta import read_png_text
-from jupyter_imagegen._protocol import Usage
-from jupyter_imagegen._results import GeneratedImage, ImageResult
-from jupyter_imagegen._store import ImageStore, StoreEntry
+from jupyter_imagegen._results.result import GeneratedImage, ImageResult
+from jupyter_imagegen._results.store import ImageStore, StoreEntry
+from jupyter_imagegen._wire.chat import Usage
+from jupyter_imagegen._wire.pngmeta import read_png_text
 
 # Noon on the 15th, so local time is in the same month and day in every time zone.
 JAN = datetime(2026, 1, 15, 12, tzinfo=timezone.utc).timestamp()
@@ -246,8 +246,8 @@ _APPENDER = textwrap.dedent("""
     import io, sys, time
     from pathlib import Path
     from PIL import Image
-    from jupyter_imagegen._results import GeneratedImage, ImageResult
-    from jupyter_imagegen._store import ImageStore
+    from jupyter_imagegen._results.result import GeneratedImage, ImageResult
+    from jupyter_imagegen._results.store import ImageStore
 
     root, name, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     store = ImageStore(root)

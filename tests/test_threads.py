@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._threads import SharedWatchdog, WorkerExecutor, Workers
+from jupyter_imagegen._core.threads import SharedWatchdog, WorkerExecutor, Workers
 from jupyter_imagegen.server import LocalServer
 
 

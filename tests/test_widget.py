@@ -15,10 +15,10 @@ from ipywidgets.widgets.widget import _remove_buffers
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen import _widget
-from jupyter_imagegen._pngmeta import read_png_text
-from jupyter_imagegen._widget import ImageGenWidget
-from jupyter_imagegen._widget_data import PREVIEW_PX, THUMB_PX, WIDGET_TEXT, download, model_choices
+from jupyter_imagegen._widget import widget as _widget
+from jupyter_imagegen._widget.data import PREVIEW_PX, THUMB_PX, WIDGET_TEXT, download, model_choices
+from jupyter_imagegen._widget.widget import ImageGenWidget
+from jupyter_imagegen._wire.pngmeta import read_png_text
 from jupyter_imagegen.server import Fault, LocalServer
 
 KEY = "sk-or-v1-test-key-0123456789"
@@ -286,7 +286,7 @@ def test_repr_is_cheap_and_safe(widget: ImageGenWidget) -> None:
 def test_front_end_assets_resolve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert "export default" in str(ImageGenWidget._esm)
     assert "--jp-layout-color1" in str(ImageGenWidget._css)
-    assert _widget._asset("widget.js") == Path(_widget.__file__).parent.parent / "js" / "widget.js"
+    assert _widget._asset("widget.js") == Path(ig.__file__).parent.parent / "js" / "widget.js"
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "widget.js").write_text("export default {}")
     assert _widget._asset("widget.js", here=tmp_path) == tmp_path / "static" / "widget.js"  # wheel

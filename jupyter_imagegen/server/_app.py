@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from jupyter_imagegen._protocol import error_body
+from jupyter_imagegen._wire.chat import error_body
 
 from ._chat import dump_parts
 from ._chat_http import ChatHandling

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_imagegen._dataurl import encode_data_url, is_base64, plain_data_url
-from jupyter_imagegen._protocol import IMAGE_SIZES
+from jupyter_imagegen._wire.chat import IMAGE_SIZES
+from jupyter_imagegen._wire.dataurl import encode_data_url, is_base64, plain_data_url
 
 from ._render import RenderCache, encode_image, parse_prompt, render, seed_for
 from ._validate import ChatRequest

@@ -12,7 +12,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from jupyter_imagegen._sse import encode_sse
+from jupyter_imagegen._wire.sse import encode_sse
 
 from ._chat import completion_json, compose, sse_parts, stream_chunks
 from ._faults import Fault

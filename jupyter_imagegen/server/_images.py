@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image, ImageChops
 
-from jupyter_imagegen._sse import encode_sse
+from jupyter_imagegen._wire.sse import encode_sse
 
 from ._chat import sse_parts
 from ._faults import Fault

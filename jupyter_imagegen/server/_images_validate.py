@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image
 
-from jupyter_imagegen._imagesapi import (
+from jupyter_imagegen._wire.images import (
     IMAGES_OUTPUT_FORMATS,
     IMAGES_RESOLUTIONS,
     images_pixel_size,

@@ -14,10 +14,10 @@ from typing import Any
 
 from PIL import Image
 
-from jupyter_imagegen._dataurl import decode_data_url
 from jupyter_imagegen._exceptions import ImageDecodeError
-from jupyter_imagegen._imagesapi import images_pixel_size
-from jupyter_imagegen._protocol import ASPECT_RATIOS, IMAGE_SIZES, pixel_size
+from jupyter_imagegen._wire.chat import ASPECT_RATIOS, IMAGE_SIZES, pixel_size
+from jupyter_imagegen._wire.dataurl import decode_data_url
+from jupyter_imagegen._wire.images import images_pixel_size
 
 from ._catalog import ModelSpec
 

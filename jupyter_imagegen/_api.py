@@ -1,0 +1,136 @@
+"""The default client behind ``jupyter_imagegen.generate()``, with the offline fallback.
+
+With no ``OPENROUTER_API_KEY`` and no ``OPENROUTER_BASE_URL`` there is nothing to talk to, so the
+kit starts its local OpenRouter-compatible server in-process and says so once: notebooks, demos
+and classrooms then work with no network and no key, and going online is one call.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._core.client import Client
+from ._core.config import Settings
+from ._results.labels import mark_offline
+from ._results.result import ImageResult
+
+if TYPE_CHECKING:
+    from ._core.batch import BatchResult
+
+__all__ = ["default_client", "generate", "generate_many", "is_offline", "models", "offline",
+           "online", "set_default_client"]
+
+_lock = threading.Lock()
+_client: Client | None = None
+_server: Any = None  # the in-process LocalServer, once started
+
+
+def _notice(text: str) -> None:
+    """One neutral line: plain display output in a notebook, stderr in a script (never a port)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        get_ipython = None
+    shell = get_ipython() if get_ipython is not None else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from ._results.display import caption_bundle, publish
+
+        publish(caption_bundle(text))
+    else:
+        print(text, file=sys.stderr)
+
+
+def _start_offline(*, asked: bool = False) -> Client:
+    global _server
+    if _server is None:
+        from .server import LocalServer  # front-end layer: only here does the kit start a server
+
+        _server = LocalServer(port=0).start()
+    if asked:
+        _notice("jupyter_imagegen is in offline mode: images come from the built-in renderer, prices are "
+                "simulated and nothing is charged. jupyter_imagegen.online() (or `%imagegen "
+                "online`) switches back.")
+    else:
+        _notice("jupyter_imagegen is in offline mode because OPENROUTER_API_KEY is not set: images come "
+                "from the built-in renderer, prices are simulated and nothing is charged. To use "
+                "OpenRouter, set the key (or run `%imagegen key`).")
+    client = Client(api_key="", base_url=_server.base_url)
+    mark_offline(client)
+    return client
+
+
+def default_client() -> Client:
+    """The shared client: configured from the environment, or offline when nothing is configured."""
+    global _client
+    with _lock:
+        if _client is None:
+            _client = Client() if Settings.is_configured() else _start_offline()
+        return _client
+
+
+def set_default_client(client: Client | None) -> None:
+    """Replace the shared client (``None`` resolves it again from the environment on next use)."""
+    global _client
+    with _lock:
+        _client = client
+
+
+def offline() -> Client:
+    """Switch the shared client to the local offline server (started on first use)."""
+    global _client
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = _start_offline(asked=True)
+        return _client
+
+
+def online(api_key: str | None = None, base_url: str | None = None) -> Client:
+    """Switch the shared client to OpenRouter (key from the argument or ``OPENROUTER_API_KEY``)."""
+    global _client
+    client = Client(api_key=api_key, base_url=base_url)
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = client
+    return client
+
+
+def is_offline() -> bool:
+    """True when the shared client talks to the in-process offline server."""
+    return _server is not None and _client is not None and _client.base_url == _server.base_url
+
+
+def generate(prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult:
+    """Generate with the shared client; see :meth:`Client.generate` for the options."""
+    return default_client().generate(prompt, model, **kwargs)
+
+
+def generate_many(prompts: Iterable[str], model: str | Sequence[str] | None = None,
+                  **kwargs: Any) -> BatchResult:
+    """Many generations in parallel with the shared client; see :meth:`Client.generate_many`."""
+    return default_client().generate_many(prompts, model, **kwargs)
+
+
+def models(**kwargs: Any) -> list[Any]:
+    """Image models of the shared client's service (one merged record each)."""
+    return default_client().models(**kwargs)
+
+
+async def agenerate(prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult:
+    """``await``-able :func:`generate` on the shared client; the event loop is never blocked."""
+    from ._core.aclient import AsyncClient
+
+    client = default_client()
+    wrapper = _async.get("wrapper")
+    if wrapper is None or wrapper.sync is not client:  # one wrapper, for the current default
+        if wrapper is not None:
+            wrapper._pool.shutdown(wait=False)  # its threads go; the old client is not ours
+        wrapper = _async["wrapper"] = AsyncClient(client=client)
+    return await wrapper.generate(prompt, model, **kwargs)
+
+
+_async: dict[str, Any] = {}

@@ -1,0 +1,417 @@
+"""Side-by-side comparisons: prompts x models in one grid, with cost and time under each image."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import TYPE_CHECKING, Any, Protocol
+
+from PIL import Image, ImageDraw
+
+from .._exceptions import CancelledError, ImageGenError
+from .._results.display import caption_html, grid_html, img_html
+from .._results.labels import money
+from .._results.marimo import MarimoDisplay
+from .._results.preview import thumbnail
+from .._results.result import ImageResult
+
+__all__ = ['BatchItem', 'BatchResult', 'Comparison', 'compare', 'generate_many']
+
+
+# -- from _batch ------------------------------------------------------------
+
+# Many generations at once: parallel, in input order, and never losing a success to a failure.
+#
+# Threads are enough on one machine (the work is waiting on the network); any
+# ``concurrent.futures.Executor`` can be passed instead, such as a Dask cluster's
+# ``distributed.Client.get_executor()``, to spread a large batch over several machines.
+#
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+class Client(Protocol):
+    """What a batch needs of a client (``Client`` itself; no import, so no cycle with it)."""
+
+    def generate(self, prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult: ...
+    def ensure_pool(self, size: int) -> None: ...
+
+
+
+@dataclass
+class BatchItem:
+    """One request of a batch: its prompt and model, and either a result or the error it met."""
+
+    index: int
+    prompt: str
+    model: str | None
+    result: ImageResult | None = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when this request produced images."""
+        return self.result is not None
+
+
+class BatchResult(MarimoDisplay, Sequence[BatchItem]):
+    """The items of a batch in input order; successes and failures side by side."""
+
+    def __init__(self, items: list[BatchItem], *, interrupted: bool = False) -> None:
+        self.items = items
+        self.interrupted = interrupted
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.items[index]
+
+    def __iter__(self) -> Iterator[BatchItem]:
+        return iter(self.items)
+
+    @property
+    def results(self) -> list[ImageResult]:
+        """The successful results, in input order."""
+        return [item.result for item in self.items if item.result is not None]
+
+    @property
+    def errors(self) -> list[BatchItem]:
+        """The failed items (each with ``.error``)."""
+        return [item for item in self.items if item.result is None]
+
+    @property
+    def images(self) -> list[Image.Image]:
+        """Every image of every success, in input order."""
+        return [image for result in self.results for image in result.images]
+
+    @property
+    def cost(self) -> float:
+        """Total reported cost of the successes (cache hits count as zero)."""
+        return sum(r.cost or 0.0 for r in self.results if not r.cached)
+
+    def raise_for_errors(self) -> BatchResult:
+        """Raise the first failure (after the batch finished), or return self."""
+        for item in self.errors:
+            if item.error is not None:
+                raise item.error
+        return self
+
+    def summary(self) -> str:
+        """One line: how many succeeded, failed and were cancelled, and the cost."""
+        cancelled = sum(isinstance(i.error, CancelledError) for i in self.errors)
+        failed = len(self.errors) - cancelled
+        parts = [f"{len(self.results)} of {len(self.items)} succeeded"]
+        if failed:
+            parts.append(f"{failed} failed")
+        if cancelled:
+            parts.append(f"{cancelled} cancelled")
+        results = self.results
+        if results and all(r.offline for r in results):
+            parts.append(f"offline, simulated {money(self.cost)}")
+        else:
+            parts.append(money(self.cost))
+        return ", ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<BatchResult {self.summary()}>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """One grid of thumbnails (each image stored once), the summary once, errors as text."""
+        lines = [self.summary()]
+        for item in self.items:
+            if item.result is not None:
+                lines.append(f"{item.index}: {item.prompt[:80]} · {item.result.caption()}")
+            else:
+                lines.append(f"{item.index}: {item.prompt[:80]} · {_error_line(item.error)}")
+        return {"text/plain": "\n".join(lines), "text/html": batch_html(self)}
+
+
+def _error_line(error: BaseException | None) -> str:
+    """A failed item in one line, without a repeated type prefix."""
+    if isinstance(error, CancelledError):
+        return "cancelled"
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+
+
+class _Progress:
+    """n/n progress: a display-handle line in a notebook (saved as finished), tqdm elsewhere.
+
+    A tqdm notebook bar is a widget whose saved text is "0%"; the handle line is plain output
+    that is updated in place and, when the batch ends, says what happened.
+    """
+
+    def __init__(self, total: int, desc: str) -> None:
+        self.total, self.desc, self.done, self.failed = total, desc, 0, 0
+        self.started = time.monotonic()
+        self._handle: Any = None
+        self._bar: Any = None
+        shell = _shell()
+        if shell is not None:
+            from .._results.display import publish
+
+            self._handle = publish(self._bundle(), display_id=True)
+        else:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                return
+            self._bar = tqdm(total=total, desc=desc, unit="img", file=sys.stderr)
+
+    def _bundle(self, final: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+        from .._results.display import status_html
+
+        took = f"{time.monotonic() - self.started:.1f}s"
+        failed = f", {self.failed} failed" if self.failed else ""
+        text = (f"{self.desc} {self.done}/{self.total}{failed} · {took}" if not final
+                else f"{final} · {self.done}/{self.total} done · {took}")
+        return {"text/plain": text, "text/html": status_html(text, done=bool(final))}, {}
+
+    def update(self, ok: bool) -> None:
+        self.done += 1
+        self.failed += not ok
+        if self._bar is not None:
+            self._bar.update(1)
+        if self._handle is not None:
+            self._handle.update(self._bundle()[0], raw=True)
+
+    def close(self, summary: str) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        if self._handle is not None:
+            self._handle.update(self._bundle(summary)[0], raw=True)
+
+
+def _shell() -> Any:
+    """The running IPython kernel shell (rich outputs), or None in a terminal or script."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return shell if getattr(shell, "kernel", None) is not None else None
+
+
+def _progress(total: int, enabled: bool, desc: str) -> _Progress | None:
+    return _Progress(total, desc) if enabled else None
+
+
+def generate_many(
+    client: Client,
+    prompts: Iterable[str],
+    model: str | Sequence[str] | None = None,
+    *,
+    concurrency: int = 4,
+    executor: cf.Executor | None = None,
+    progress: bool = True,
+    on_result: Callable[[BatchItem], None] | None = None,
+    **kwargs: Any,
+) -> BatchResult:
+    """Generate one result per prompt (or per prompt x model), ``concurrency`` at a time.
+
+    Results come back in input order; a failure is kept on its item and never stops the others.
+    Rate limits slow every worker down together (the client's shared gate honours
+    ``Retry-After``). A kernel interrupt (Ctrl+C / the stop button) cancels what is still
+    running and returns what finished, marked ``interrupted``.
+    """
+    models = [model] if model is None or isinstance(model, str) else list(model)
+    items = [BatchItem(i, p, m) for i, (p, m) in
+             enumerate((p, m) for p in prompts for m in models)]
+    if not items:
+        return BatchResult([])
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    client.ensure_pool(concurrency)
+    own = executor is None
+    pool = executor or cf.ThreadPoolExecutor(max_workers=concurrency,
+                                             thread_name_prefix="jupyter-imagegen")
+    cancel = threading.Event()
+    bar = _progress(len(items), progress, "generating")
+    futures: dict[cf.Future[ImageResult], BatchItem] = {}
+    remaining = list(items)
+    interrupted = False
+
+    def submit(item: BatchItem) -> None:
+        kw = dict(kwargs)
+        if own:
+            kw["cancel"] = cancel  # threads share the flag; remote workers cannot
+        futures[pool.submit(client.generate, item.prompt, item.model, **kw)] = item
+
+    try:
+        # Keep at most `concurrency` in flight even on an external executor.
+        while remaining and len(futures) < concurrency:
+            submit(remaining.pop(0))
+        while futures:
+            done, _ = cf.wait(list(futures), timeout=0.1, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                item = futures.pop(future)
+                try:
+                    item.result = future.result()
+                    if item.result._client is None:  # came back pickled from another process
+                        item.result._client = client
+                except (ImageGenError, Exception) as exc:
+                    item.error = exc
+                if bar is not None:
+                    bar.update(item.result is not None)
+                if on_result is not None:
+                    on_result(item)
+                if remaining:
+                    submit(remaining.pop(0))
+    except KeyboardInterrupt:
+        interrupted = True
+        cancel.set()
+        for future, item in futures.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                item.result = future.result()  # finished just before the interrupt: keep it
+            else:
+                future.cancel()
+                item.error = CancelledError("cancelled by a keyboard interrupt")
+        for item in remaining:
+            item.error = CancelledError("cancelled by a keyboard interrupt before it started")
+    finally:
+        if own:
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
+    batch = BatchResult(items, interrupted=interrupted)
+    if bar is not None:
+        bar.close(("interrupted: " if interrupted else "finished: ") + batch.summary())
+    elif interrupted:
+        print(f"jupyter_imagegen: interrupted: {batch.summary()}", file=sys.stderr)
+    return batch
+
+
+def batch_html(batch: BatchResult, *, columns: int = 4, width: int = 256) -> str:
+    """A batch as one grid: every image once as a thumbnail, a short label under each."""
+    images, labels = [], []
+    for item in batch.items:
+        for g in item.result.generated if item.result is not None else ():
+            t = thumbnail(g)
+            images.append((t.data, t.mime, f"{item.index}: {item.prompt[:100]}"))
+            labels.append(f"{item.index}: {item.prompt[:60]}")
+    errors = "".join(f'<div style="font-size:0.85em">{escape(str(item.index))}: '
+                     f"{escape(_first_line(item.error))}</div>" for item in batch.errors)
+    grid = grid_html(images, batch.summary(), columns=columns, width=width, labels=labels) if images \
+        else caption_html(batch.summary())
+    return grid + errors
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error).splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
+
+
+
+# -- from _compare ------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from .client import Client
+
+
+_THUMB = 256
+#: Width in CSS pixels of one model column.
+_CELL = 256
+
+
+class Comparison(MarimoDisplay):
+    """A finished comparison: ``cell(prompt, model)`` gives each item; it displays as a grid."""
+
+    def __init__(self, prompts: Sequence[str], models: Sequence[str], batch: BatchResult) -> None:
+        self.prompts = list(prompts)
+        self.models = list(models)
+        self.batch = batch
+
+    def cell(self, prompt: str | int, model: str | int) -> BatchItem:
+        """The item for a prompt and a model (by value or position)."""
+        row = prompt if isinstance(prompt, int) else self.prompts.index(prompt)
+        col = model if isinstance(model, int) else self.models.index(model)
+        return self.batch[row * len(self.models) + col]  # type: ignore[no-any-return]
+
+    def _caption(self, item: BatchItem) -> str:
+        if item.result is None:
+            if isinstance(item.error, CancelledError):
+                return "cancelled"
+            lines = str(item.error).splitlines()
+            return f"{type(item.error).__name__}: {lines[0] if lines else ''}"
+        r = item.result
+        cost = "cost n/a" if r.cost is None else (
+            f"simulated {money(r.cost)}" if r.offline else money(r.cost))
+        took = f"{r.elapsed:.1f}s" if r.elapsed is not None else ""
+        return " · ".join(x for x in (cost, took, "cached" if r.cached else "") if x)
+
+    def _html(self) -> str:
+        """A fixed-layout table: equal model columns, wrapped readable headers, one caption each."""
+        cell = f"width:{_CELL}px;vertical-align:top;padding:4px"
+        head = "".join(f"<th style='{cell};text-align:left;overflow-wrap:anywhere;font-weight:600'>"
+                       f"{escape(m)}</th>" for m in self.models)
+        rows = []
+        for i, prompt in enumerate(self.prompts):
+            cells = []
+            for j in range(len(self.models)):
+                item = self.cell(i, j)
+                img = ""
+                if item.result is not None and item.result.generated:
+                    t = thumbnail(item.result.generated[0])
+                    img = img_html(t.data, t.mime, prompt[:100])
+                cells.append(f"<td style='{cell}'>{img}<div style='font-size:0.85em;opacity:0.8'>"
+                             f"{escape(self._caption(item))}</div></td>")
+            rows.append(f"<tr><th style='width:10em;text-align:left;vertical-align:top;padding:4px;"
+                        f"font-weight:normal;overflow-wrap:anywhere'>{escape(prompt)}</th>"
+                        f"{''.join(cells)}</tr>")
+        total = f"10em + {len(self.models) * (_CELL + 8)}px"
+        return (f"<table class='jupyter-imagegen-compare' style='table-layout:fixed;"
+                f"border-collapse:collapse;width:calc({total})'><thead><tr><th style='width:10em'>"
+                f"</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+    def contact_sheet(self) -> Image.Image:
+        """The grid as one image (for front ends that do not render HTML, and for saving)."""
+        cols, rows = len(self.models), len(self.prompts)
+        sheet = Image.new("RGB", (cols * _THUMB, rows * (_THUMB + 16)), "white")
+        draw = ImageDraw.Draw(sheet)
+        for i in range(rows):
+            for j in range(cols):
+                item = self.cell(i, j)
+                x, y = j * _THUMB, i * (_THUMB + 16)
+                if item.result is not None and item.result.generated:
+                    thumb = item.result.generated[0].image.convert("RGB")
+                    thumb.thumbnail((_THUMB, _THUMB))
+                    sheet.paste(thumb, (x, y))
+                draw.text((x + 2, y + _THUMB + 2), self._caption(item)[:40], fill="black")
+        return sheet
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """HTML with each thumbnail once; the text names every cell (no second image copy)."""
+        lines = [repr(self)] + [f"{p[:60]} | {m}: {self._caption(self.cell(i, j))}"
+                                for i, p in enumerate(self.prompts)
+                                for j, m in enumerate(self.models)]
+        return {"text/html": self._html(), "text/plain": "\n".join(lines)}
+
+    def __repr__(self) -> str:
+        return (f"<Comparison {len(self.prompts)} prompt(s) x {len(self.models)} model(s): "
+                f"{self.batch.summary()}>")
+
+
+def compare(
+    prompt: str | Sequence[str],
+    models: Sequence[str],
+    *,
+    client: Client | None = None,
+    concurrency: int = 4,
+    progress: bool = True,
+    **kwargs: Any,
+) -> Comparison:
+    """Run every prompt on every model in parallel and show them side by side."""
+    if client is None:
+        from .._api import default_client
+
+        client = default_client()
+    prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+    if not models:
+        raise ValueError("compare() needs at least one model")
+    batch = generate_many(client, prompts, list(models), concurrency=concurrency, progress=progress,
+                          **kwargs)
+    return Comparison(prompts, list(models), batch)

@@ -1,0 +1,231 @@
+"""One record per model, merged from the service's own listings: the kit's only model knowledge.
+
+Three documents describe an image model on OpenRouter, and none is complete alone:
+
+- ``GET /models?output_modalities=image``: modalities, ``supported_parameters`` and per-token
+  prices. Real image entries carry **no** ``pricing.image_output`` (openrouter-changes-2026.md,
+  "Real listings"); image-only models price ``"0"``.
+- ``GET /images/models``: the Image API's models (Gemini ones included) with typed descriptors
+  (ratios, resolutions, ``n``, input references, seed) and ``supports_streaming``.
+- ``GET /images/models/{author}/{slug}/endpoints``: per-provider price lines, fetched lazily.
+
+:class:`Catalogue` merges them into :class:`Model` records and is the one source of truth for
+routing, validation, the spend guard and every front end. It does no I/O itself: the client hands
+it a ``fetch(path, params)`` function, so the same catalogue serves the sync and async clients.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._exceptions import ImageGenError, ModelCapabilityError, NotFoundError
+from .._wire.listings import (
+    EXCLUDED_IDS,
+    ImageModelInfo,
+    ModelInfo,
+    PriceLine,
+    closest_ids,
+    parse_endpoints,
+    parse_image_models,
+    parse_models,
+)
+from .model import ApiCaps, Model, chat_caps, images_caps
+
+__all__ = ["Catalogue", "Fetch"]
+
+log = logging.getLogger("jupyter_imagegen")
+
+Fetch = Callable[[str, Mapping[str, str] | None], Any]
+
+
+@dataclass
+class _Listing:
+    """One cached listing: the parsed value and when it was fetched, with its own lock.
+
+    The lock makes concurrent askers wait for one request instead of each sending their own.
+    """
+
+    value: Any = None
+    fetched: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Catalogue:
+    """Image models as the service lists them, cached for ``ttl`` seconds.
+
+    ``learn_*`` methods fold in what answers taught (a refused API, a billed cost), so the next
+    request routes and prices better without another listing.
+    """
+
+    def __init__(self, fetch: Fetch, *, ttl: float = 600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._fetch = fetch
+        self.ttl = ttl
+        self._clock = clock
+        self._chat = _Listing()
+        self._images = _Listing()
+        self._endpoints: dict[str, list[PriceLine]] = {}
+        self._refused: set[tuple[str, str]] = set()
+        self._billed: dict[str, float] = {}  # model -> last billed USD per image
+        self._tokens: dict[str, int] = {}  # model -> image tokens per image, as billed
+        self._lock = threading.Lock()
+        self._version = 0  # bumped by what answers teach: merged records are rebuilt then
+        self._merged: tuple[tuple[Any, ...], list[Model], dict[str, Model]] | None = None
+
+    # -- listings -------------------------------------------------------------------------------
+
+    def _get(self, listing: _Listing, load: Callable[[], Any], refresh: bool) -> Any:
+        with listing.lock:
+            fresh = listing.fetched is not None and self._clock() - listing.fetched < self.ttl
+            if refresh or not fresh:
+                listing.value = load()
+                listing.fetched = self._clock()
+            return listing.value
+
+    def chat_models(self, *, refresh: bool = False) -> list[ModelInfo]:
+        """``GET /models?output_modalities=image``, image-capable entries only."""
+        return list(self._get(self._chat, lambda: parse_models(
+            self._fetch("models", {"output_modalities": "image"})), refresh))
+
+    def image_api_models(self, *, refresh: bool = False) -> list[ImageModelInfo]:
+        """``GET /images/models``; empty when the server has no Image API (an older proxy)."""
+        def load() -> list[ImageModelInfo]:
+            try:
+                return parse_image_models(self._fetch("images/models", None))
+            except NotFoundError:
+                return []
+        return list(self._get(self._images, load, refresh))
+
+    def models(self, *, refresh: bool = False) -> list[Model]:
+        """Every image model either listing names, merged, in listing order."""
+        chat: list[ModelInfo] = []
+        images: list[ImageModelInfo] = []
+        failures: list[ImageGenError] = []
+        try:
+            chat = self.chat_models(refresh=refresh)
+        except ImageGenError as exc:
+            failures.append(exc)
+        try:
+            images = self.image_api_models(refresh=refresh)
+        except ImageGenError as exc:
+            failures.append(exc)
+        if len(failures) == 2:
+            raise failures[0]
+        key = (self._chat.fetched, self._images.fetched, self._version, len(failures))
+        cached = self._merged
+        if cached is not None and cached[0] == key:
+            return list(cached[1])  # every call reads the catalogue: merge once per change
+        by_image_id = {m.id: m for m in images}
+        merged = [self._merge(info, by_image_id.pop(info.id, None)) for info in chat
+                  if info.id not in EXCLUDED_IDS]
+        merged += [self._merge(None, info) for info in by_image_id.values()]
+        self._merged = (key, merged, {m.id: m for m in merged})
+        return list(merged)
+
+    def get(self, model_id: str) -> Model | None:
+        """The record of ``model_id`` (a ``:variant`` suffix falls back to the base id)."""
+        self.models()
+        assert self._merged is not None
+        records = self._merged[2]
+        return records.get(model_id) or records.get(model_id.split(":", 1)[0])
+
+    def require(self, model_id: str) -> Model:
+        """The record of ``model_id``, or :class:`NotFoundError` naming close image models."""
+        found = self.get(model_id)
+        if found is not None:
+            return found
+        ids = [m.id for m in self.models()]
+        self._raise_if_text_only(model_id, ids)
+        suggestions = closest_ids(model_id, ids)
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        raise NotFoundError(f"unknown image model {model_id!r}.{hint} List image models with "
+                            "client.models() or `jupyter-imagegen models`.",
+                            suggestions=suggestions, code="model_not_found")
+
+    def _raise_if_text_only(self, model_id: str, image_ids: list[str]) -> None:
+        """A known model that outputs no images is a capability error naming image models."""
+        try:
+            everything = parse_models(self._fetch("models", {"output_modalities": "all"}),
+                                      images_only=False)
+        except ImageGenError:
+            return
+        info = next((m for m in everything if m.id in (model_id, model_id.split(":", 1)[0])), None)
+        if info is not None and not info.outputs_images:
+            alternatives = image_ids[:5]
+            raise ModelCapabilityError(
+                f"{model_id!r} cannot output images (its outputs: "
+                f"{', '.join(info.output_modalities)}). Image-capable models: "
+                f"{', '.join(alternatives) or 'none listed'}.", alternatives=alternatives)
+
+    def _merge(self, chat: ModelInfo | None, images: ImageModelInfo | None) -> Model:
+        source = chat or images
+        assert source is not None
+        caps: dict[str, ApiCaps] = {}
+        if chat is not None and (chat.id, "chat") not in self._refused:
+            caps["chat"] = chat_caps(chat, images)
+        if images is not None and (images.id, "images") not in self._refused:
+            caps["images"] = images_caps(images)
+        with self._lock:
+            billed = self._billed.get(source.id)
+            tokens = self._tokens.get(source.id)
+            lines = tuple(self._endpoints.get(source.id, ()))
+        return Model(
+            id=source.id, name=source.name, description=source.description,
+            input_modalities=(chat or images).input_modalities,  # type: ignore[union-attr]
+            output_modalities=(chat or images).output_modalities,  # type: ignore[union-attr]
+            apis=caps, token_prices=dict(chat.pricing) if chat else {},
+            price_lines=lines, last_billed=billed, image_tokens=tokens,
+            listed_in_images=images is not None, has_endpoints=source.id in self._endpoints,
+        )
+
+    # -- prices (lazy) --------------------------------------------------------------------------
+
+    def with_prices(self, model: Model) -> Model:
+        """``model`` with its Image API price lines, fetching the endpoints record once."""
+        if not model.listed_in_images or model.has_endpoints:
+            return model
+        author, _, slug = model.id.partition("/")
+        try:
+            _, lines = parse_endpoints(self._fetch(f"images/models/{author}/{slug}/endpoints", None))
+        except ImageGenError as exc:
+            log.debug("no endpoints record for %s: %s", model.id, exc)
+            lines = []
+        with self._lock:
+            self._endpoints[model.id] = lines
+            self._version += 1
+        return self.get(model.id) or model
+
+    def models_with_prices(self, *, workers: int = 8) -> list[Model]:
+        """Every model with its price lines, the endpoints records fetched in parallel."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        models = self.models()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(self.with_prices, models))
+
+    # -- what answers taught --------------------------------------------------------------------
+
+    def learn_refused(self, model_id: str, api: str) -> None:
+        """The service refused ``model_id`` on ``api`` as the wrong endpoint: route elsewhere."""
+        with self._lock:
+            self._refused.add((model_id, api))
+            self._version += 1
+
+    def learn_billed(self, model_id: str, cost: float | None, images: int,
+                     image_tokens: int = 0) -> None:
+        """Remember the billed cost per image (and image tokens per image) of a real answer."""
+        if images <= 0:
+            return
+        with self._lock:
+            before = (self._billed.get(model_id), self._tokens.get(model_id))
+            if cost is not None and cost > 0:
+                self._billed[model_id] = cost / images
+            if image_tokens > 0:
+                self._tokens[model_id] = image_tokens // images
+            if before != (self._billed.get(model_id), self._tokens.get(model_id)):
+                self._version += 1

@@ -1,0 +1,503 @@
+"""The client facade: what users call. The work is done by the layers it composes.
+
+``Client`` holds a :class:`~._transport.Transport` (the only HTTP), a :class:`~._catalogue.Catalogue`
+(the only model knowledge), a :class:`~._policies.SpendGuard` and the cache/store
+:class:`~._policies.Keepers`; each call builds one :class:`~._request.Request` and runs the send
+chain of :mod:`._call`. Nothing here parses a wire format or keeps a table of what models accept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any, Literal
+
+import requests
+
+from .._exceptions import (
+    CancelledError,
+    ImageGenError,
+    IncompleteStreamError,
+    InvalidInputError,
+    ModelCapabilityError,
+    NotFoundError,
+    RequestTimeoutError,
+    ResponseError,
+)
+from .._results.result import GeneratedImage, ImageResult
+from .._wire.common import ChatCompletion, loads
+from .._wire.dataurl import lift_data_urls
+from .._wire.errors import WRONG_ENDPOINT
+from .._wire.listings import ImageModelInfo, parse_models
+from .adapters import ADAPTERS, StreamEvent, choose_api, decode_payload
+from .catalogue import Catalogue
+from .config import Settings
+from .model import Model, Price
+from .policies import Keepers, SpendGuard
+from .reading import Watchdog, drain, iter_events, read_body
+from .request import Request
+from .transport import Limits, Timeout, Transport
+
+__all__ = ['Client', 'StreamEvent', 'price_of', 'record_of', 'run']
+
+
+# -- from _call ------------------------------------------------------------
+
+# One generation, step by step: the send chain the client facade runs.
+#
+# ``run`` = replay cache → route and validate → spend reservation → ``_attempt`` (one API) → settle
+# → keep. A documented wrong-endpoint refusal (nothing is billed for it) gets one retry on the other
+# API when the route was the client's own choice. Every step is a short function; the facade and
+# the async facade both drive this same chain.
+#
+
+if TYPE_CHECKING:
+    import requests
+
+    from .adapters import Adapter
+
+
+
+log = logging.getLogger("jupyter_imagegen")
+#: Parsing and base64-decoding megabytes hold the GIL. With many requests in flight, letting all
+#: of them do it at once makes every other thread (an event loop, a progress bar) wait behind the
+#: whole convoy; as many at a time as there are cores keeps throughput and the others responsive.
+_CPU = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+
+def run(client: Client, request: Request, *, sse: bool, cancel: threading.Event | None = None,
+        timeout: float | tuple[float, float] | None = None) -> Iterator[StreamEvent]:
+    """Yield the events of one generation; the last is ``done`` with the result."""
+    started = time.perf_counter()
+    # The cache key comes from the request alone: a cached notebook replays with no listing.
+    key = client._keepers.key(request, request.api or client.api, client.base_url)
+    hit = client._keepers.lookup(key)
+    if hit is not None:
+        hit.elapsed = time.perf_counter() - started
+        hit._client = client
+        for image in hit.generated:
+            yield StreamEvent("image", image=image, elapsed=hit.elapsed)
+        yield StreamEvent("done", result=hit, elapsed=hit.elapsed)
+        return
+    model = record_of(client, request.model)
+    api = choose_api(request, model, client.api)
+    _check(client, request, model, api)
+    price = price_of(client, model, request)
+    worst = request.n or (model.max_images if model is not None else 1)
+    with client._guard.reserve(request.model, price, worst) as held:
+        try:
+            result = yield from _attempt(client, request, model, api, sse, cancel, timeout, started)
+        except ImageGenError as exc:
+            other = "images" if api == "chat" else "chat"
+            if exc.code != WRONG_ENDPOINT or request.api not in (None, "auto") or \
+                    (request.api is None and client.api != "auto"):
+                raise
+            client.catalogue.learn_refused(request.model, api)
+            model = record_of(client, request.model)
+            _check(client, request, model, other)
+            result = yield from _attempt(client, request, model, other, sse, cancel, timeout, started)
+        client._guard.settle(result.cost, held)
+    client.catalogue.learn_billed(request.model, result.cost, len(result.generated),
+                                  result.usage.image_tokens)
+    client._keepers.keep(key, result)
+    yield StreamEvent("done", result=result, elapsed=time.perf_counter() - started)
+
+
+def _check(client: Client, request: Request, model: Model | None, api: str) -> None:
+    """The one validation, against the model's own record (skipped without a catalogue)."""
+    request.check_api(api)
+    if model is None:
+        return
+    if request.images and not model.accepts_images:
+        editors = [m.id for m in client.models() if m.accepts_images][:5]
+        raise ModelCapabilityError(
+            f"{model.id!r} does not accept input images. Models that do: "
+            f"{', '.join(editors) or 'none listed'}.", alternatives=editors)
+    request.validated(model, api)
+
+
+def _attempt(client: Client, request: Request, model: Model | None, api: str, sse: bool,
+             cancel: threading.Event | None, timeout: float | tuple[float, float] | None,
+             started: float) -> Generator[StreamEvent, None, ImageResult]:
+    """Send ``request`` to ``api`` once (the transport retries); return the result."""
+    adapter = ADAPTERS[api]
+    limits = client._transport.limits
+    deadline = None if limits.deadline is None else time.monotonic() + limits.deadline
+    body = adapter.body(request, model, stream=sse)
+    data = json.dumps(body, separators=(",", ":")).encode()
+    retries: list[tuple[int, float]] = []
+    response = client._transport.request(
+        "POST", adapter.path, data=data, stream=True, timeout=timeout, cancel=cancel,
+        deadline=deadline, on_retry=lambda a, d: retries.append((a, d)))
+    for attempt, delay in retries:
+        yield StreamEvent("retry", attempt=attempt, delay=delay)
+    generation_id = response.headers.get("X-Generation-Id")
+    generated: list[GeneratedImage] | None = None
+    max_image = client.max_image_bytes
+    with Watchdog(response, deadline, cancel) as dog:
+        try:
+            if "text/event-stream" not in response.headers.get("Content-Type", ""):
+                raw = read_body(response, limits.max_response_bytes)
+                with _CPU:
+                    text, lifted = lift_data_urls(raw)
+                    completion = adapter.parse(loads(text), response.status_code, generation_id,
+                                               request.model)
+                    generated = [decode_payload(p, lifted, max_image) for p in completion.images]
+            else:
+                generated = []
+                completion = yield from _read_stream(
+                    response, adapter, request, generated, started, cancel, generation_id,
+                    limits.max_response_bytes, max_image)
+        except (IncompleteStreamError, CancelledError):
+            if dog.fired and cancel is not None and cancel.is_set():
+                raise CancelledError("generation cancelled") from None
+            if dog.fired:
+                raise RequestTimeoutError(
+                    "the generation did not finish within its deadline "
+                    f"({limits.deadline:.0f} s); raise Client(deadline=...) for slow models") from None
+            raise
+    if not generated:
+        completion.require_images()
+    result = ImageResult.from_completion(
+        completion, generated, prompt=request.prompt, model=request.model,
+        params={**request.params(), "api": api}, elapsed=time.perf_counter() - started)
+    result.request = request
+    result._client = client
+    return result
+
+
+def _read_stream(response: requests.Response, adapter: Adapter, request: Request,
+                 generated: list[GeneratedImage], started: float,
+                 cancel: threading.Event | None, generation_id: str | None, max_event: int,
+                 max_image: int | None) -> Generator[StreamEvent, None, ChatCompletion]:
+    """Read SSE events into ``generated``; return the assembled completion after ``[DONE]``.
+
+    An image is handed on only once its whole event arrived and decoded; a stream cut before
+    ``[DONE]`` raises :class:`IncompleteStreamError` and yields no result.
+    """
+    accumulator = adapter.accumulator(generation_id, request.model)
+    try:
+        for event in iter_events(response, max_event, cancel):
+            elapsed = time.perf_counter() - started
+            if event.is_comment:
+                yield StreamEvent("keepalive", text=event.comment or "", elapsed=elapsed)
+                continue
+            with _CPU:  # decoded here, yielded outside: a slow consumer holds no slot
+                text, lifted = lift_data_urls(event.raw)  # images skip the JSON decoder
+                del event
+                update = accumulator.add_data(text)
+                steps = [] if accumulator.done else list(
+                    adapter.events(update, elapsed, lifted, max_image))
+            if accumulator.done:
+                drain(response)
+                break
+            for progress in steps:
+                if progress.kind == "image" and progress.image is not None:
+                    generated.append(progress.image)
+                yield progress
+    except IncompleteStreamError as exc:
+        exc.request_id = exc.request_id or accumulator.result().id
+        raise
+    completion: ChatCompletion = accumulator.result()
+    return completion
+
+
+def record_of(client: Client, model: str, *, required: bool = False) -> Model | None:
+    """The model's record, or ``None`` when checks are off or the listings are unusable.
+
+    Without a record (``check_models=False``, an older proxy) the service decides, as it would.
+    """
+    if not client.check_models and not required:
+        return None
+    try:
+        found: Model = client.catalogue.require(model)
+        return found
+    except (NotFoundError, ModelCapabilityError):
+        raise
+    except ImageGenError as exc:
+        if required:
+            raise
+        log.debug("model check skipped, the listings are unusable: %s", exc)
+        return None
+
+
+def price_of(client: Client, model: Model | None, request: Request, *,
+             fetch: bool = False) -> Price:
+    """The estimated price of one image: the user's own price, else the catalogue's."""
+    if request.model in client.prices:
+        return Price(float(client.prices[request.model]), "your price", "Client(prices=...)")
+    if model is None:
+        return Price(None, "unknown", "check_models=False")
+    if fetch or client.spend_limit is not None:
+        model = client.catalogue.with_prices(model)  # one endpoints request per model
+    return model.price(request.size, request.aspect_ratio)
+
+
+# -- from _client ------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from .batch import BatchResult
+
+
+Api = Literal["chat", "images", "auto"]
+
+
+class Client:
+    """A connection to OpenRouter's image generation, usable as a context manager.
+
+    ```python
+    with Client() as client:             # key from OPENROUTER_API_KEY
+        result = client.generate("a lighthouse at dusk", aspect_ratio="16:9")
+        result.image                     # a PIL image
+    ```
+
+    ``deadline`` bounds a whole generation (retries included); ``max_response_bytes`` and
+    ``max_image_bytes`` bound what an answer may make the kernel hold. ``prices`` gives USD per
+    image for models whose price the listings do not tell (the spend guard then allows them).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        model: str | None = None,
+        timeout: Timeout = (10.0, 300.0),
+        deadline: float | None = 600.0,
+        max_retries: int = 2,
+        max_retry_delay: float = 60.0,
+        max_response_bytes: int = 256 * 1024 * 1024,
+        max_image_bytes: int | None = 128 * 1024 * 1024,
+        pool_size: int = 10,
+        referer: str | None = None,
+        title: str | None = None,
+        models_ttl: float = 600.0,
+        check_models: bool = True,
+        spend_limit: float | None = None,
+        prices: Mapping[str, float] | None = None,
+        cache: Any = None,
+        store: Any = None,
+        api: Api = "auto",
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._config = {k: v for k, v in locals().items() if k not in ("self", "session", "__class__")}
+        settings = Settings.from_env(api_key, base_url)
+        if api not in ("chat", "images", "auto"):
+            raise InvalidInputError(f"api must be 'chat', 'images' or 'auto', not {api!r}")
+        self.base_url = settings.base_url
+        self.default_model = model or settings.default_model
+        self.check_models = check_models
+        self.api: Api = api
+        self.max_image_bytes = max_image_bytes
+        self.prices = dict(prices or {})
+        headers = {"X-OpenRouter-Categories": "image-gen"}
+        if referer or settings.referer:
+            headers["HTTP-Referer"] = referer or settings.referer or ""
+        if title or settings.title:
+            headers["X-OpenRouter-Title"] = headers["X-Title"] = title or settings.title or ""
+        self._transport = Transport(
+            settings.base_url, settings.api_key, timeout=timeout, max_retries=max_retries,
+            max_retry_delay=max_retry_delay, session=session, sleep=sleep, headers=headers,
+            limits=Limits(deadline=deadline, max_response_bytes=max_response_bytes))
+        self._transport.ensure_pool(pool_size)
+        #: Every image model the service lists, merged into one record each.
+        self.catalogue = Catalogue(self._transport.get_json, ttl=models_ttl)
+        self._guard = SpendGuard(spend_limit)
+        self._keepers = Keepers(cache, store)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Executors that ship work to other processes (Dask) pickle the client: send only the
+        # configuration and rebuild the session there. That configuration includes the API key,
+        # so never write a pickled client to disk; results drop their client when pickled.
+        return dict(self._config)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    @property
+    def has_key(self) -> bool:
+        """True when an API key is configured. The key itself is never exposed."""
+        return self._transport.has_key
+
+    @property
+    def timeout(self) -> Timeout:
+        """Connect and read timeouts of each HTTP request (seconds)."""
+        return self._transport.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after a retryable failure (429, 5xx, connection errors)."""
+        return self._transport.max_retries
+
+    @property
+    def spend_limit(self) -> float | None:
+        """USD this client may spend in this session; ``None`` for no limit."""
+        return self._guard.limit
+
+    @spend_limit.setter
+    def spend_limit(self, value: float | None) -> None:
+        self._guard.limit = value
+
+    @property
+    def spent(self) -> float:
+        """USD billed for this client's generations (cache hits cost nothing)."""
+        return self._guard.spent
+
+    @spent.setter
+    def spent(self, value: float) -> None:
+        self._guard.spent = value
+
+    @property
+    def cache(self) -> Any:
+        """The replay cache (``cache=True``, a folder, or a ReplayCache), or ``None``."""
+        return self._keepers.cache
+
+    @cache.setter
+    def cache(self, value: Any) -> None:
+        self._keepers = Keepers(value, self._keepers.store)
+
+    @property
+    def store(self) -> Any:
+        """The ImageStore keeping every generated image, or ``None``."""
+        return self._keepers.store
+
+    @store.setter
+    def store(self, value: Any) -> None:
+        self._keepers = Keepers(self._keepers.cache, value)
+
+    @property
+    def _gate(self) -> Any:
+        return self._transport.gate
+
+    def ensure_pool(self, size: int) -> None:
+        """Grow the connection pool to ``size`` connections (batches call this)."""
+        self._transport.ensure_pool(size)
+
+    def close(self) -> None:
+        """Close pooled connections (only if this client created the session)."""
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        key = "set" if self.has_key else "unset"
+        return f"<Client base_url={self.base_url!r} model={self.default_model!r} key={key}>"
+
+    # -- models -------------------------------------------------------------------------------
+
+    def models(self, *, refresh: bool = False, all: bool = False) -> list[Any]:
+        """Image models, one merged :class:`Model` record each (cached for ``models_ttl``).
+
+        With ``all=True``, every model of ``GET /models?output_modalities=all`` as a listing entry.
+        """
+        if all:
+            return parse_models(self._transport.get_json("models", {"output_modalities": "all"}),
+                                images_only=False)
+        return self.catalogue.models(refresh=refresh)
+
+    def model_info(self, model: str) -> Model:
+        """The record of ``model``; :class:`NotFoundError` with suggestions if unknown."""
+        return self.catalogue.require(model)
+
+    def image_models(self, *, refresh: bool = False) -> list[ImageModelInfo]:
+        """Models of the dedicated Image API (``GET /images/models``), with their descriptors."""
+        return self.catalogue.image_api_models(refresh=refresh)
+
+    def price(self, model: str | None = None, **options: Any) -> Price:
+        """The estimated price of one image of ``model`` for these options, and its basis."""
+        request = self.request("price", model, **options)
+        return self._price(self._record(request.model, required=True), request, fetch=True)
+
+    def _record(self, model: str, *, required: bool = False) -> Model | None:
+        return record_of(self, model, required=required)
+
+    def _price(self, model: Model | None, request: Request, *, fetch: bool = False) -> Price:
+        return price_of(self, model, request, fetch=fetch)
+
+    def generation(self, generation_id: str) -> dict[str, Any]:
+        """The service's record of one generation (``GET /generation?id=...``)."""
+        data = self._transport.get_json("generation", {"id": generation_id})
+        record = data.get("data", data) if isinstance(data, Mapping) else None
+        if not isinstance(record, Mapping):
+            raise ResponseError("the generation record has no 'data' object")
+        return dict(record)
+
+    # -- generation ---------------------------------------------------------------------------
+
+    def request(self, prompt: str, model: str | None = None, **options: Any) -> Request:
+        """The :class:`Request` a generate call with these arguments would send."""
+        return Request.build(prompt, model or self.default_model, **options)
+
+    def build_request(self, prompt: str, model: str | None = None, **options: Any) -> dict[str, Any]:
+        """The JSON body :meth:`generate` would send for these arguments (nothing is generated)."""
+        stream = bool(options.pop("stream", False))
+        request = self.request(prompt, model, **options)
+        record = self._record(request.model)
+        api = choose_api(request, record, self.api)
+        if record is not None:
+            request.validated(record, api)
+        return ADAPTERS[api].body(request, record, stream)
+
+    def generate(self, prompt: str, model: str | None = None, *, stream: bool = False,
+                 on_event: Callable[[StreamEvent], None] | None = None,
+                 cancel: threading.Event | None = None, timeout: Timeout = None,
+                 **options: Any) -> ImageResult:
+        """Generate images for ``prompt`` and return an :class:`ImageResult`.
+
+        ``images`` are input images for editing (PIL images, bytes, paths, data/https URLs or
+        earlier results). ``aspect_ratio``, ``image_size`` (or ``resolution``: ``0.5K``/``512``,
+        ``1K``, ``2K``, ``4K``), ``size`` (``WIDTHxHEIGHT``), ``n``, ``seed``, ``quality``,
+        ``output_format``, ``background``, ``provider``, ``modalities``, ``image_config``,
+        ``messages`` and ``extra_body`` describe the request; each is checked against the model's
+        record before anything is sent. ``api`` picks ``"chat"``, ``"images"`` or ``"auto"`` (the
+        documented path for the model). With ``stream=True`` the answer is read as it arrives and
+        ``on_event`` sees keep-alives, text and each image; setting ``cancel`` (a
+        ``threading.Event``) stops the request with :class:`CancelledError`.
+        """
+        return self.send(self.request(prompt, model, **options), stream=stream,
+                         on_event=on_event, cancel=cancel, timeout=timeout)
+
+    def send(self, request: Request, *, stream: bool = False,
+             on_event: Callable[[StreamEvent], None] | None = None,
+             cancel: threading.Event | None = None, timeout: Timeout = None) -> ImageResult:
+        """Run one :class:`Request` (as built by :meth:`request` or a front end)."""
+        for event in run(self, request, sse=stream, cancel=cancel, timeout=timeout):
+            if on_event is not None:
+                on_event(event)
+            if event.result is not None:
+                return event.result
+        raise IncompleteStreamError("the stream ended without a result")  # pragma: no cover
+
+    def stream(self, prompt: str, model: str | None = None, *,
+               cancel: threading.Event | None = None, timeout: Timeout = None,
+               **options: Any) -> Iterator[StreamEvent]:
+        """Generate with ``stream: true`` and yield :class:`StreamEvent` values; the last is ``done``.
+
+        An image event is yielded only once its whole event arrived and decoded; a stream cut
+        mid-event raises :class:`IncompleteStreamError` and no result is produced. The Image API
+        also yields ``partial`` previews, which never become part of the result.
+        """
+        sse = bool(options.pop("_sse", True))
+        yield from run(self, self.request(prompt, model, **options), sse=sse, cancel=cancel,
+                       timeout=timeout)
+
+    def generate_many(self, prompts: Iterable[str], model: str | Sequence[str] | None = None, *,
+                      concurrency: int = 4, executor: Executor | None = None,
+                      progress: bool = True, **kwargs: Any) -> BatchResult:
+        """Generate for many prompts (x models) in parallel; see :func:`generate_many`."""
+        from .batch import generate_many
+
+        return generate_many(self, prompts, model, concurrency=concurrency, executor=executor,
+                             progress=progress, **kwargs)

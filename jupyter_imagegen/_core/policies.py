@@ -1,0 +1,147 @@
+"""The small policies around a call: spend guard, replay cache and image store.
+
+Each is a piece the client composes around the send (cache lookup → spend reservation → send →
+settle → keep), like httpx's auth and redirect layers around its transport, instead of flags
+threaded through one long method.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from .._exceptions import SpendLimitError
+from .model import Price
+from .request import Request
+
+__all__ = ["Keepers", "Reservation", "SpendGuard", "resolve_cache", "resolve_store"]
+
+log = logging.getLogger("jupyter_imagegen")
+
+
+@dataclass
+class Reservation:
+    """What one running request holds of the spend limit (USD)."""
+
+    amount: float = 0.0
+    settled: bool = False
+
+
+class SpendGuard:
+    """Refuse, before sending, a request that could take the session past ``limit``.
+
+    Each request reserves its worst case (the images it may return, at the model's estimated
+    price) while it runs, so the parallel requests of a batch cannot all pass the check before
+    any of them is paid for. What the answer says was billed (``usage.cost``) is what counts;
+    an answer that reports no cost counts as its reservation, never as free.
+    """
+
+    def __init__(self, limit: float | None = None) -> None:
+        self.limit = limit
+        self.spent = 0.0
+        self.reserved = 0.0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def reserve(self, model: str, price: Price, images: int) -> Iterator[Reservation]:
+        """Hold the worst case of one request for the time it runs (nothing when no limit)."""
+        limit = self.limit
+        if limit is None:
+            yield Reservation()
+            return
+        if price.usd is None:
+            raise SpendLimitError(
+                f"the price of {model!r} is unknown, so a spend limit (${limit:.2f}) cannot be "
+                "enforced; nothing was sent. Tell the client its price with "
+                f"Client(prices={{{model!r}: USD_PER_IMAGE}}), or lift the limit (spend_limit=None).")
+        amount = price.usd * max(1, images)
+        with self._lock:
+            committed = self.spent + self.reserved
+            if committed + amount > limit + 1e-12:
+                raise SpendLimitError(
+                    f"spend limit reached: ${committed:.4f} spent or running of ${limit:.2f}, and "
+                    f"this request to {model!r} may cost up to ${amount:.4f} ({max(1, images)} "
+                    f"image(s) at {price}). Nothing was sent. Raise the spend limit (or set it to "
+                    "None) to continue.")
+            self.reserved += amount
+        reservation = Reservation(amount)
+        try:
+            yield reservation
+        finally:
+            with self._lock:
+                self.reserved -= amount
+
+    def settle(self, cost: float | None, reservation: Reservation | None = None) -> None:
+        """Count what a finished request cost: its billed cost, else (under a limit) its hold."""
+        with self._lock:
+            if cost is not None:
+                self.spent += cost
+            elif reservation is not None and self.limit is not None:
+                self.spent += reservation.amount
+            if reservation is not None:
+                reservation.settled = True
+
+
+class Keepers:
+    """The replay cache and the image store, around a call."""
+
+    def __init__(self, cache: Any = None, store: Any = None) -> None:
+        self.cache = resolve_cache(cache)
+        self.store = resolve_store(store)
+
+    def key(self, request: Request, api: str, base_url: str) -> str | None:
+        """The replay-cache key of a request: its identity, not how the answer arrives."""
+        if self.cache is None:
+            return None
+        try:
+            key: str = self.cache.key_for({**request.identity(), "api": api}, base_url)
+        except (TypeError, ValueError):
+            return None  # options that are not JSON: not cacheable, still sendable
+        return key
+
+    def lookup(self, key: str | None) -> Any:
+        """A cached result for ``key``, or ``None``."""
+        return self.cache.get(key) if key is not None and self.cache is not None else None
+
+    def keep(self, key: str | None, result: Any) -> None:
+        """Keep a fresh result in the cache and the store; a full disk costs the copy, never it."""
+        jobs: list[tuple[str, Any]] = []
+        if key is not None and self.cache is not None:
+            jobs.append(("replay cache", lambda: self.cache.put(key, result)))
+        if self.store is not None:
+            jobs.append(("image store", lambda: self.store.add(result)))
+        for name, job in jobs:
+            try:
+                job()
+            except Exception as exc:  # reported; the paid result is still returned
+                log.warning("jupyter_imagegen: could not keep the result in the %s: %s: %s",
+                            name, type(exc).__name__, exc)
+
+
+def resolve_cache(cache: Any) -> Any:
+    """``True`` means the default folder; a path that folder; a cache object is used as is."""
+    if cache is None or cache is False:
+        return None
+    from .._results.cache import ReplayCache
+
+    if cache is True:
+        return ReplayCache()
+    if isinstance(cache, (str, os.PathLike)):
+        return ReplayCache(cache)
+    return cache
+
+
+def resolve_store(store: Any) -> Any:
+    """A path means an :class:`ImageStore` there; a store object is used as is."""
+    if store is None or store is False:
+        return None
+    from .._results.store import ImageStore
+
+    if isinstance(store, (str, os.PathLike)):
+        return ImageStore(store)
+    return store

@@ -1,0 +1,209 @@
+"""One request object, built by every front end, validated once against the model's record.
+
+The Python API, the magic, the widget, the CLI and batches all describe a generation the same
+way: a :class:`Request`. It is checked once, against the model's own
+:class:`~jupyter_imagegen._core.model.Model` record (not against tables a front end keeps), and
+then spelled for the wire by one of two adapters. A result keeps its request, so ``edit()``, the
+widget's "reuse", the replay-cache key and saved metadata read the same fields on both APIs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._exceptions import InvalidInputError, ModelCapabilityError
+from .._wire.sizes import IMAGE_SIZES, parse_size
+from .inputs import ImageURLs, to_image_urls
+from .model import Model
+
+__all__ = ["OPTION_NAMES", "Request"]
+
+#: Keyword arguments a generate call accepts besides prompt and model (the public vocabulary).
+OPTION_NAMES = frozenset({
+    "images", "aspect_ratio", "image_size", "resolution", "size", "n", "seed", "quality",
+    "output_format", "background", "provider", "modalities", "image_config", "messages",
+    "extra_body", "api",
+})
+_APIS = ("chat", "images", "auto")
+#: Options only one API has; the other would silently drop them.
+API_ONLY = {"chat": ("modalities", "image_config", "messages"),
+            "images": ("pixels", "quality", "output_format", "background")}
+
+
+def _tier(value: Any) -> str | None:
+    """``"512"``/``"0.5k"``/``"2k"`` → the kit's spelling (``0.5K``, ``2K``); junk raises."""
+    if value is None:
+        return None
+    text = str(value).strip().upper()
+    text = "0.5K" if text in ("512", "0.5K") else text
+    if text not in IMAGE_SIZES:
+        raise InvalidInputError(f"unknown size {value!r}; use one of {', '.join(IMAGE_SIZES)} "
+                                "(or WIDTHxHEIGHT on the Image API)")
+    return text
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything one generation asks for. Build it with :meth:`build`; it is immutable."""
+
+    prompt: str
+    model: str
+    images: ImageURLs = field(default_factory=ImageURLs)
+    aspect_ratio: str | None = None
+    size: str | None = None  # a tier: 0.5K, 1K, 2K, 4K
+    pixels: str | None = None  # an explicit WIDTHxHEIGHT (Image API ``size``)
+    n: int | None = None
+    seed: int | None = None
+    quality: str | None = None
+    output_format: str | None = None
+    background: str | None = None
+    provider: Mapping[str, Any] | None = None
+    modalities: tuple[str, ...] | None = None
+    image_config: Mapping[str, Any] | None = None
+    messages: tuple[Mapping[str, Any], ...] = ()
+    extra_body: Mapping[str, Any] | None = None
+    api: str | None = None  # "chat", "images", "auto", or None for the client's default
+
+    @classmethod
+    def build(cls, prompt: str, model: str, **options: Any) -> Request:
+        """A request from a generate call's arguments; unknown or malformed ones raise.
+
+        ``image_size`` (chat's name) and ``resolution`` (the Image API's) are one field, ``size``;
+        a ``size`` of ``WIDTHxHEIGHT`` is kept apart as ``pixels``.
+        """
+        unknown = set(options) - OPTION_NAMES
+        if unknown:
+            raise InvalidInputError(f"unknown option(s) {', '.join(sorted(unknown))}; valid: "
+                                    f"{', '.join(sorted(OPTION_NAMES))}")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InvalidInputError("the prompt is empty: describe the image you want")
+        if not isinstance(model, str) or not model.strip():
+            raise InvalidInputError("the model is empty: name one, e.g. google/gemini-2.5-flash-image")
+        size, pixels = options.get("size"), None
+        if isinstance(size, str) and parse_size(size):
+            pixels, size = size.strip().lower(), None
+        tiers = {t for t in (_tier(options.get("image_size")), _tier(options.get("resolution")),
+                             _tier(size)) if t}
+        if len(tiers) > 1:
+            raise InvalidInputError(f"two different sizes were given ({', '.join(sorted(tiers))}); "
+                                    "give one")
+        api = options.get("api")
+        if api is not None and api not in _APIS:
+            raise InvalidInputError(f"api must be 'chat', 'images' or 'auto', not {api!r}")
+        n, seed = options.get("n"), options.get("seed")
+        for name, value in (("n", n), ("seed", seed)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise InvalidInputError(f"{name} must be a whole number, not {value!r}")
+        if n is not None and not 1 <= n <= 10:
+            raise InvalidInputError(f"n must be between 1 and 10 (got {n})")
+        modalities = options.get("modalities")
+        messages: Sequence[Mapping[str, Any]] = options.get("messages") or ()
+        return cls(
+            prompt=prompt, model=model.strip(), images=to_image_urls(options.get("images")),
+            aspect_ratio=_str(options.get("aspect_ratio")), size=tiers.pop() if tiers else None,
+            pixels=pixels, n=n, seed=seed, quality=_str(options.get("quality")),
+            output_format=_str(options.get("output_format")),
+            background=_str(options.get("background")), provider=options.get("provider"),
+            modalities=tuple(modalities) if modalities is not None else None,
+            image_config=options.get("image_config"), messages=tuple(messages),
+            extra_body=options.get("extra_body"), api=api,
+        )
+
+    def options(self) -> dict[str, Any]:
+        """The request as a generate call's keyword arguments (the inverse of :meth:`build`)."""
+        opts: dict[str, Any] = {
+            "images": self.images, "aspect_ratio": self.aspect_ratio,
+            "size": self.pixels or self.size, "n": self.n, "seed": self.seed,
+            "quality": self.quality, "output_format": self.output_format,
+            "background": self.background, "provider": self.provider,
+            "modalities": self.modalities, "image_config": self.image_config,
+            "messages": self.messages, "extra_body": self.extra_body, "api": self.api}
+        return {k: v for k, v in opts.items() if v not in (None, ())}
+
+    def with_options(self, prompt: str | None = None, model: str | None = None,
+                     **changes: Any) -> Request:
+        """A new, checked request: this one's options with ``changes`` (public names) on top.
+
+        ``image_size`` or ``resolution`` in ``changes`` replace the size, as ``size`` does.
+        """
+        opts = self.options()
+        if {"image_size", "resolution"} & set(changes):
+            opts.pop("size", None)
+        opts.update(changes)
+        return Request.build(prompt if prompt is not None else self.prompt, model or self.model, **opts)
+
+    def replace(self, **changes: Any) -> Request:
+        """A copy with ``changes`` (e.g. a new prompt and input images for an edit)."""
+        return dataclasses.replace(self, **changes)
+
+    def check_api(self, api: str) -> None:
+        """Refuse options ``api`` does not have (the other API's), which it would drop unseen."""
+        other = "images" if api == "chat" else "chat"
+        foreign = [name for name in API_ONLY[other] if getattr(self, name)]
+        if foreign:
+            raise InvalidInputError(
+                f"the {api} API has no option(s) {', '.join(foreign)}; "
+                f"use api={other!r} or leave them out")
+
+    def validated(self, model: Model, api: str) -> Request:
+        """Return self when ``model`` can do this on ``api``; else a typed error, before sending."""
+        if not model.outputs_images:
+            raise ModelCapabilityError(
+                f"{model.id!r} cannot output images (its outputs: "
+                f"{', '.join(model.output_modalities)}); pick an image model from client.models()")
+        self.check_api(api)
+        caps = model.caps(api)
+        if caps is None:
+            raise ModelCapabilityError(
+                f"{model.id!r} is not served by the {api!r} API here (it is on: "
+                f"{', '.join(model.apis) or 'none'}); use api='auto' or "
+                f"api={next(iter(model.apis), 'auto')!r}")
+        problems: list[str] = []
+        if self.aspect_ratio and caps.aspect_ratios and self.aspect_ratio not in caps.aspect_ratios:
+            problems.append(f"aspect ratio {self.aspect_ratio} (it takes {', '.join(caps.aspect_ratios)})")
+        elif self.aspect_ratio and not caps.aspect_ratios:
+            problems.append(f"aspect ratio {self.aspect_ratio} (it takes no aspect_ratio option)")
+        if self.size and caps.sizes and self.size not in caps.sizes:
+            problems.append(f"size {self.size} (it takes {', '.join(caps.sizes)})")
+        if self.pixels and not caps.pixels:
+            problems.append(f"an explicit size {self.pixels} (use a size tier and an aspect ratio)")
+        if self.n is not None and self.n > caps.max_n:
+            problems.append(f"n={self.n} (at most {caps.max_n} per request)")
+        if self.images and caps.max_inputs is not None and len(self.images) > caps.max_inputs:
+            problems.append(f"{len(self.images)} input image(s) (at most {caps.max_inputs})"
+                            if caps.max_inputs else "input images (it takes none)")
+        for name, allowed in (("quality", caps.qualities), ("output_format", caps.output_formats),
+                              ("background", caps.backgrounds)):
+            value = getattr(self, name)
+            if value and api == "images" and allowed and value not in allowed:
+                problems.append(f"{name}={value} (it takes {', '.join(allowed)})")
+        if problems:
+            raise ModelCapabilityError(f"{model.id} on the {api} API does not take "
+                                       f"{'; '.join(problems)}. Nothing was sent.")
+        return self
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two requests the same generation (the replay-cache key); no delivery knobs."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["images"] = list(self.images)
+        fields["messages"] = [dict(m) for m in self.messages]
+        return {k: v for k, v in fields.items() if v not in (None, (), [])}
+
+    def params(self) -> dict[str, Any]:
+        """The parameters worth keeping with a result (no prompt text, no image payloads)."""
+        keep = {k: v for k, v in self.identity().items()
+                if k not in ("prompt", "model", "images", "messages")}
+        if self.images:
+            keep["input_images"] = len(self.images)
+        return keep
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"expected a non-empty string, got {value!r}")
+    return value.strip()

@@ -1,0 +1,202 @@
+"""The ``%imagegen COMMAND`` line commands: models, config, offline, online, key, widget, help.
+
+Each command is a small function of the magics object and its arguments; anything that goes
+wrong becomes a short ``UsageError``. The API key is only ever reported as set or unset.
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import os
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .._api import is_offline, offline, online
+from .._exceptions import ImageGenError
+from .._results.labels import is_offline_client, money
+from .status import Table
+
+#: The magics object (duck-typed: ``_magic`` imports this module, not the reverse).
+ImageGenMagics = Any
+
+__all__ = ["COMMANDS", "run_command", "usage_error"]
+
+
+def usage_error(message: str, error_type: str = "UsageError") -> UsageError:
+    """A ``UsageError`` (IPython shows it without a traceback) tagged with the kind of error.
+
+    Subclassing ``UsageError`` breaks IPython's check for it (ipython/ipython#14024), so the kind
+    goes into an ``error_type`` attribute instead, as jupysql does.
+    """
+    error = UsageError(message)
+    error.error_type = error_type  # type: ignore[attr-defined]
+    return error
+
+
+def _models(magics: ImageGenMagics, words: list[str]) -> Table:
+    """Image-capable models as a table; every search word must match the id or the name."""
+    client = magics.client()
+    try:
+        models = client.catalogue.models_with_prices()
+    except ImageGenError as exc:
+        raise magics.error(exc) from None
+    terms = [w.lower() for w in words]
+    found = [m for m in models if all(t in f"{m.id} {m.name}".lower() for t in terms)]
+    rows = [[m.id, m.name, "+".join(sorted(m.apis)), ", ".join(m.aspect_ratios) or "-",
+             str(m.price()), ", ".join(m.input_modalities)] for m in found]
+    where = "offline local server" if is_offline() else client.base_url
+    matching = f" matching {' '.join(words)!r}" if words else ""
+    caption = f"{len(found)} image model{'s' * (len(found) != 1)}{matching} at {where}"
+    if words and not found:
+        caption += f"; all {len(models)}: %imagegen models"
+    return Table(["id", "name", "api", "aspect ratios", "price/image", "inputs"], rows,
+                 caption=caption, items=found)
+
+
+def _config(magics: ImageGenMagics, words: list[str]) -> Table:
+    """The settings a cell would use now, and how to change each."""
+    client = magics.client()
+    service = f"{client.base_url} (offline local server)" if is_offline() else client.base_url
+    model = magics.default_model or f"{client.default_model} (client default)"
+    change = "%config ImageGenMagics."
+    rows = [
+        ["service", service, "%imagegen offline / online; " + change + "base_url"],
+        ["API key", "set" if client.has_key else "unset", "%imagegen key"],
+        ["model", model, change + "default_model"],
+        ["aspect ratio", magics.aspect_ratio or "(model default)", change + "aspect_ratio"],
+        ["size", magics.image_size or "(model default)", change + "image_size"],
+        ["stream", str(magics.stream), change + "stream"],
+        ["interpolate {name}", str(magics.interpolate), change + "interpolate"],
+        ["save to", magics.output_dir or "(not saved)", change + "output_dir"],
+        ["timeout", "(client default)" if magics.timeout is None else f"{magics.timeout:g}s",
+         change + "timeout"],
+        ["short errors", str(magics.short_errors), change + "short_errors"],
+        ["replay cache", magics.cache or "(off)", change + "cache"],
+        ["spent this session", _spent(client), "(reported by the service; cache hits are free)"],
+        ["spend limit", "(none)" if client.spend_limit is None else f"${client.spend_limit:.2f}",
+         change + "spend_limit"],
+    ]
+    return Table(["setting", "value", "change with"], rows, caption="%config ImageGenMagics lists all")
+
+
+def _spent(client: Any) -> str:
+    """Real spend only: an offline client's simulated prices are not money spent."""
+    if is_offline_client(client):
+        return f"$0.00 (offline; simulated prices total {money(client.spent)}, not charged)"
+    return money(client.spent)
+
+
+def _offline(magics: ImageGenMagics, words: list[str]) -> None:
+    magics.base_url = None
+    offline()  # says so in one line
+
+
+def _online(magics: ImageGenMagics, words: list[str]) -> None:
+    if not (os.environ.get("OPENROUTER_API_KEY") or os.environ.get("OPENROUTER_BASE_URL")):
+        raise usage_error("No OPENROUTER_API_KEY is set. Run `%imagegen key` to enter it without "
+                          "echo, or set the variable before starting Jupyter.")
+    magics.base_url = None
+    client = online()
+    key = "set" if client.has_key else "unset"
+    print(f"jupyter_imagegen: online: {client.base_url} (API key {key}).")
+
+
+def _key(magics: ImageGenMagics, words: list[str]) -> None:
+    try:
+        key = getpass.getpass("OpenRouter API key (not shown): ").strip()
+    except (KeyboardInterrupt, EOFError):
+        return  # interrupted: nothing changed, nothing to say
+    if not key:
+        raise usage_error("No key entered; nothing changed.")
+    os.environ["OPENROUTER_API_KEY"] = key
+    magics.base_url = None
+    client = online()
+    print(f"jupyter_imagegen: API key set for this session; online at {client.base_url}.")
+
+
+def _widget(magics: ImageGenMagics, words: list[str]) -> Any:
+    try:
+        from .._widget.widget import ImageGenWidget
+    except ImportError as exc:  # ipywidgets/anywidget missing, or an old install
+        raise usage_error(f"The widget is not available: {exc}") from None
+    return ImageGenWidget(client=magics.client(), model=magics.default_model or None)
+
+
+HELP = """\
+Generate: write the prompt under %%imagegen (the result is the cell's value, also _)
+
+    %%imagegen
+    a watercolour lighthouse at dusk
+
+    %%imagegen -m google/gemini-2.5-flash-image --aspect-ratio 16:9 --as poster
+    a poster of {city} at night            ({city} inserts a notebook variable)
+
+    %%imagegen --each-line                 one image per line, in parallel
+    a cat
+    a dog
+
+    %%imagegen -m google/gemini-2.5-flash-image -m black-forest-labs/flux.2-pro
+    a harbour at night                     (a side-by-side comparison)
+
+    %%imagegen -i poster                   edit: send an image (variable or file) back
+
+Options: -m MODEL, -a RATIO, -s SIZE, --seed N, -i IMAGE, -o DIR, --as NAME, --no-display,
+         --each-line, --concurrency N, --timeout S, --no-stream, --no-interpolate
+
+Commands:
+    %imagegen models [SEARCH]   image models with price per image
+    %imagegen config            the settings a cell uses now
+    %imagegen offline | online  the built-in offline renderer, or OpenRouter
+    %imagegen key               enter the API key without echo
+    %imagegen widget            the interactive widget
+    %imagegen help              this help
+
+Settings: %config ImageGenMagics (e.g. .default_model, .preview_size = 768, .preview_format = "full")
+"""
+
+
+class Help:
+    """The help as readable text, and as a preformatted block in notebooks."""
+
+    def __repr__(self) -> str:
+        return HELP
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f'<pre class="jupyter-imagegen-help" style="white-space:pre-wrap">{escape(HELP)}</pre>'
+
+
+def _help(magics: ImageGenMagics, words: list[str]) -> Help:
+    return Help()
+
+
+COMMANDS: dict[str, Callable[[ImageGenMagics, list[str]], Any]] = {
+    "models": _models, "config": _config, "offline": _offline, "online": _online, "key": _key,
+    "widget": _widget, "help": _help,
+}
+
+
+def run_command(magics: ImageGenMagics, line: str) -> Any:
+    """Run ``%imagegen COMMAND [ARGS]``; ``%imagegen`` alone shows the help."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise usage_error(f"cannot parse {line!r}: {exc}") from None
+    if not words:
+        return _help(magics, [])
+    name, rest = words[0].lower(), words[1:]
+    command = COMMANDS.get(name)
+    if command is None:
+        close = difflib.get_close_matches(name, COMMANDS, n=1)
+        hint = f" Did you mean `%imagegen {close[0]}`?" if close else ""
+        where = ("Options belong on a cell: `%%imagegen [options]` with the prompt below it."
+                 if name.startswith("-") else
+                 "To generate, write the prompt in a cell under `%%imagegen [options]`.")
+        raise usage_error(f"Unknown command {words[0]!r}.{hint} Commands: {', '.join(COMMANDS)}. "
+                          + where)
+    return command(magics, rest)

@@ -1,0 +1,498 @@
+"""The ``%%imagegen`` cell magic and the ``%imagegen`` line commands.
+
+``%load_ext jupyter_imagegen`` registers :class:`ImageGenMagics`. Settings are traitlets, so
+``%config ImageGenMagics.default_model = "..."`` and ``c.ImageGenMagics...`` in an IPython
+config file both work, and ``%config ImageGenMagics`` lists them. Errors from the service are
+shown as short ``UsageError`` messages that say what to do (IPython hides the traceback for
+those; ``short_errors = False`` brings tracebacks back), and the API key is never shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import keyword
+import re
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from IPython.core import magic_arguments as _margs
+from IPython.core.displaypub import DisplayPublisher
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
+from traitlets.config import Configurable
+
+from .._api import default_client
+from .._core.client import Client
+from .._exceptions import CancelledError, ImageGenError
+from .._results.display import caption_bundle, forget_shown, mark_shown, publish, result_outputs
+from .._results.preview import FORMATS, display_options
+from .._results.result import ImageResult
+from .._wire.chat import ASPECT_RATIOS, IMAGE_SIZES
+from .commands import run_command, usage_error
+from .interpolate import interpolate
+from .status import StatusLine, run_with_status
+from .tracebacks import advise
+from .tracebacks import install as install_short_errors
+from .tracebacks import uninstall as uninstall_short_errors
+
+__all__ = [
+    "CellRunner", "ImageGenMagics", "PublicVariables", "identifier", "load_ipython_extension",
+    "normalize_aspect_ratio", "normalize_image_size", "seconds", "unload_ipython_extension",
+]
+
+
+# -- from _magic_args ------------------------------------------------------------
+
+# The ``%%imagegen`` argument types and the notebook namespace the prompt may read.
+#
+# Argument types check spelling only (``16x9`` becomes ``16:9``): what a model takes is the
+# catalogue's to say, checked against the chosen model before anything is sent.
+#
+
+def normalize_aspect_ratio(value: str) -> str:
+    """``16:9`` (also ``16x9`` / ``16/9``), ``9:19.5`` or ``auto``; junk is an error.
+
+    Only the spelling is checked here: which ratios a model takes is the catalogue's to say, and
+    the request is checked against the chosen model's record before anything is sent.
+    """
+    ratio = re.sub(r"\s*[x/]\s*", ":", value.strip().lower())
+    if ratio != "auto" and not re.fullmatch(r"\d{1,3}(\.\d{1,2})?:\d{1,3}(\.\d{1,2})?", ratio):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an aspect ratio; write it like 16:9 (see `%imagegen models` for "
+            f"what each model takes, e.g. {', '.join(list(ASPECT_RATIOS)[:4])})")
+    return ratio
+
+
+def normalize_image_size(value: str) -> str:
+    """``1K`` (any case; ``512`` is ``0.5K``) or an error listing the size tiers."""
+    size = value.strip().upper()
+    size = "0.5K" if size == "512" else size
+    if size not in IMAGE_SIZES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a supported size; use one of {', '.join(IMAGE_SIZES)}")
+    return size
+
+
+def identifier(value: str) -> str:
+    if not value.isidentifier() or keyword.iskeyword(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a valid Python variable name")
+    return value
+
+
+def seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
+    return seconds
+
+
+class PublicVariables(Mapping[str, Any]):
+    """The user's variables as seen by ``{name}``: no IPython internals, no ``_`` names."""
+
+    def __init__(self, namespace: Mapping[str, Any], hidden: Mapping[str, Any]) -> None:
+        self._ns, self._hidden = namespace, hidden
+
+    def _visible(self, name: str) -> bool:
+        if name.startswith("_") or name not in self._ns:
+            return False
+        return not (name in self._hidden and self._hidden[name] is self._ns[name])
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._visible(name)
+
+    def __getitem__(self, name: str) -> Any:
+        if not self._visible(name):
+            raise KeyError(name)
+        return self._ns[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in list(self._ns) if self._visible(name))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+# -- from _magic_run ------------------------------------------------------------
+
+# Running one ``%%imagegen`` cell: prompt, inputs, the request, the live status and the result.
+#
+# A mixin of :class:`~._magic.ImageGenMagics`: the magic parses the cell once (one
+# ``argparse.Namespace``, as jupysql's ``SQLCommand`` does) and everything here reads that object.
+#
+
+#: Seconds a request runs before the live status line appears (quick answers need none).
+STATUS_DELAY = 0.3
+
+
+class CellRunner:
+    """The cell-running half of the magic (it relies on the magic's traits and helpers)."""
+
+    def _prompt(self: Any, cell: str, use_variables: bool) -> str:
+        prompt = cell.strip()
+        if not prompt:
+            raise usage_error("The cell is empty: write the prompt on the lines below %%imagegen.")
+        if not use_variables:
+            return prompt
+        names = PublicVariables(self.ip.user_ns, self.ip.user_ns_hidden)
+        return interpolate(prompt, names).text
+
+    def _inputs(self: Any, expressions: list[str]) -> list[Any]:
+        """Evaluate each ``--input`` in the user's namespace; fall back to a file path."""
+        images: list[Any] = []
+        for expr in expressions:
+            if expr.startswith(("https://", "http://", "data:")):
+                images.append(expr)  # a URL is a value, not code
+                continue
+            try:
+                # The expression is the user's own code, evaluated in their own namespace.
+                value = eval(expr, self.ip.user_ns)  # noqa: S307
+            except Exception:
+                path = Path(expr).expanduser()
+                if path.is_dir():
+                    raise usage_error(f"--input {expr}: is a folder; name an image file in it.") from None
+                if not path.exists():
+                    raise usage_error(f"--input {expr}: not a notebook variable or expression, "
+                                      "and no such file.") from None
+                value = expr
+            if isinstance(value, ImageResult):
+                images.extend(value.generated)
+            else:
+                images.extend(value if isinstance(value, (list, tuple)) else [value])
+        return images
+
+    def _generate(self: Any, line: str, cell: str) -> Any:
+        args = self._parse(line)
+        use_variables = self.interpolate if args.interpolate is None else args.interpolate
+        prompt = self._prompt(cell, use_variables)
+        images = self._inputs(args.inputs or [])
+        client = self.client()
+        models = args.model or []
+        if len(models) > 1 or args.each_line:
+            return self._many(client, prompt, models, args, images)
+        model = (models[0] if models else None) or self.default_model or None
+        options: dict[str, Any] = {
+            "images": images or None,
+            "aspect_ratio": args.aspect_ratio or self.aspect_ratio,
+            "image_size": args.image_size or self.image_size,
+            "seed": args.seed, "n": args.n, "api": args.api,
+            "stream": self.stream if args.stream is None else args.stream,
+            "timeout": args.timeout or self.timeout,
+        }
+        status = StatusLine(model or client.default_model, delay=STATUS_DELAY,
+                            enabled=self.live_status and self._rich_frontend())
+        status.start()
+        try:
+            result = run_with_status(
+                lambda on_event, cancel: client.generate(prompt, model, on_event=on_event,
+                                                         cancel=cancel, **options), status)
+        except CancelledError as exc:
+            note = caption_bundle(f"Stopped ({exc.message}). Run the cell again to retry.")
+            if not status.replace(note):
+                publish(note)
+            return None
+        except ImageGenError as exc:
+            status.clear()
+            raise self.error(exc) from None
+        except BaseException:
+            status.clear()
+            raise
+        return self._show(result, args, status)
+
+    def _many(self: Any, client: Any, prompt: str, models: list[str], args: argparse.Namespace,
+              images: list[Any]) -> Any:
+        """``--each-line`` (a batch) and several ``-m`` (a comparison grid), in parallel."""
+        if args.concurrency < 1:
+            raise usage_error("--concurrency must be at least 1")
+        prompts = [p.strip() for p in prompt.splitlines() if p.strip()] if args.each_line else [prompt]
+        options: dict[str, Any] = {
+            "images": images or None, "aspect_ratio": args.aspect_ratio or self.aspect_ratio,
+            "image_size": args.image_size or self.image_size, "seed": args.seed, "n": args.n,
+            "api": args.api, "timeout": args.timeout or self.timeout,
+        }
+        outcome: Any
+        if len(models) > 1:
+            from .._core.batch import compare
+
+            outcome = compare(prompts, models, client=client, concurrency=args.concurrency, **options)
+            batch = outcome.batch
+        else:
+            model = (models[0] if models else None) or self.default_model or None
+            outcome = batch = client.generate_many(prompts, model, concurrency=args.concurrency,
+                                                   **options)
+        if not batch.results and batch.errors and isinstance(batch.errors[0].error, ImageGenError):
+            raise self.error(batch.errors[0].error)
+        if args.as_name:
+            self.ip.user_ns[args.as_name] = outcome
+        notes = self._save(batch.results, args.out or self.output_dir)
+        if args.no_display or notes:
+            publish(caption_bundle(" · ".join([batch.summary(), *notes])))
+        return None if args.no_display else outcome
+
+    def _save(self: Any, results: list[ImageResult], out: str | None) -> list[str]:
+        """Save into ``out``; a folder that cannot be written is a note, never a lost result."""
+        if not out:
+            return []
+        try:
+            paths = [path for result in results for path in result.save(out)]
+        except (OSError, ImageGenError) as exc:
+            return [f"NOT saved to {out}: {exc}; the result is still in _ (save it with .save())"]
+        return [f"saved {paths[0]}" if len(paths) == 1 else f"saved {len(paths)} images to {out}"]
+
+    def _show(self: Any, result: ImageResult, args: argparse.Namespace,
+              status: StatusLine) -> ImageResult | None:
+        if args.as_name:
+            self.ip.user_ns[args.as_name] = result
+        notes = self._save([result], args.out or self.output_dir)
+        if args.no_display:
+            bundle = caption_bundle(" · ".join([result.caption(), *notes]))
+            if not status.replace(bundle):
+                publish(bundle)
+            return None
+        first, *rest = result_outputs(result, notes=notes, columns=self.columns,
+                                      width=self.thumbnail_width)
+        if not status.replace(first):
+            publish(first)
+        for bundle in rest:
+            publish(bundle)
+        mark_shown(result)
+        return result
+
+
+# -- from _magic ------------------------------------------------------------
+
+# IPython's magic_arguments helpers are untyped; typed aliases keep mypy strict for the rest.
+magic_arguments: Callable[[], Any] = _margs.magic_arguments
+argument: Callable[..., Any] = _margs.argument
+parse_argstring: Callable[[Any, str], argparse.Namespace] = _margs.parse_argstring
+
+
+@magics_class
+class ImageGenMagics(CellRunner, Magics, Configurable):
+    """Image generation magics: ``%%imagegen`` and ``%imagegen COMMAND``."""
+
+    default_model = Unicode(None, allow_none=True, config=True, help=(
+        "Model for cells without -m/--model (None: the client's default, "
+        "JUPYTER_IMAGEGEN_MODEL or google/gemini-2.5-flash-image)."))
+    aspect_ratio = Unicode(None, allow_none=True, config=True,
+                           help=f"Default aspect ratio: one of {', '.join(ASPECT_RATIOS)}.")
+    image_size = Unicode(None, allow_none=True, config=True,
+                         help=f"Default image size: one of {', '.join(IMAGE_SIZES)}.")
+    stream = Bool(True, config=True, help="Stream responses (live text and keep-alives while waiting).")
+    interpolate = Bool(True, config=True, help="Replace {name} in prompts with notebook variables.")
+    output_dir = Unicode(None, allow_none=True, config=True,
+                         help="Save every result into this directory (as -o/--out does).")
+    base_url = Unicode(None, allow_none=True, config=True, help=(
+        "Use this OpenRouter-compatible base URL instead of the shared client "
+        "(the key still comes from OPENROUTER_API_KEY)."))
+    timeout = Float(None, allow_none=True, config=True, help="Read timeout in seconds per request.")
+    short_errors = Bool(True, config=True,
+                        help="Show errors as short messages; False shows full tracebacks.")
+    live_status = Bool(True, config=True, help="Show a live status line while a request runs.")
+    columns = Int(2, config=True, help="Columns of the grid when a result has several images.")
+    thumbnail_width = Int(320, config=True, help="Width in CSS pixels of one grid cell.")
+    preview_size = Int(768, config=True, help=(
+        "Long side in pixels of the preview a saved notebook stores per image (originals stay in "
+        "the result, in save() and in the store)."))
+    preview_format = Unicode("auto", config=True, help=(
+        "Preview encoding: auto (smallest of JPEG/PNG), webp, jpeg, png, or full (embed originals)."))
+    spend_limit = Float(None, allow_none=True, config=True, help=(
+        "Refuse to start a request that would take this session's spend (USD) past the limit."))
+    cache = Unicode(None, allow_none=True, config=True, help=(
+        "Replay cache: 'default' (the user cache folder) or a folder. Identical cells are then "
+        "served from disk, offline and at no cost, marked 'cached'."))
+
+    # A class-level default: config files can set base_url (and so fire the observer) while
+    # Configurable.__init__ is still running.
+    _own_client: Client | None = None
+    _lift_pending = False
+
+    @validate("aspect_ratio")
+    def _check_aspect_ratio(self, proposal: Any) -> str | None:
+        return self._check(proposal["value"], normalize_aspect_ratio)
+
+    @validate("image_size")
+    def _check_image_size(self, proposal: Any) -> str | None:
+        return self._check(proposal["value"], normalize_image_size)
+
+    @staticmethod
+    def _check(value: str | None, normalize: Any) -> str | None:
+        try:
+            return None if value is None else str(normalize(value))
+        except argparse.ArgumentTypeError as exc:
+            raise TraitError(str(exc)) from None
+
+    @observe("cache", "spend_limit")
+    def _settings_changed(self, change: Any) -> None:
+        # Applied on the next cell (no client is started while a config file loads); a change
+        # to None then lifts the limit or turns the cache off, instead of being ignored.
+        self._lift_pending = True
+
+    def _apply_settings(self, client: Client, *, lift: bool) -> None:
+        """Put the magic's spend limit and cache on ``client``; ``lift`` also applies ``None``."""
+        if self.spend_limit is not None or lift:
+            client.spend_limit = self.spend_limit
+        if not self.cache:
+            if lift:
+                client.cache = None
+            return
+        folder = None if self.cache == "default" else self.cache
+        current = getattr(client.cache, "directory", None)
+        if client.cache is None or (folder is not None and str(current) != str(Path(folder))):
+            from .._results.cache import ReplayCache
+
+            client.cache = ReplayCache(folder)
+
+    @validate("preview_format")
+    def _check_preview_format(self, proposal: Any) -> str:
+        value = str(proposal["value"]).lower()
+        if value not in FORMATS:
+            raise TraitError(f"preview_format must be one of {', '.join(FORMATS)}, not {value!r}")
+        return value
+
+    @observe("preview_size", "preview_format")
+    def _preview_changed(self, change: Any) -> None:
+        try:
+            display_options(preview=self.preview_size, format=self.preview_format)
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+
+    @observe("base_url")
+    def _drop_own_client(self, change: Any) -> None:
+        if self._own_client is not None:
+            self._own_client.close()
+        self._own_client = None
+
+    # -- shared helpers -----------------------------------------------------------------------
+
+    def client(self) -> Client:
+        """The client cells use: one for ``base_url`` when it is set, else the shared default."""
+        if self.base_url:
+            if self._own_client is None:
+                self._own_client = Client(base_url=self.base_url)
+            client = self._own_client
+        else:
+            client = default_client()
+        if self.cache or self.spend_limit is not None or self._lift_pending:
+            self._apply_settings(client, lift=self._lift_pending)
+            self._lift_pending = False
+        return client
+
+    def error(self, exc: ImageGenError) -> BaseException:
+        """The error to raise for ``exc``: a short ``UsageError``, or ``exc`` itself."""
+        if not self.short_errors:
+            return exc
+        return usage_error(advise(exc), type(exc).__name__)
+
+    @property
+    def ip(self) -> Any:
+        """The shell the magics are registered on."""
+        assert self.shell is not None, "ImageGenMagics needs a shell"
+        return self.shell
+
+    def _rich_frontend(self) -> bool:
+        """False in a terminal, where in-place updates would print a new line each time."""
+        shell = self.ip
+        return getattr(shell, "kernel", None) is not None or type(shell.display_pub) is not DisplayPublisher
+
+    # -- the magic ----------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("-m", "--model", action="append", metavar="MODEL",
+              help="model id, e.g. google/gemini-2.5-flash-image (see %%imagegen models); "
+                   "repeat it to compare models side by side")
+    @argument("-a", "--aspect-ratio", type=normalize_aspect_ratio, metavar="RATIO",
+              help="aspect ratio, e.g. 16:9 (the model's record says which it takes)")
+    @argument("-s", "--size", dest="image_size", type=normalize_image_size, metavar="SIZE",
+              help=f"image size: {', '.join(IMAGE_SIZES)}")
+    @argument("--seed", type=int, help="seed, for models that honour one")
+    @argument("-n", dest="n", type=int, metavar="N", help="number of images (Image API models)")
+    @argument("--api", choices=("auto", "chat", "images"), default=None,
+              help="which OpenRouter API to use (default: the model's documented path)")
+    @argument("--stream", dest="stream", action="store_true", default=None,
+              help="stream the response (default; live text and keep-alives)")
+    @argument("--no-stream", dest="stream", action="store_false", help="one plain request")
+    @argument("-i", "--input", dest="inputs", action="append", metavar="EXPR",
+              help="input image(s) to edit: a variable (PIL image, result, list) or a file path; "
+                   "repeatable")
+    @argument("-o", "--out", metavar="DIR", help="save the images (with metadata) into DIR")
+    @argument("--as", dest="as_name", type=identifier, metavar="NAME",
+              help="also store the ImageResult in the variable NAME")
+    @argument("--no-display", action="store_true", help="show only the one-line caption, no images")
+    @argument("--no-interpolate", dest="interpolate", action="store_false", default=None,
+              help="send {braces} literally (no {name} substitution)")
+    @argument("--timeout", type=seconds, metavar="SECONDS", help="read timeout for this request")
+    @argument("--each-line", action="store_true",
+              help="a batch: every non-empty line of the cell is its own prompt")
+    @argument("--concurrency", type=int, default=4, metavar="N",
+              help="requests in flight for --each-line and several -m (default 4)")
+    @line_cell_magic
+    def imagegen(self, line: str, cell: str | None = None) -> Any:
+        """Generate images from the cell body, or run a line command.
+
+        Cell magic: the prompt is the cell body; ``{name}`` inserts a notebook variable (other
+        braces stay as written, ``{{``/``}}`` escape). The result is the cell's value (and ``_``)::
+
+            %%imagegen -m google/gemini-2.5-flash-image --aspect-ratio 16:9 --as poster
+            a watercolour lighthouse at dusk, {style}
+
+        Line commands::
+
+            %imagegen models [SEARCH]   image-capable models (id, name, price per image, inputs)
+            %imagegen config            effective settings (the key only as set/unset)
+            %imagegen offline           use the local offline server (no key, no cost)
+            %imagegen online            use OpenRouter (OPENROUTER_API_KEY)
+            %imagegen key               enter the API key without echo, then go online
+            %imagegen widget            open the interactive widget
+            %imagegen help              this help
+
+        Defaults: ``%config ImageGenMagics.default_model = "..."`` (see ``%config ImageGenMagics``).
+        A kernel interrupt cancels a running request.
+        """
+        if cell is None:
+            return run_command(self, line)
+        return self._generate(line, cell)
+
+    def _parse(self, line: str) -> argparse.Namespace:
+        try:
+            return parse_argstring(self.imagegen, line)
+        except UsageError as exc:
+            raise usage_error(self._explain(str(exc))) from None
+
+    def _explain(self, message: str) -> str:
+        """Add the valid options and close matches to argparse's terse message."""
+        parser = self.imagegen.parser
+        options = sorted({s for a in parser._actions for s in a.option_strings if s.startswith("--")})
+        if "unrecognized arguments" in message:
+            unknown = message.split(":", 1)[1].split()
+            hints = [f"did you mean {close[0]} (not {word})?" for word in unknown
+                     if (close := difflib.get_close_matches(word, options, n=1))]
+            if not any(word.startswith("-") for word in unknown):
+                hints.append("the prompt goes in the cell body, below the %%imagegen line")
+            message = "; ".join([message, *hints])
+        return f"{message}\nValid options: {' '.join(options)} (see %imagegen? or %imagegen help)"
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics on ``ipython`` (``%load_ext jupyter_imagegen``)."""
+    ipython.register_magics(ImageGenMagics(ipython))
+    ipython.events.register("post_run_cell", forget_shown)
+    install_short_errors(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove the magics again (``%unload_ext`` / ``%reload_ext``)."""
+    magics = ipython.magics_manager.magics
+    for kind in ("line", "cell"):
+        magics[kind].pop("imagegen", None)
+    registry = ipython.magics_manager.registry
+    registry.pop("ImageGenMagics", None)
+    ipython.configurables[:] = [c for c in ipython.configurables if not isinstance(c, ImageGenMagics)]
+    uninstall_short_errors(ipython)
+    if forget_shown in ipython.events.callbacks["post_run_cell"]:
+        ipython.events.unregister("post_run_cell", forget_shown)

@@ -1,0 +1,197 @@
+"""Notebook display: result outputs, the live status line and small tables.
+
+Plain PNG/JPEG outputs survive every front end (exported HTML, GitHub, nbviewer, PDF), so a
+single image is shown as one plain image output (a preview sized for reading, see ``_preview``)
+plus an escaped caption. Several images become one HTML grid of thumbnails, stored once, with a
+text fallback that lists them; the originals stay in the result.
+Provenance goes into the output metadata under ``jupyter_imagegen``; no credential ever does.
+"""
+
+from __future__ import annotations
+
+import base64
+import weakref
+from collections.abc import Sequence
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import ImageDecodeError
+from .preview import options, preview, thumbnail
+from .safeimage import page_image
+
+__all__ = [
+    "Bundle", "caption_html", "grid_html", "img_html", "mark_shown", "result_outputs", "show_result",
+    "status_html", "table_html",
+]
+
+
+# -- from _html ------------------------------------------------------------
+
+# Pure HTML builders for captions, grids, the live status line and tables.
+#
+# Everything that came from a user or a model (prompts, captions, model text, ids) is escaped here,
+# in one place, so no front end can be fed markup by a prompt or a model reply.
+#
+
+_MUTED = "font-size:0.85em;opacity:0.8;white-space:pre-wrap"
+_FIGURE = (
+    '<figure class="jupyter-imagegen-grid" style="margin:0 0 0.5em 0">'
+    '<div style="display:grid;grid-template-columns:repeat({columns},minmax(0,{width}px));gap:4px">'
+    "{images}</div>"
+    '<figcaption style="' + _MUTED + '">{caption}</figcaption>'
+    "</figure>"
+)
+_IMG = ('<img src="data:{mime};base64,{b64}" alt="{alt}" title="{alt}" '
+        'style="width:100%;height:auto;display:block">')
+_CELL = ('<div style="min-width:0">{img}<div style="' + _MUTED + ';overflow-wrap:anywhere">'
+         "{label}</div></div>")
+
+
+def caption_html(caption: str) -> str:
+    """A caption line, escaped, in a small muted ``<div>``."""
+    return f'<div class="jupyter-imagegen-caption" style="{_MUTED}">{escape(caption)}</div>'
+
+
+def img_html(data: bytes, mime: str, alt: str) -> str:
+    """One embedded image that fills its cell (escaped alt text, base64 data URL).
+
+    Only raster bytes (by magic, never the declared type) reach the page; what cannot be shown
+    safely becomes an escaped note.
+    """
+    try:
+        shown, kind = page_image(data, mime)
+    except ImageDecodeError:
+        return f'<div style="{_MUTED}">(cannot show this image: {escape(alt)})</div>'
+    return _IMG.format(mime=kind, b64=base64.b64encode(shown).decode("ascii"), alt=escape(alt))
+
+
+def grid_html(
+    images: Sequence[tuple[bytes, str, str]], caption: str, *, columns: int = 2, width: int = 320,
+    labels: Sequence[str] = (),
+) -> str:
+    """A figure with the ``(data, mime, alt)`` images in a grid of ``columns`` and an escaped caption.
+
+    The images are the thumbnails the caller encoded for a cell of ``width`` CSS pixels; every
+    column has the same width. ``labels`` puts a short escaped line under each image.
+    """
+    per_row = max(1, min(columns, len(images)))
+    tags = "".join(
+        _CELL.format(img=img_html(data, mime, alt), label=escape(labels[i])) if i < len(labels)
+        else img_html(data, mime, alt)
+        for i, (data, mime, alt) in enumerate(images)
+    )
+    return _FIGURE.format(images=tags, caption=escape(caption), columns=per_row, width=width)
+
+
+def status_html(text: str, *, done: bool = False) -> str:
+    """The live status line: escaped text in a muted monospace line."""
+    icon = "" if done else '<span aria-hidden="true">&#9203; </span>'
+    return (f'<div class="jupyter-imagegen-status" style="{_MUTED};font-family:monospace">'
+            f"{icon}{escape(text)}</div>")
+
+
+def table_html(headers: Sequence[str], rows: Sequence[Sequence[str]], caption: str = "") -> str:
+    """A plain left-aligned table with an optional caption; every cell is escaped."""
+    head = "".join(f'<th style="text-align:left">{escape(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f'<td style="text-align:left">{escape(c)}</td>' for c in row) + "</tr>"
+        for row in rows
+    )
+    cap = f'<caption style="text-align:left;{_MUTED}">{escape(caption)}</caption>' if caption else ""
+    return (f'<table class="jupyter-imagegen-table">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+# -- from _display ------------------------------------------------------------
+
+if TYPE_CHECKING:  # results import this module when shown: a type-only back-reference
+    from IPython.display import DisplayHandle
+
+    from .result import GeneratedImage, ImageResult
+
+
+
+Bundle = tuple[dict[str, Any], dict[str, Any]]
+META_KEY = "jupyter_imagegen"
+
+# Results the magic already displayed in the running cell: the displayhook must not show them twice.
+_shown: weakref.WeakSet[ImageResult] = weakref.WeakSet()
+
+
+def mark_shown(result: ImageResult) -> None:
+    """Record that the magic displayed ``result`` itself.
+
+    Returning it as the cell value (which makes it ``_`` and ``Out[n]``) then does not show it twice.
+    """
+    _shown.add(result)
+
+
+def forget_shown(*_: Any) -> None:
+    """Forget the marks (a ``post_run_cell`` hook: they only ever apply to the running cell)."""
+    _shown.clear()
+
+
+def image_bundle(g: GeneratedImage, provenance: dict[str, Any]) -> Bundle:
+    """One image as a plain output: its preview (or the original at ``full``), plus provenance.
+
+    The shown width is capped (``display_options(width=...)``), so a 1K image takes no more
+    than 512 CSS pixels; the original stays in the result (``result.save()``).
+    """
+    opts = options()
+    p = preview(g, opts=opts)
+    width, height = g.size
+    shown = p.width if opts.width is None else min(p.width, opts.width)
+    data = {p.mime: p.data, "text/plain": f"<image {g.index}: {width}x{height}>"}
+    meta = {p.mime: {"width": shown, "height": round(p.height * shown / max(1, p.width))},
+            META_KEY: {**provenance, "image_index": g.index, "original": [width, height, g.mime]}}
+    return data, meta
+
+
+def caption_bundle(text: str) -> Bundle:
+    """An escaped caption line (HTML and plain text)."""
+    return {"text/html": caption_html(text), "text/plain": text}, {}
+
+
+def grid_bundle(result: ImageResult, caption: str, *, columns: int = 2, width: int = 320) -> Bundle:
+    """Several images as one output: an HTML grid of thumbnails (stored once) and plain text.
+
+    No second image copy: front ends without HTML show the text, which names every image.
+    """
+    thumbs = [thumbnail(g) for g in result.generated]
+    images = [(t.data, t.mime, f"image {g.index}: {result.prompt[:100]}")
+              for t, g in zip(thumbs, result.generated, strict=True)]
+    listing = [{"index": g.index, "mime": g.mime, "width": g.size[0], "height": g.size[1]}
+               for g in result.generated]
+    text = "\n".join([caption, *(f"  image {d['index']}: {d['width']}x{d['height']}" for d in listing)])
+    data = {"text/html": grid_html(images, caption, columns=columns, width=width), "text/plain": text}
+    return data, {META_KEY: {**result.metadata(), "images": listing}}
+
+
+def result_outputs(
+    result: ImageResult, *, notes: Sequence[str] = (), columns: int = 2, width: int = 320
+) -> list[Bundle]:
+    """The outputs that show ``result``: one plain image + caption, or one grid bundle."""
+    caption = " · ".join([result.caption(), *notes])
+    if len(result.generated) == 1:
+        return [image_bundle(result.generated[0], result.metadata()), caption_bundle(caption)]
+    if not result.generated:
+        return [caption_bundle(caption)]
+    return [grid_bundle(result, caption, columns=columns, width=width)]
+
+
+def publish(bundle: Bundle, *, display_id: bool = False) -> DisplayHandle | None:
+    """Display one raw bundle with its metadata (IPython imported only when displaying)."""
+    from IPython.display import display
+
+    handle: DisplayHandle | None = display(  # type: ignore[no-untyped-call]
+        bundle[0], raw=True, metadata=bundle[1], display_id=display_id or None)
+    return handle
+
+
+def show_result(result: ImageResult, *, columns: int = 2, width: int = 320) -> None:
+    """Display ``result`` (unless the magic already did in this cell)."""
+    if result in _shown:
+        _shown.discard(result)
+        return
+    for bundle in result_outputs(result, columns=columns, width=width):
+        publish(bundle)

@@ -1,0 +1,352 @@
+"""Generated images and results: lazy decoding, lossless saving, notebook display.
+
+The bytes the model sent are kept as they came: saving writes them unchanged (plus metadata) and
+display hands them straight to the front end, so nothing is re-encoded on the way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from .._exceptions import InvalidInputError
+from .._version import __version__
+from .._wire.chat import ChatCompletion, Usage
+from .._wire.dataurl import EXTENSIONS, encode_data_url
+from .files import atomic_write, claim_name, png_with_text, safe_name, slug
+from .labels import is_offline_result, money
+from .marimo import MarimoDisplay
+from .safeimage import open_image, page_image
+
+__all__ = ['GeneratedImage', 'ImageResult']
+
+
+# -- from _generated ------------------------------------------------------------
+
+# One generated image: its original bytes, their type, and a lazily decoded PIL image.
+#
+# The original bytes are what ``save()`` writes and the store keeps; decoding happens on first use,
+# pixel-capped (:mod:`._safeimage`), and what a page is handed is raster by magic bytes.
+#
+
+@dataclass(eq=False)
+class GeneratedImage:
+    """One generated image: the original encoded bytes, their mime, and a lazily decoded PIL image."""
+
+    data: bytes
+    mime: str
+    index: int = 0
+    _pil: Image.Image | None = field(default=None, repr=False)
+
+    @property
+    def image(self) -> Image.Image:
+        """The decoded PIL image (decoded once, on first use)."""
+        if self._pil is None:
+            self._pil = open_image(self.data, index=self.index)  # pixel-capped
+        return self._pil
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels."""
+        return self.image.size
+
+    @property
+    def extension(self) -> str:
+        """File extension for the mime, with the dot (``.png``)."""
+        return EXTENSIONS.get(self.mime, ".bin")
+
+    @property
+    def data_url(self) -> str:
+        """The image as a base64 data URL (to send it back as an input image)."""
+        return encode_data_url(self.data, self.mime)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        width, height = self.size
+        shown, mime = page_image(self.data, self.mime, index=self.index)  # raster only
+        data = {mime: shown, "text/plain": f"<GeneratedImage {self.mime} {width}x{height}>"}
+        return data, {mime: {"width": width, "height": height}}
+
+    def __repr__(self) -> str:
+        return f"<GeneratedImage {self.mime} {len(self.data)} bytes index={self.index}>"
+
+
+# -- from _results ------------------------------------------------------------
+
+_IMAGE_SUFFIXES = frozenset({*EXTENSIONS.values(), ".jpeg"})
+
+
+@dataclass(eq=False)
+class ImageResult(MarimoDisplay):
+    """The outcome of one generation: images plus everything needed to understand and repeat it."""
+
+    prompt: str
+    model: str
+    generated: tuple[GeneratedImage, ...]
+    text: str = ""
+    reasoning: str | None = None
+    id: str | None = None
+    provider: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str | None = None
+    native_finish_reason: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    requested_model: str | None = None
+    created: float = field(default_factory=time.time)
+    elapsed: float | None = None
+    cached: bool = False
+    #: The :class:`~jupyter_imagegen._core.request.Request` that made this result: ``edit()``, the
+    #: widget's "reuse" and the replay cache read it, whichever API answered.
+    request: Any = field(default=None, repr=False, compare=False)
+    #: The client that made this result (``edit`` continues with it); never saved or shown.
+    _client: Any = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_completion(
+        cls,
+        completion: ChatCompletion,
+        generated: Sequence[GeneratedImage],
+        *,
+        prompt: str,
+        model: str,
+        params: Mapping[str, Any],
+        elapsed: float | None = None,
+    ) -> ImageResult:
+        """Combine a parsed completion with its decoded images and the request that made them."""
+        return cls(
+            prompt=prompt,
+            model=completion.model or model,
+            requested_model=model,
+            generated=tuple(generated),
+            text=completion.text,
+            reasoning=completion.reasoning,
+            id=completion.id,
+            provider=completion.provider,
+            usage=completion.usage,
+            finish_reason=completion.finish_reason,
+            native_finish_reason=completion.native_finish_reason,
+            params=dict(params),
+            created=float(completion.created) if completion.created else time.time(),
+            elapsed=elapsed,
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled result (joblib, a Dask worker's answer) must not carry the client, whose
+        # configuration holds the API key.
+        state = dict(self.__dict__)
+        state["_client"] = None
+        return state
+
+    # -- images -------------------------------------------------------------------------------
+
+    @property
+    def images(self) -> list[Image.Image]:
+        """All images as PIL images (decoded on first access)."""
+        return [g.image for g in self.generated]
+
+    @property
+    def image(self) -> Image.Image:
+        """The first image."""
+        return self.generated[0].image
+
+    @property
+    def cost(self) -> float | None:
+        """Cost in USD credits as reported by the service (``usage.cost``)."""
+        return self.usage.cost
+
+    @property
+    def upstream_cost(self) -> float | None:
+        """With BYOK, what the provider charged your own key (``cost`` is then 0)."""
+        return self.usage.upstream_cost
+
+    def __len__(self) -> int:
+        return len(self.generated)
+
+    def __iter__(self) -> Iterator[Image.Image]:
+        return iter(self.images)
+
+    def __getitem__(self, index: int) -> Image.Image:
+        return self.generated[index].image
+
+    def edit(self, prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult:
+        """Edit these images: send them back as input with a new instruction.
+
+        ``result.edit("make the sky purple").edit("add a moon")`` is a multi-turn edit; the
+        model defaults to the one that made this result, and a model that cannot take input
+        images fails before sending, naming models that can.
+        """
+        client = self._client
+        if client is None:
+            raise InvalidInputError("this result has no client to edit with; use "
+                                    "client.generate(prompt, images=result) instead")
+        extra = kwargs.pop("images", None)
+        inputs: list[Any] = list(self.generated)
+        if extra is not None:
+            inputs += extra if isinstance(extra, (list, tuple)) else [extra]
+        if self.request is not None and hasattr(client, "send"):
+            request = self.request.with_options(
+                prompt=prompt, model=model or self.requested_model or self.model, images=inputs,
+                **kwargs)
+            result: ImageResult = client.send(request)
+            return result
+        params = {k: v for k, v in self.params.items()
+                  if k in ("aspect_ratio", "size", "seed", "provider") and k not in kwargs}
+        fallback: ImageResult = client.generate(prompt, model or self.requested_model or self.model,
+                                                images=inputs, **params, **kwargs)
+        return fallback
+
+    # -- provenance ---------------------------------------------------------------------------
+
+    def metadata(self) -> dict[str, Any]:
+        """Provenance: prompt, model, parameters, generation id, cost. Never any credential."""
+        return {
+            "prompt": self.prompt,
+            "model": self.model,
+            "requested_model": self.requested_model,
+            "generation_id": self.id,
+            "provider": self.provider,
+            "parameters": dict(self.params),
+            "cost": self.cost,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
+            "software": f"jupyter_imagegen {__version__}",
+        }
+
+    @property
+    def offline(self) -> bool:
+        """True when the offline renderer made this result (its cost is simulated, not charged)."""
+        return is_offline_result(self)
+
+    def caption(self) -> str:
+        """One line: model, image sizes, cost (marked simulated offline) and time."""
+        parts = [self.model]
+        if self.generated:
+            sizes = sorted({f"{g.size[0]}x{g.size[1]}" for g in self.generated})
+            count = f"{len(self.generated)} images " if len(self.generated) > 1 else ""
+            parts.append(count + ", ".join(sizes))
+        offline = self.offline
+        if offline:
+            parts.append("offline")
+        if self.cost is not None:
+            parts.append(f"simulated {money(self.cost)}" if offline else money(self.cost))
+        if self.elapsed is not None:
+            parts.append(f"{self.elapsed:.1f}s")
+        if self.cached:
+            parts.append("cached")
+        return " · ".join(parts)
+
+    # -- saving -------------------------------------------------------------------------------
+
+    def save(self, target: str | os.PathLike[str] = ".", *, overwrite: bool = False) -> list[Path]:
+        """Write every image, unchanged, with its metadata; return the paths written.
+
+        ``target`` is a directory, a file name (``"fox.png"``; indexed when there are several
+        images), or a pattern with ``{index}``, ``{model}``, ``{prompt}``, ``{id}`` and ``{ext}``
+        fields (for example ``"out/{prompt}-{index}{ext}"``). Files are
+        written atomically; existing files get a numbered name instead unless ``overwrite``.
+        PNGs carry the metadata as ``iTXt`` chunks, other formats in a ``.json`` sidecar.
+        """
+        meta = self.metadata()
+        text_meta = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in meta.items()
+                     if v is not None}
+        paths = []
+        for g in self.generated:
+            path = self._path_for(Path(os.fspath(target)), g, overwrite=overwrite)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                tagged = png_with_text(g.data, g.mime, {**text_meta, "image_index": str(g.index)})
+                if tagged is not None:
+                    atomic_write(path, tagged)
+                else:  # not a PNG (or a damaged one): the bytes as they came, plus a sidecar
+                    atomic_write(path, g.data)
+                    sidecar = json.dumps({**meta, "image_index": g.index}, indent=2).encode()
+                    atomic_write(path.with_name(path.name + ".json"), sidecar)
+            except BaseException:
+                with contextlib.suppress(OSError):  # our empty claim on the name, if still empty
+                    if path.stat().st_size == 0:
+                        path.unlink()
+                raise
+            paths.append(path)
+        return paths
+
+    def _path_for(self, target: Path, g: GeneratedImage, *, overwrite: bool) -> Path:
+        fields = {
+            "index": g.index, "model": slug(self.model, 60), "prompt": slug(self.prompt),
+            "id": slug(self.id or "local"), "ext": g.extension,
+        }
+        if "{" in str(target):
+            try:
+                path = Path(str(target).format(**fields))
+            except (KeyError, IndexError, ValueError) as exc:
+                raise InvalidInputError(
+                    f"cannot use {str(target)!r} as a file-name pattern ({type(exc).__name__}: "
+                    f"{exc}); fields are {{index}}, {{model}}, {{prompt}}, {{id}}, {{ext}}, and a "
+                    "literal brace is written {{ or }}") from None
+            if len(self.generated) > 1 and "{index}" not in str(target):
+                path = path.with_name(f"{path.stem}-{g.index}{path.suffix}")  # never one name twice
+        elif target.suffix.lower() in _IMAGE_SUFFIXES:  # a file name: index it if several
+            path = target if len(self.generated) == 1 else target.with_name(
+                f"{target.stem}-{g.index}{target.suffix}")
+            if target.suffix.lower() not in (g.extension, ".jpeg" if g.mime == "image/jpeg" else ""):
+                path = path.with_suffix(g.extension)  # never write JPEG bytes under .png
+        else:
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.created))
+            name = f"{stamp}-{fields['prompt']}-{fields['model']}-{g.index}{g.extension}"
+            path = target / name
+        path = safe_name(path)
+        if overwrite:
+            return path
+        return claim_name(path)
+
+    # -- display ------------------------------------------------------------------------------
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One bundle, for front ends that ask for a single one.
+
+        One image: its preview (PNG or JPEG, sized for reading) and the plain-text repr. Several:
+        one HTML grid of thumbnails and the text. Never a second copy of an image. IPython uses
+        :meth:`_ipython_display_` instead.
+        """
+        from .display import grid_bundle, image_bundle
+
+        if len(self.generated) == 1:
+            data, meta = image_bundle(self.generated[0], self.metadata())
+            data["text/plain"] = repr(self)
+        elif self.generated:
+            data, meta = grid_bundle(self, self.caption())
+        else:
+            data, meta = {"text/plain": repr(self)}, {}
+        if include:
+            data = {k: v for k, v in data.items() if k in include}
+        if exclude:
+            data = {k: v for k, v in data.items() if k not in exclude}
+        return data, meta
+
+    def _ipython_display_(self) -> None:
+        """One plain image output plus an escaped caption, or a grid for several images.
+
+        Plain PNG/JPEG outputs survive everywhere (exported HTML, GitHub, nbviewer); they hold
+        a preview sized for reading (``ig.display_options``), the original stays in the result.
+        """
+        from .display import show_result
+
+        show_result(self)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{g.size[0]}x{g.size[1]}" for g in self.generated)
+        offline = " offline" if self.offline else ""
+        cost = "" if self.cost is None else (
+            f" simulated_cost={money(self.cost)}" if offline else f" cost={money(self.cost)}")
+        prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
+        return (f"<ImageResult model={self.model!r} images={len(self.generated)} [{sizes}]"
+                f"{offline}{cost} prompt={prompt!r}>")

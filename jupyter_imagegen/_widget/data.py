@@ -1,0 +1,171 @@
+"""What the widget syncs, built from kit objects: plain dicts with ``bytes`` (sent as binary buffers).
+
+Pure helpers, no widget state, so the wire shape of models, previews and history entries is
+tested without a kernel. ipywidgets lifts every ``bytes`` value nested in a synced list or dict into
+a binary buffer, so images never travel as base64 text in the JSON part of a message.
+
+What a model accepts is read in ONE place, :func:`model_choices`, from the client's catalogue
+(one merged record per model); the widget keeps no table of its own.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from .._core.inputs import to_image_urls
+from .._exceptions import ImageGenError, InvalidInputError, redact
+from .._results.result import GeneratedImage, ImageResult
+from .._results.safeimage import page_image
+from .._wire.dataurl import decode_data_url
+from .._wire.pngmeta import add_png_text
+
+if TYPE_CHECKING:
+    from .._core.client import Client
+
+__all__ = ["HOW_TO_GET_MODELS", "PREVIEW_PX", "THUMB_PX", "WIDGET_TEXT", "download", "error_text",
+           "history_entry", "input_image", "model_choices", "preview", "request_options"]
+
+#: Longest side of gallery thumbnails: small enough that a long history stays cheap to save.
+THUMB_PX = 160
+#: Longest side of the newest result's images as shown (and saved); full size comes on request.
+PREVIEW_PX = 384
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: What to do when no model is listed.
+HOW_TO_GET_MODELS = (
+    "To get image models: set OPENROUTER_API_KEY and call jupyter_imagegen.online(), "
+    "or call jupyter_imagegen.offline() for the local offline server (no key, no cost)."
+)
+#: The widget output's own text: true whenever it is read, so it can never go stale.
+WIDGET_TEXT = ("ImageGenWidget (interactive: re-run this cell to use it; a snapshot of its "
+               "results is saved beside it)")
+
+
+def model_choices(client: Client) -> list[dict[str, Any]]:
+    """The picker entries: every image model of the client's catalogue, with what it takes.
+
+    The catalogue merges both listings and the endpoints records, so ratios, sizes, ``n``, seed,
+    input images and the price (with its basis) are the model's own, whichever API serves it.
+    """
+    entries: list[dict[str, Any]] = []
+    for model in client.catalogue.models_with_prices():
+        price = model.price()
+        caps = model.caps(model.default_api)
+        entries.append({
+            "id": model.id, "name": model.name, "price": price.usd, "price_basis": price.basis,
+            "accepts_images": model.accepts_images, "api": model.default_api,
+            "seed": model.supports_seed, "max_n": model.max_n,
+            "streaming": bool(caps and caps.streaming),
+            "aspect_ratios": [r for r in model.aspect_ratios if r != "auto"],
+            "sizes": list(model.sizes)})
+    return entries
+
+
+def request_options(entry: dict[str, Any] | None, n: int, seed: int | None) -> dict[str, Any]:
+    """``Client.generate`` keyword arguments for the picked model's entry, ``n`` and ``seed``.
+
+    The client routes the request (more than one image goes where ``n`` is taken); streaming is
+    asked for only where the model's documented path streams.
+    """
+    if entry is None:
+        return {"stream": True}
+    options: dict[str, Any] = {"stream": bool(entry.get("streaming"))}
+    if seed is not None and entry.get("seed"):
+        options["seed"] = seed
+    if n > 1:
+        options["n"] = min(n, int(entry.get("max_n", 1)))
+    return options
+
+
+def _encode(pil: Image.Image, px: int, index: int) -> dict[str, Any]:
+    pil = pil.copy()
+    pil.thumbnail((px, px))
+    buffer = io.BytesIO()
+    if pil.mode in ("RGBA", "LA", "P", "PA"):
+        pil.save(buffer, format="PNG", optimize=True)  # keeps transparency
+        mime = "image/png"
+    else:
+        pil.convert("RGB").save(buffer, format="JPEG", quality=85)
+        mime = "image/jpeg"
+    return {"data": buffer.getvalue(), "mime": mime, "width": pil.width, "height": pil.height,
+            "index": index}
+
+
+def preview(image: GeneratedImage, px: int = PREVIEW_PX) -> dict[str, Any]:
+    """A raster re-encoding of ``image`` no larger than ``px`` (always PNG or JPEG, never SVG)."""
+    result = _encode(image.image, px, image.index)
+    result["full_width"], result["full_height"] = image.size
+    return result
+
+
+def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
+    """A gallery entry: thumbnails and the caption parts (prompt, model, cost) as plain text."""
+    request = result.request
+    return {
+        "key": key,
+        "prompt": result.prompt,
+        "model": result.model,
+        "caption": result.caption(),
+        "cost": result.cost,
+        "text": result.text,
+        "thumbs": [preview(g, THUMB_PX) for g in result.generated],
+        # So "reuse this prompt" brings the shape back too ("" lets the model choose).
+        "aspect_ratio": str(getattr(request, "aspect_ratio", None)
+                            or result.params.get("aspect_ratio") or ""),
+        "image_size": str(getattr(request, "size", None) or result.params.get("size") or ""),
+    }
+
+
+def download(result: ImageResult, index: int) -> tuple[bytes, str, str]:
+    """``(bytes, mime, file name)`` of one image as ``result.save()`` would write it.
+
+    PNGs carry the same ``iTXt`` metadata as ``save()`` (prompt, model, parameters, cost...);
+    other formats are the original bytes. The name is made of the prompt and the time.
+    """
+    image = result.generated[index]
+    meta = result.metadata()
+    text = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in meta.items() if v is not None}
+    data = add_png_text(image.data, {**text, "image_index": str(image.index)}) \
+        if image.mime == "image/png" else image.data
+    slug = _UNSAFE.sub("-", result.prompt.strip()).strip("-._")[:40].strip("-._") or "image"
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
+    suffix = f"-{image.index + 1}" if len(result.generated) > 1 else ""
+    return data, image.mime, f"{slug}-{stamp}{suffix}{image.extension}"
+
+
+def input_image(image: Any) -> tuple[bytes, str]:
+    """``(bytes, mime)`` for the input slot from anything :meth:`Client.generate` accepts."""
+    if isinstance(image, Image.Image):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        return buffer.getvalue(), "image/png"
+    urls = to_image_urls(image)
+    if len(urls) != 1 or not urls[0].startswith("data:"):
+        raise InvalidInputError("the widget's input slot takes one image (PIL image, bytes, path "
+                                "or generated image), not a URL or a list")
+    mime, data = decode_data_url(urls[0])
+    return page_image(data, mime)  # the page gets raster bytes only, whatever was dropped
+
+
+def error_text(exc: BaseException) -> str:
+    """A one-line message for the page: the kit's own message, never a traceback or a key."""
+    if isinstance(exc, ImageGenError):
+        return redact(str(exc))
+    return redact(f"{type(exc).__name__}: {exc}")
+
+
+#: Gallery entries kept in the synced state (``results`` keeps every result in Python).
+MAX_HISTORY = 50
+
+
+def asset(name: str, here: Path | None = None) -> Path:
+    """The wheel ships ``static/<name>``; a source checkout (editable install) has ``js/<name>``."""
+    here = here or Path(__file__).parents[1]  # the package folder
+    shipped = here / "static" / name
+    return shipped if shipped.is_file() else here.parent / "js" / name

@@ -1,0 +1,128 @@
+"""The widget's static snapshot: what a reader sees of it with no kernel and no widget JavaScript.
+
+A widget's own output (``application/vnd.jupyter.widget-view+json``) is chosen by nbconvert
+whenever the notebook saved widget state, and is not rendered at all in an untrusted notebook or
+on GitHub. So the widget displays a second, plain output beside it: escaped HTML with the newest
+images and the history as small raster thumbnails (data URLs of the previews the widget already
+made) and a text line. It is replaced after each generation, and the live widget's CSS hides it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+from collections.abc import Sequence
+from typing import Any
+
+from .data import WIDGET_TEXT
+
+__all__ = ["MARKER", "WIDGET_TEXT", "SnapshotMixin", "snapshot_bundle"]
+
+#: Attribute that names the widget a snapshot belongs to (the page finds its output by it).
+MARKER = "data-ig-snapshot"
+_RASTER = ("image/png", "image/jpeg")
+
+
+def _img(picture: dict[str, Any], alt: str, style: str) -> str:
+    if picture.get("mime") not in _RASTER:  # never hand anything but a raster to the page
+        return ""
+    data = base64.b64encode(bytes(picture["data"])).decode("ascii")
+    return (f'<img src="data:{picture["mime"]};base64,{data}" alt="{html.escape(alt)}" '
+            f'width="{int(picture["width"])}" height="{int(picture["height"])}" style="{style}">')
+
+
+def _latest_html(latest: Sequence[dict[str, Any]], entry: dict[str, Any]) -> str:
+    images = "".join(_img(p, f"generated image {int(p['index']) + 1}: {entry['prompt']}",
+                          "max-width:100%;height:auto;margin:0 6px 6px 0") for p in latest)
+    return (f'<figure style="margin:0 0 8px 0">{images}<figcaption>'
+            f'<div>{html.escape(entry["prompt"])}</div>'
+            f'<div style="opacity:0.75;font-size:90%">{html.escape(entry["caption"])}</div>'
+            "</figcaption></figure>")
+
+
+def _card_html(entry: dict[str, Any]) -> str:
+    thumbs = "".join(_img(t, f"thumbnail {int(t['index']) + 1}: {entry['prompt']}",
+                          "max-width:100%;height:auto") for t in entry["thumbs"])
+    return (f'<figure style="display:inline-block;vertical-align:top;width:170px;margin:0 6px 6px 0">'
+            f'{thumbs}<figcaption style="font-size:85%;overflow-wrap:anywhere">'
+            f"{html.escape(entry['prompt'])}<br><span style=\"opacity:0.75\">"
+            f"{html.escape(entry['caption'])}</span></figcaption></figure>")
+
+
+def snapshot_text(history: Sequence[dict[str, Any]], total: int) -> str:
+    """The snapshot's plain text: how many results, and the newest one's prompt and caption."""
+    if not history:
+        return "ImageGenWidget snapshot: no images generated yet. Re-run the cell to use the widget."
+    newest = history[0]
+    noun = "result" if total == 1 else "results"
+    return (f"ImageGenWidget snapshot: {total} {noun}; newest: {newest['prompt']!r} "
+            f"({newest['caption']}). Re-run the cell to use the widget.")
+
+
+def snapshot_bundle(widget_id: str, latest: Sequence[dict[str, Any]],
+                    history: Sequence[dict[str, Any]], total: int) -> dict[str, str]:
+    """``text/html`` and ``text/plain`` of the snapshot of one widget (every text escaped)."""
+    parts = [f'<div class="ig-snapshot" {MARKER}="{html.escape(widget_id)}" '
+             'style="font-family:sans-serif;font-size:13px">',
+             '<div style="font-weight:600;margin-bottom:4px">ImageGenWidget snapshot '
+             '<span style="font-weight:normal;opacity:0.75">(saved with the notebook; re-run the '
+             "cell to use the widget)</span></div>"]
+    if history:
+        parts.append(_latest_html(latest, history[0]))
+        parts.append(f'<div style="font-weight:600;margin:4px 0">History ({len(history)})</div>')
+        parts.append("<div>" + "".join(_card_html(e) for e in history) + "</div>")
+    else:
+        parts.append("<div>No images generated yet.</div>")
+    parts.append("</div>")
+    return {"text/html": "".join(parts), "text/plain": snapshot_text(history, total)}
+
+
+def _ipython(name: str) -> Any:
+    """``IPython.display.<name>`` (imported late: the kit works without IPython)."""
+    import IPython.display
+
+    return getattr(IPython.display, name)
+
+
+class SnapshotMixin:
+    """Display the widget with its snapshot beside it, and keep the snapshot current."""
+
+    def _repr_mimebundle_(self: Any, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        bundle: tuple[dict[str, Any], dict[str, Any]] | None = super()._repr_mimebundle_(  # type: ignore[misc]
+            **kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        return {**data, "text/plain": WIDGET_TEXT}, metadata
+
+    @property
+    def snapshot_id(self: Any) -> str:
+        """The ``display_id`` of this widget's snapshot output."""
+        return f"imagegen-snapshot-{self.model_id}"
+
+    def snapshot(self: Any) -> dict[str, str]:
+        """The static snapshot (``text/html`` and ``text/plain``) as it stands now."""
+        return snapshot_bundle(self.model_id, self.latest, self.history, len(self._results))
+
+    def _ipython_display_(self: Any) -> None:
+        display = _ipython("display")
+        bundle = self._repr_mimebundle_()
+        if bundle is not None:
+            display(bundle[0], metadata=bundle[1], raw=True)
+        display(self.snapshot(), raw=True, display_id=self.snapshot_id)
+        self._displayed = True
+
+    def _refresh_snapshot(self: Any) -> None:
+        """Replace the saved snapshot: by display id (nbclient, cells) and through the page (Lab).
+
+        JupyterLab applies ``update_display_data`` only to outputs of the request it answers, so
+        after a click in the page the update would be lost there; the page rewrites the snapshot
+        output in the notebook model itself from the ``snapshot`` message.
+        """
+        if not self._displayed:
+            return
+        bundle = self.snapshot()
+        with contextlib.suppress(Exception):  # no IPython display machinery: nothing to update
+            _ipython("update_display")(bundle, raw=True, display_id=self.snapshot_id)
+        self.send({"type": "snapshot", "data": bundle})

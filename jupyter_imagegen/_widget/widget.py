@@ -1,0 +1,362 @@
+"""``ImageGenWidget``: pick a model, prompt, watch it generate, browse and keep the results.
+
+* Generation runs in a daemon thread calling ``Client.generate(on_event=..., cancel=...)``: the
+  kernel stays free and Cancel is a ``threading.Event``. The thread writes output traits only.
+* Comm handlers never raise: failures become the ``error`` trait, shown in the page as text.
+* Synced state holds small raster previews only (newest result) and thumbnails (history), so a
+  saved notebook stays light; full-size images and downloads (with ``save()``'s PNG metadata)
+  are sent on request as custom-message buffers, from the results kept in Python.
+* Displayed, the widget also leaves a static snapshot output (see ``_widget_snapshot``), kept
+  current after each generation, for readers with no kernel. Nothing about credentials is synced.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets as t
+from ipywidgets.widgets.trait_types import bytes_serialization
+from PIL import Image
+
+from .._core.client import Client, StreamEvent
+from .._exceptions import CancelledError, ImageGenError
+from .._results.result import ImageResult
+from .._results.safeimage import page_image
+from . import data as wd
+from .data import download, error_text
+from .snapshot import SnapshotMixin
+
+__all__ = ['ImageGenWidget', 'MessagesMixin']
+
+
+# -- from _widget_messages ------------------------------------------------------------
+
+# What the widget's page may ask of the kernel (custom messages), kept apart from the widget.
+#
+# Every handler turns failures into the ``error`` trait: a comm callback that raises would only
+# reach the kernel log, and the page would wait forever.
+#
+
+_RASTER = ("image/png", "image/jpeg", "image/webp", "image/gif")
+
+
+class MessagesMixin:
+    """``generate``, ``cancel``, ``clear``, ``refresh-models``, ``full`` and ``download``."""
+
+    def _handle_message(self: Any, _widget: Any, content: Any, _buffers: Any) -> None:
+        """Custom messages from the page; errors go to the ``error`` trait, never raised."""
+        try:
+            kind = content.get("type") if isinstance(content, dict) else None
+            if kind == "generate":
+                # The page sends its inputs along: ipywidgets holds back state updates while one
+                # is in flight, so a custom message can overtake the prompt's own sync.
+                for name in ("prompt", "model", "aspect_ratio", "image_size"):
+                    if isinstance(content.get(name), str):
+                        setattr(self, name, content[name])
+                if isinstance(content.get("n"), int):
+                    self.n = max(1, content["n"])
+                if "seed" in content:
+                    seed = content["seed"]
+                    self.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+                self.generate()
+            elif kind == "cancel":
+                self.cancel()
+            elif kind == "clear":
+                self.clear_history()
+            elif kind == "refresh-models":
+                self.refresh_models()
+            elif kind in ("full", "download"):
+                self._send_image(kind, str(content.get("key")), int(content.get("index", 0)))
+        except Exception as exc:
+            self.error = error_text(exc)
+
+    def _send_image(self: Any, kind: str, key: str, index: int) -> None:
+        """One full-size image (``full``) or its download file (``download``) as a buffer."""
+        result = self._by_key.get(key)
+        reply: dict[str, Any] = {"type": kind, "key": key, "index": index}
+        if result is None or not 0 <= index < len(result.generated) \
+                or result.generated[index].mime not in _RASTER:  # only rasters reach the page
+            self.send({**reply, "missing": True})
+            return
+        image = result.generated[index]
+        if kind == "download":
+            data, mime, name = download(result, index)
+            self.send({**reply, "mime": mime, "name": name}, buffers=[data])
+        else:
+            width, height = image.size
+            data, mime = page_image(image.data, image.mime, index=image.index)  # by magic bytes
+            self.send({**reply, "mime": mime, "width": width, "height": height}, buffers=[data])
+
+
+# -- from _widget ------------------------------------------------------------
+
+ResultCallback = Callable[[ImageResult], object]
+_OPTIONS = ["client", "model", "prompt", "aspect_ratio", "image_size", "n", "seed", "input_image",
+            "on_result"]
+_asset = wd.asset
+MAX_HISTORY = wd.MAX_HISTORY
+
+
+class ImageGenWidget(MessagesMixin, SnapshotMixin, anywidget.AnyWidget):
+    """Interactive image generation: model picker, prompt, live status, gallery with history.
+
+    ```python
+    w = ImageGenWidget(model="offline/sketch")
+    w                                  # the UI (plus a static snapshot for saved notebooks)
+    w.generate("a red circle").result()  # from Python too; w.images, w.results
+    ```
+    """
+
+    _esm = _asset("widget.js")
+    _css = _asset("widget.css")
+
+    # Inputs (the page writes these).
+    model = t.Unicode("", help="Id of the model to generate with.").tag(sync=True)
+    prompt = t.Unicode("").tag(sync=True)
+    aspect_ratio = t.Unicode("", help="'' lets the model choose.").tag(sync=True)
+    image_size = t.Unicode("", help="'' lets the model choose.").tag(sync=True)
+    n = t.Int(1, min=1, help="Images per request (models that take n).").tag(sync=True)
+    seed = t.Int(None, allow_none=True, help="None: random (models that take a seed).").tag(sync=True)
+    input_image = t.Bytes(b"").tag(sync=True, **bytes_serialization)
+    input_mime = t.Unicode("").tag(sync=True)
+    input_name = t.Unicode("").tag(sync=True)
+
+    # Outputs (Python writes these).
+    anchor = t.Unicode("", help="This model's id, so the page can ask whether its comm is live."
+                       ).tag(sync=True)
+    models = t.List(t.Dict(), help="Image models and the controls each takes.").tag(sync=True)
+    models_status = t.Unicode("loading").tag(sync=True)  # loading | ready | error
+    notice = t.Unicode("").tag(sync=True)
+    status = t.Unicode("idle").tag(sync=True)  # idle | running | done | error | cancelled
+    status_text = t.Unicode("").tag(sync=True)
+    stream_text = t.Unicode("").tag(sync=True)
+    elapsed = t.Float(0.0).tag(sync=True)
+    error = t.Unicode("").tag(sync=True)
+    latest = t.List(t.Dict(), help="Previews of the newest result (binary, raster).").tag(sync=True)
+    history = t.List(t.Dict(), help="Gallery entries, newest first (thumbnails binary).").tag(sync=True)
+
+    def __init__(self, client: Client | None = None, model: str | None = None, *,
+                 prompt: str = "", aspect_ratio: str = "", image_size: str = "", n: int = 1,
+                 seed: int | None = None, input_image: Any = None,
+                 on_result: ResultCallback | None = None, **kwargs: Any) -> None:
+        unknown = sorted(set(kwargs) - {"layout"})
+        if unknown:
+            hints = [m for name in unknown for m in difflib.get_close_matches(name, _OPTIONS, n=1)]
+            raise TypeError(f"ImageGenWidget got unexpected keyword argument(s) {', '.join(unknown)}"
+                            + (f" (did you mean {', '.join(hints)}?)" if hints else ""))
+        super().__init__(prompt=prompt, aspect_ratio=aspect_ratio, image_size=image_size, n=n,
+                         seed=seed, model=model or "", **kwargs)
+        self.anchor = self.model_id
+        if client is None:
+            from .._api import default_client
+
+            client = default_client()
+        self._client = client
+        self._results: list[ImageResult] = []
+        self._by_key: dict[str, ImageResult] = {}
+        self._callbacks: list[ResultCallback] = [on_result] if on_result else []
+        self._lock = threading.Lock()
+        self._cancel: threading.Event | None = None
+        self._worker: threading.Thread | None = None
+        self._busy = False
+        self._models_thread: threading.Thread | None = None
+        self._displayed = False
+        if input_image is not None:
+            self.set_input_image(input_image)
+        self.on_msg(self._handle_message)
+        self.refresh_models()
+
+    def __repr__(self) -> str:
+        return f"<ImageGenWidget model={self.model!r} status={self.status!r} results={len(self._results)}>"
+
+    # -- Python API -----------------------------------------------------------------------------
+
+    @property
+    def client(self) -> Client:
+        """The client generations go through (never synced to the page)."""
+        return self._client
+
+    @property
+    def results(self) -> list[ImageResult]:
+        """Every result of this widget, oldest first (``clear_history()`` keeps them)."""
+        return list(self._results)
+
+    @property
+    def images(self) -> list[Image.Image]:
+        """PIL images (full size) of the newest result (empty before the first one)."""
+        return self._results[-1].images if self._results else []
+
+    @property
+    def running(self) -> bool:
+        """True while a generation is in flight."""
+        return self._busy  # cleared before the future resolves: the next call may start at once
+
+    def on_result(self, callback: ResultCallback, remove: bool = False) -> None:
+        """Call ``callback(result)`` after each successful generation (in the worker thread)."""
+        if remove:
+            self._callbacks.remove(callback)
+        else:
+            self._callbacks.append(callback)
+
+    def set_input_image(self, image: Any) -> None:
+        """Put an image in the edit slot (PIL image, bytes, path or generated image)."""
+        data, mime = wd.input_image(image)
+        name = image if isinstance(image, (str, Path)) else getattr(image, "filename", "") or ""
+        with self.hold_sync():
+            self.input_name = Path(name).name if name else "image"
+            self.input_mime = mime
+            self.input_image = data
+
+    def clear_input_image(self) -> None:
+        """Empty the edit slot."""
+        self.input_image, self.input_mime, self.input_name = b"", "", ""
+
+    def clear_history(self) -> None:
+        """Empty the gallery (and its snapshot); ``results`` still holds every result."""
+        self._by_key.clear()
+        with self.hold_sync():
+            self.latest = []
+            self.history = []
+        self._refresh_snapshot()
+
+    def refresh_models(self, *, wait: bool = False) -> None:
+        """List image models again (in a thread; ``wait=True`` blocks until done)."""
+        self.models_status = "loading"
+        thread = threading.Thread(target=self._load_models, name="imagegen-widget-models", daemon=True)
+        self._models_thread = thread
+        thread.start()
+        if wait:
+            thread.join()
+
+    def wait_for_models(self, timeout: float | None = None) -> None:
+        """Block until the model listing has arrived (or failed)."""
+        if self._models_thread is not None:
+            self._models_thread.join(timeout)
+
+    def generate(self, prompt: str | None = None) -> Future[ImageResult]:
+        """Start a generation with the current settings; returns a future of the result.
+
+        The work happens in a background thread, so the page and the kernel stay responsive;
+        failures appear in the widget and in the future. ``cancel()`` stops it.
+        """
+        with self._lock:
+            if self.running:
+                raise RuntimeError("a generation is already running; cancel() it first")
+            if prompt is not None:
+                self.prompt = prompt
+            future: Future[ImageResult] = Future()
+            self._cancel = threading.Event()
+            with self.hold_sync():
+                self.error = self.stream_text = ""
+                self.elapsed = 0.0
+                self.status_text = "Generating..."
+                self.status = "running"
+            self._busy = True
+            self._worker = threading.Thread(target=self._run, args=(self._cancel, future),
+                                            name="imagegen-widget-generate", daemon=True)
+            self._worker.start()
+        return future
+
+    def cancel(self) -> None:
+        """Stop the running generation (it ends with status ``cancelled``)."""
+        if self._cancel is not None:
+            self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the running generation has finished (for scripts and tests)."""
+        if self._worker is not None:
+            self._worker.join(timeout)
+
+    # -- worker threads -------------------------------------------------------------------------
+
+    def _load_models(self) -> None:
+        try:
+            entries = wd.model_choices(self._client)
+        except Exception as exc:  # shown in the page; never raised into the comm
+            self.models = []
+            self.notice = f"Could not list image models: {wd.error_text(exc)} {wd.HOW_TO_GET_MODELS}"
+            self.models_status = "error"
+            return
+        ids = [m["id"] for m in entries]
+        self.models = entries
+        if not self.model:
+            default = self._client.default_model
+            self.model = default if default in ids else (ids[0] if ids else "")
+        self.notice = (f"No image model is available. {wd.HOW_TO_GET_MODELS}" if not ids else
+                       f"{self.model!r} is not in the image model listing; pick one from the list."
+                       if self.model not in ids else "")
+        self.models_status = "ready"
+
+    def _run(self, cancel: threading.Event, future: Future[ImageResult]) -> None:
+        started = time.perf_counter()
+
+        def on_event(event: StreamEvent) -> None:
+            self.elapsed = round(event.elapsed, 1)
+            if event.kind in ("text", "reasoning"):
+                self.stream_text += event.text
+            elif event.kind == "retry":
+                self.status_text = f"The service is busy; trying again in {event.delay:.0f} s..."
+            elif event.kind in ("image", "partial"):
+                self.status_text = "Receiving the image..."
+
+        try:
+            if not self.model:
+                self.wait_for_models(timeout=60)  # generate() right after construction
+            if not self.model:
+                raise ImageGenError(f"No image model is selected. {wd.HOW_TO_GET_MODELS}")
+            entry = next((m for m in self.models if m["id"] == self.model), None)
+            result = self._client.generate(
+                self.prompt, self.model, images=[self.input_image] if self.input_image else None,
+                aspect_ratio=self.aspect_ratio or None, image_size=self.image_size or None,
+                on_event=on_event, cancel=cancel, **wd.request_options(entry, self.n, self.seed))
+            self._publish(result)
+        except CancelledError as exc:
+            self._finish("cancelled", "Cancelled.", started)
+            self._resolve(future, error=exc)
+        except Exception as exc:  # the page shows it; the future carries it
+            self.error = wd.error_text(exc)
+            self._finish("error", "Failed.", started)
+            self._resolve(future, error=exc)
+        else:
+            self._finish("done", "Done in {:.1f} s.", started)  # the caption is on the figure
+            self._notify(result)
+            self._refresh_snapshot()
+            self._resolve(future, result=result)
+
+    def _resolve(self, future: Future[ImageResult], result: ImageResult | None = None,
+                 error: BaseException | None = None) -> None:
+        self._busy = False
+        if error is not None:
+            future.set_exception(error)
+        elif result is not None:
+            future.set_result(result)
+
+    def _publish(self, result: ImageResult) -> None:
+        key = f"r{len(self._results) + 1}"
+        entry = wd.history_entry(key, result)
+        latest = [wd.preview(g) for g in result.generated]
+        self._results.append(result)
+        self._by_key[key] = result
+        with self.hold_sync():
+            self.latest = latest
+            self.history = [entry, *self.history][:MAX_HISTORY]
+
+    def _finish(self, status: str, text: str, started: float) -> None:
+        with self.hold_sync():
+            self.elapsed = round(time.perf_counter() - started, 1)
+            self.status_text = text.format(self.elapsed)
+            self.status = status
+
+    def _notify(self, result: ImageResult) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(result)
+            except Exception as exc:  # a user callback must not break the widget
+                self.error = f"on_result callback failed: {wd.error_text(exc)}"
