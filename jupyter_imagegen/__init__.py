@@ -16,6 +16,7 @@ from typing import Any
 
 from ._api import (
     agenerate,
+    compare,
     default_client,
     generate,
     generate_many,
@@ -26,7 +27,7 @@ from ._api import (
     set_default_client,
 )
 from ._core.aclient import AsyncClient
-from ._core.batch import BatchItem, BatchResult, Comparison, compare
+from ._core.batch import BatchItem, BatchResult, Comparison
 from ._core.client import Client, StreamEvent
 from ._core.model import Model, Price
 from ._core.request import Request
@@ -57,9 +58,8 @@ from ._results.preview import display_options
 from ._results.result import GeneratedImage, ImageResult
 from ._results.store import ImageStore, StoreEntry
 from ._version import __version__
-from ._wire.chat import ASPECT_RATIOS, IMAGE_SIZES, Usage
-from ._wire.images import ImageModelInfo
-from ._wire.listings import ModelInfo
+from ._wire.sizes import ASPECT_RATIOS, IMAGE_SIZES
+from ._wire.common import Usage
 
 __all__ = [
     "ASPECT_RATIOS",
@@ -79,7 +79,6 @@ __all__ = [
     "ImageDecodeError",
     "ImageGenError",
     "ImageGenWidget",
-    "ImageModelInfo",
     "ImageResult",
     "ImageStore",
     "IncompleteStreamError",
@@ -87,7 +86,6 @@ __all__ = [
     "InvalidInputError",
     "Model",
     "ModelCapabilityError",
-    "ModelInfo",
     "ModerationError",
     "NoImageError",
     "NotFoundError",

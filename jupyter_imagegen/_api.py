@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from ._core.client import Client
@@ -18,14 +19,16 @@ from ._results.labels import mark_offline
 from ._results.result import ImageResult
 
 if TYPE_CHECKING:
-    from ._core.batch import BatchResult
+    from ._core.batch import BatchResult, Comparison
+    from ._core.model import Model
+    from .server import LocalServer
 
-__all__ = ["default_client", "generate", "generate_many", "is_offline", "models", "offline",
-           "online", "set_default_client"]
+__all__ = ["agenerate", "compare", "default_client", "generate", "generate_many", "is_offline",
+           "models", "offline", "online", "set_default_client"]
 
 _lock = threading.Lock()
 _client: Client | None = None
-_server: Any = None  # the in-process LocalServer, once started
+_server: LocalServer | None = None  # the in-process offline server, once started
 
 
 def _notice(text: str) -> None:
@@ -109,15 +112,24 @@ def generate(prompt: str, model: str | None = None, **kwargs: Any) -> ImageResul
     return default_client().generate(prompt, model, **kwargs)
 
 
-def generate_many(prompts: Iterable[str], model: str | Sequence[str] | None = None,
-                  **kwargs: Any) -> BatchResult:
+def generate_many(prompts: Iterable[str], model: str | Sequence[str] | None = None, *,
+                  concurrency: int = 4, executor: Executor | None = None, progress: bool = True,
+                  **options: Any) -> BatchResult:
     """Many generations in parallel with the shared client; see :meth:`Client.generate_many`."""
-    return default_client().generate_many(prompts, model, **kwargs)
+    return default_client().generate_many(prompts, model, concurrency=concurrency, executor=executor,
+                                          progress=progress, **options)
 
 
-def models(**kwargs: Any) -> list[Any]:
+def compare(prompts: str | Sequence[str], models: Sequence[str], *, concurrency: int = 4,
+            executor: Executor | None = None, progress: bool = True, **options: Any) -> Comparison:
+    """Every prompt on every model, side by side, with the shared client; see :meth:`Client.compare`."""
+    return default_client().compare(prompts, models, concurrency=concurrency, executor=executor,
+                                    progress=progress, **options)
+
+
+def models(*, refresh: bool = False, all: bool = False) -> list[Model]:
     """Image models of the shared client's service (one merged record each)."""
-    return default_client().models(**kwargs)
+    return default_client().models(refresh=refresh, all=all)
 
 
 async def agenerate(prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult:

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._core.batch import compare, generate_many
+from jupyter_imagegen._core.batch import generate_many
 from jupyter_imagegen._core.transport import RateGate
 from jupyter_imagegen.server import Fault, LocalServer
 
@@ -114,8 +114,8 @@ class TestGate:
 
 class TestCompare:
     def test_grid_of_prompts_by_models(self, client: ig.Client) -> None:
-        comparison = compare(["a sun", "a moon"], ["offline/sketch", "offline/photo"], client=client,
-                             progress=False)
+        comparison = client.compare(["a sun", "a moon"], ["offline/sketch", "offline/photo"],
+                                    progress=False)
         assert comparison.cell("a moon", "offline/photo").result.generated[0].mime == "image/jpeg"
         bundle = comparison._repr_mimebundle_()
         assert set(bundle) == {"text/html", "text/plain"}  # each thumbnail stored once
@@ -129,7 +129,7 @@ class TestCompare:
 
     def test_prompt_html_is_escaped(self, client: ig.Client) -> None:
         evil = "<img src=x onerror=alert(1)>"
-        html = compare(evil, ["offline/sketch"], client=client, progress=False)._html()
+        html = client.compare(evil, ["offline/sketch"], progress=False)._html()
         assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 

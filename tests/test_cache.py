@@ -16,7 +16,8 @@ from PIL import Image
 
 from jupyter_imagegen._results.cache import ReplayCache, default_cache_dir
 from jupyter_imagegen._results.result import GeneratedImage, ImageResult
-from jupyter_imagegen._wire.chat import Usage, build_chat_body
+from jupyter_imagegen._wire.chat import build_chat_body
+from jupyter_imagegen._wire.common import Usage
 
 BASE = "http://127.0.0.1:8000/api/v1"
 
@@ -287,7 +288,7 @@ def test_fresh_entry_published_during_a_damaged_read_survives(
         cache.put(key, make_result("fresh"))
         raise ValueError("image 0.png does not match its checksum")
 
-    monkeypatch.setattr(_cache, "_load_entry", damaged_and_replaced)
+    monkeypatch.setattr(_cache, "load_entry", damaged_and_replaced)
     assert cache.get(key) is None
     monkeypatch.undo()
     hit = cache.get(key)

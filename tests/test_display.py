@@ -12,7 +12,7 @@ from IPython.testing.globalipapp import get_ipython
 from IPython.utils.capture import capture_output
 from PIL import Image, ImageFilter
 
-from jupyter_imagegen import GeneratedImage, ImageResult, StreamEvent
+from jupyter_imagegen import GeneratedImage, ImageResult, InvalidInputError, StreamEvent
 from jupyter_imagegen._notebook.status import StatusLine, Table
 from jupyter_imagegen._results.display import (
     caption_html,
@@ -25,7 +25,7 @@ from jupyter_imagegen._results.display import (
     table_html,
 )
 from jupyter_imagegen._results.preview import display_options as ig_display_options
-from jupyter_imagegen._wire.chat import Usage
+from jupyter_imagegen._wire.common import Usage
 
 
 @pytest.fixture(autouse=True)
@@ -124,7 +124,7 @@ def test_full_embeds_the_original_and_options_are_checked() -> None:
     assert _decode(image[0]["image/png"]).size == (100, 67)
     with pytest.raises(ValueError, match="format must be one of"):
         ig_display_options(format="gif")
-    with pytest.raises(TypeError, match="unknown display option"):
+    with pytest.raises(InvalidInputError, match="unknown display option"):
         ig_display_options(colour="red")
 
 

@@ -34,8 +34,7 @@ def test_results_and_grids_speak_marimos_protocol(client: ig.Client) -> None:
     mime, html = batch._mime_()
     assert mime == "text/html"
     assert [_decode(b64).size for _, b64 in DATA_URL.findall(html)]  # the grid's own thumbnails
-    comparison = ig.compare("a fox", ["offline/sketch", "offline/poster"], client=client,
-                            progress=False)
+    comparison = client.compare("a fox", ["offline/sketch", "offline/poster"], progress=False)
     assert comparison._mime_()[0] == "text/html"
 
 

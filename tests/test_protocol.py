@@ -9,7 +9,6 @@ import json
 import pytest
 from PIL import Image
 
-from jupyter_imagegen._wire import chat as p
 from jupyter_imagegen._exceptions import (
     APIError,
     AuthenticationError,
@@ -25,6 +24,7 @@ from jupyter_imagegen._exceptions import (
     RequestTimeoutError,
     ResponseError,
 )
+from jupyter_imagegen._wire import chat as p
 
 
 def png_bytes(size: tuple[int, int] = (8, 6), color: str = "red") -> bytes:

@@ -17,9 +17,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "images"
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs headless chromium")
 def test_comparison_grid_screenshot_for_the_readme(client: ig.Client, tmp_path: Path) -> None:
-    comparison = ig.compare(["a lighthouse at dusk", "a red fox in snow"],
-                            ["google/gemini-2.5-flash-image", "offline/photo", "offline/poster"],
-                            client=client, progress=False)
+    comparison = client.compare(["a lighthouse at dusk", "a red fox in snow"],
+                                ["google/gemini-2.5-flash-image", "offline/photo", "offline/poster"],
+                                progress=False)
     html = comparison._repr_mimebundle_()["text/html"]
     page = tmp_path / "comparison.html"
     page.write_text("<!doctype html><meta charset=utf-8><body style='font-family:sans-serif;"

@@ -79,7 +79,7 @@ def test_controls_come_from_the_listings(client: ig.Client) -> None:
 
 
 def test_no_family_table_left() -> None:
-    source = (Path(_widget.__file__).parent / "_widget_data.py").read_text()
+    source = (Path(_widget.__file__).parent / "data.py").read_text()
     assert "gemini" not in source and "flux" not in source
 
 

@@ -3,14 +3,14 @@
 Why worker threads over ``requests`` rather than an asyncio HTTP stack: the answer is megabytes of
 base64 that must be decoded (and JSON that must be parsed) before an image exists, and that work
 would block the event loop wherever the bytes were read. Running the one existing send chain
-(:mod:`._call`: request, catalogue, adapters, retries, deadline, caps, spend, cache) in worker
+(:class:`~.client.Client`'s: request, catalogue, adapters, retries, deadline, spend, cache) in worker
 threads keeps the loop free, shares every line of the core instead of a second copy, and reuses
 the same connection pool. ``benchmarks/bench_async.py`` measures it: 16 gathered generations at
 500 ms server latency against the ideal 0.5 s, and the longest stall a ticker coroutine sees
 beside them. What it taught: the loop stalls came from work holding the GIL, not from waiting.
 Decoding with pybase64 (which releases the GIL) instead of binascii (9.5 ms per 1K image, held)
 and reading bodies without extra copies took 16 gathered 1K PNGs from 1.45x to about 1.1x the
-latency; starting worker threads from a spawner thread (:class:`._threads.WorkerExecutor`)
+latency; starting worker threads from a spawner thread (:class:`.threads.WorkerExecutor`)
 rather than from ``submit`` on the loop removed the 20-35 ms stalls of the first gather.
 
 Cancellation: ``task.cancel()`` sets the call's cancel flag, which the transport checks while
@@ -25,12 +25,11 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from .._exceptions import CancelledError
+from .._exceptions import CancelledError, InvalidInputError
 from .._results.result import ImageResult
-from .._wire.listings import ImageModelInfo
 from .adapters import StreamEvent
-from .batch import BatchItem, BatchResult
-from .client import Client, run
+from .batch import BatchItem, BatchResult, Comparison, batch_items
+from .client import Client
 from .model import Model, Price
 from .request import Request
 from .threads import WorkerExecutor
@@ -88,7 +87,7 @@ class AsyncClient:
 
     # -- models ---------------------------------------------------------------------------------
 
-    async def models(self, *, refresh: bool = False, all: bool = False) -> list[Any]:
+    async def models(self, *, refresh: bool = False, all: bool = False) -> list[Model]:
         """Image models, one :class:`Model` record each (see :meth:`Client.models`)."""
         return await self._call(lambda _c: self.sync.models(refresh=refresh, all=all))
 
@@ -96,7 +95,7 @@ class AsyncClient:
         """The record of ``model``."""
         return await self._call(lambda _c: self.sync.model_info(model))
 
-    async def image_models(self, *, refresh: bool = False) -> list[ImageModelInfo]:
+    async def image_models(self, *, refresh: bool = False) -> list[Model]:
         """Models of the dedicated Image API."""
         return await self._call(lambda _c: self.sync.image_models(refresh=refresh))
 
@@ -149,7 +148,7 @@ class AsyncClient:
 
         def work() -> None:
             try:
-                for event in run(self.sync, request, sse=True, cancel=cancel, timeout=timeout):
+                for event in self.sync._send_events(request, sse=True, cancel=cancel, timeout=timeout):
                     put(event)
             except BaseException as exc:  # handed to the consumer
                 put(_Failure(exc))
@@ -166,22 +165,18 @@ class AsyncClient:
             cancel.set()  # the consumer stopped early, failed or was cancelled
 
     async def generate_many(self, prompts: Iterable[str], model: str | Sequence[str] | None = None,
-                            *, concurrency: int = 4, **kwargs: Any) -> BatchResult:
+                            *, concurrency: int = 4, **options: Any) -> BatchResult:
         """Generate for many prompts (x models), ``concurrency`` at a time, in input order.
 
         A failure is kept on its item; cancelling the awaiting task cancels what is running.
         """
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        models = [model] if model is None or isinstance(model, str) else list(model)
-        items = [BatchItem(i, p, m) for i, (p, m) in
-                 enumerate((p, m) for p in prompts for m in models)]
+        items = batch_items(prompts, model, concurrency)
         gate = asyncio.Semaphore(concurrency)
 
         async def one(item: BatchItem) -> None:
             async with gate:
                 try:
-                    item.result = await self.generate(item.prompt, item.model, **kwargs)
+                    item.result = await self.generate(item.prompt, item.model, **options)
                 except asyncio.CancelledError:
                     item.error = CancelledError("cancelled")
                     raise
@@ -190,6 +185,16 @@ class AsyncClient:
 
         await asyncio.gather(*(one(item) for item in items))
         return BatchResult(items)
+
+    async def compare(self, prompts: str | Sequence[str], models: Sequence[str], *,
+                      concurrency: int = 4, **options: Any) -> Comparison:
+        """Every prompt on every model, side by side (see :meth:`Client.compare`)."""
+        prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
+        if isinstance(models, str) or not prompt_list or not list(models):
+            raise InvalidInputError("compare() needs at least one prompt and a list of models, e.g. "
+                                    "compare('a fox', ['offline/sketch', 'offline/photo'])")
+        batch = await self.generate_many(prompt_list, list(models), concurrency=concurrency, **options)
+        return Comparison(prompt_list, list(models), batch)
 
 
 class _Failure:

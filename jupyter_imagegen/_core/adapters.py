@@ -23,7 +23,7 @@ from .._wire.images import (
 )
 from .._wire.sizes import chat_size, images_resolution
 from .model import ApiCaps, Model
-from .request import API_ONLY, Request
+from .request import Request
 
 __all__ = ["ADAPTERS", "Adapter", "StreamEvent", "choose_api", "decode_payload"]
 
@@ -141,15 +141,7 @@ ADAPTERS: dict[str, Adapter] = {"chat": ChatAdapter(), "images": ImagesAdapter()
 
 
 def _fits(request: Request, caps: ApiCaps | None, api: str) -> bool:
-    if caps is None:
-        return False
-    other = "images" if api == "chat" else "chat"
-    return (not any(getattr(request, name) for name in API_ONLY[other])
-            and (not request.aspect_ratio or request.aspect_ratio in caps.aspect_ratios)
-            and (not request.size or request.size in caps.sizes)
-            and (not request.pixels or caps.pixels)
-            and (request.n is None or request.n <= caps.max_n)
-            and (not request.images or caps.max_inputs is None or len(request.images) <= caps.max_inputs))
+    return caps is not None and not caps.problems(request, api)
 
 
 def choose_api(request: Request, model: Model | None, default: str = "auto") -> str:

@@ -1,4 +1,14 @@
-"""Side-by-side comparisons: prompts x models in one grid, with cost and time under each image."""
+"""Many generations at once, and comparisons: parallel, in input order, never losing a success.
+
+One verb family: :func:`generate_many` runs prompts x models and returns a :class:`BatchResult`;
+:func:`compare` runs the same and returns a :class:`Comparison`, the grid of prompts by models with
+cost and time under each image. ``Client``, ``AsyncClient`` and the module-level functions all
+offer both with the same shape: ``(prompts, model(s), *, concurrency, ..., **options)``.
+
+Threads are enough on one machine (the work is waiting on the network); any
+``concurrent.futures.Executor`` can be passed instead, such as a Dask cluster's
+``distributed.Client.get_executor()``, to spread a large batch over several machines.
+"""
 
 from __future__ import annotations
 
@@ -9,39 +19,21 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw
 
-from .._exceptions import CancelledError, ImageGenError
+from .._exceptions import CancelledError, ImageGenError, InvalidInputError
 from .._results.display import caption_html, grid_html, img_html
 from .._results.labels import money
 from .._results.marimo import MarimoDisplay
 from .._results.preview import thumbnail
 from .._results.result import ImageResult
 
-__all__ = ['BatchItem', 'BatchResult', 'Comparison', 'compare', 'generate_many']
+__all__ = ["BatchItem", "BatchResult", "Comparison", "batch_items", "compare", "generate_many"]
 
-
-# -- from _batch ------------------------------------------------------------
-
-# Many generations at once: parallel, in input order, and never losing a success to a failure.
-#
-# Threads are enough on one machine (the work is waiting on the network); any
-# ``concurrent.futures.Executor`` can be passed instead, such as a Dask cluster's
-# ``distributed.Client.get_executor()``, to spread a large batch over several machines.
-#
-
-if TYPE_CHECKING:
-    from PIL import Image
-
-
-class Client(Protocol):
-    """What a batch needs of a client (``Client`` itself; no import, so no cycle with it)."""
-
-    def generate(self, prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult: ...
-    def ensure_pool(self, size: int) -> None: ...
-
+if TYPE_CHECKING:  # the client imports this module when a batch runs: a back-reference
+    from .client import Client
 
 
 @dataclass
@@ -220,13 +212,9 @@ def generate_many(
     ``Retry-After``). A kernel interrupt (Ctrl+C / the stop button) cancels what is still
     running and returns what finished, marked ``interrupted``.
     """
-    models = [model] if model is None or isinstance(model, str) else list(model)
-    items = [BatchItem(i, p, m) for i, (p, m) in
-             enumerate((p, m) for p in prompts for m in models)]
+    items = batch_items(prompts, model, concurrency)
     if not items:
         return BatchResult([])
-    if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
     client.ensure_pool(concurrency)
     own = executor is None
     pool = executor or cf.ThreadPoolExecutor(max_workers=concurrency,
@@ -266,14 +254,7 @@ def generate_many(
     except KeyboardInterrupt:
         interrupted = True
         cancel.set()
-        for future, item in futures.items():
-            if future.done() and not future.cancelled() and future.exception() is None:
-                item.result = future.result()  # finished just before the interrupt: keep it
-            else:
-                future.cancel()
-                item.error = CancelledError("cancelled by a keyboard interrupt")
-        for item in remaining:
-            item.error = CancelledError("cancelled by a keyboard interrupt before it started")
+        _keep_or_cancel(futures, remaining)
     finally:
         if own:
             pool.shutdown(wait=not interrupted, cancel_futures=True)
@@ -283,6 +264,32 @@ def generate_many(
     elif interrupted:
         print(f"jupyter_imagegen: interrupted: {batch.summary()}", file=sys.stderr)
     return batch
+
+
+def batch_items(prompts: Iterable[str], model: str | Sequence[str] | None,
+                concurrency: int) -> list[BatchItem]:
+    """One item per prompt x model, in input order; a misuse is refused before anything runs."""
+    if isinstance(prompts, str):
+        raise InvalidInputError("prompts must be a list of prompts, not one string: "
+                                "wrap it in a list, or call generate() for a single prompt")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidInputError(f"concurrency must be a whole number of at least 1, not {concurrency!r}")
+    models = [model] if model is None or isinstance(model, str) else list(model)
+    if not models:
+        raise InvalidInputError("name at least one model (or None for the client's default)")
+    return [BatchItem(i, p, m) for i, (p, m) in enumerate((p, m) for p in prompts for m in models)]
+
+
+def _keep_or_cancel(futures: dict[cf.Future[ImageResult], BatchItem], remaining: list[BatchItem]) -> None:
+    """After an interrupt: keep what finished just before it, cancel the rest."""
+    for future, item in futures.items():
+        if future.done() and not future.cancelled() and future.exception() is None:
+            item.result = future.result()
+        else:
+            future.cancel()
+            item.error = CancelledError("cancelled by a keyboard interrupt")
+    for item in remaining:
+        item.error = CancelledError("cancelled by a keyboard interrupt before it started")
 
 
 def batch_html(batch: BatchResult, *, columns: int = 4, width: int = 256) -> str:
@@ -303,13 +310,6 @@ def batch_html(batch: BatchResult, *, columns: int = 4, width: int = 256) -> str
 def _first_line(error: BaseException | None) -> str:
     text = str(error).splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}"
-
-
-
-# -- from _compare ------------------------------------------------------------
-
-if TYPE_CHECKING:
-    from .client import Client
 
 
 _THUMB = 256
@@ -396,22 +396,23 @@ class Comparison(MarimoDisplay):
 
 
 def compare(
-    prompt: str | Sequence[str],
+    client: Client,
+    prompts: str | Sequence[str],
     models: Sequence[str],
     *,
-    client: Client | None = None,
     concurrency: int = 4,
+    executor: cf.Executor | None = None,
     progress: bool = True,
-    **kwargs: Any,
+    **options: Any,
 ) -> Comparison:
-    """Run every prompt on every model in parallel and show them side by side."""
-    if client is None:
-        from .._api import default_client
-
-        client = default_client()
-    prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-    if not models:
-        raise ValueError("compare() needs at least one model")
-    batch = generate_many(client, prompts, list(models), concurrency=concurrency, progress=progress,
-                          **kwargs)
-    return Comparison(prompts, list(models), batch)
+    """Run every prompt on every model in parallel; the :class:`Comparison` shows them side by side."""
+    prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
+    if isinstance(models, str):
+        raise InvalidInputError(f"models must be a list of model ids, not one string: [{models!r}]")
+    model_list = list(models)
+    if not prompt_list or not model_list:
+        raise InvalidInputError("compare() needs at least one prompt and one model, e.g. "
+                                "compare('a fox', ['offline/sketch', 'offline/photo'])")
+    batch = generate_many(client, prompt_list, model_list, concurrency=concurrency, executor=executor,
+                          progress=progress, **options)
+    return Comparison(prompt_list, model_list, batch)

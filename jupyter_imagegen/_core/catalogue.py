@@ -34,7 +34,7 @@ from .._wire.listings import (
     parse_image_models,
     parse_models,
 )
-from .model import ApiCaps, Model, chat_caps, images_caps
+from .model import ApiCaps, Model, Price, chat_caps, images_caps
 
 __all__ = ["Catalogue", "Fetch"]
 
@@ -134,6 +134,20 @@ class Catalogue:
         records = self._merged[2]
         return records.get(model_id) or records.get(model_id.split(":", 1)[0])
 
+    def lookup(self, model_id: str) -> Model | None:
+        """The record of ``model_id``, or ``None`` when the listings cannot be read.
+
+        Without listings (an older proxy, a service hiccup) the service decides, as it would; an
+        unknown model or one that cannot output images is still refused here.
+        """
+        try:
+            return self.require(model_id)
+        except (NotFoundError, ModelCapabilityError):
+            raise
+        except ImageGenError as exc:
+            log.debug("model check skipped, the listings are unusable: %s", exc)
+            return None
+
     def require(self, model_id: str) -> Model:
         """The record of ``model_id``, or :class:`NotFoundError` naming close image models."""
         found = self.get(model_id)
@@ -162,11 +176,16 @@ class Catalogue:
                 f"{', '.join(info.output_modalities)}). Image-capable models: "
                 f"{', '.join(alternatives) or 'none listed'}.", alternatives=alternatives)
 
+    def record(self, info: ModelInfo) -> Model:
+        """A :class:`Model` for any ``GET /models`` entry (a text model gets no image API)."""
+        found = self.get(info.id) if info.outputs_images else None
+        return found if found is not None else self._merge(info, None)
+
     def _merge(self, chat: ModelInfo | None, images: ImageModelInfo | None) -> Model:
         source = chat or images
         assert source is not None
         caps: dict[str, ApiCaps] = {}
-        if chat is not None and (chat.id, "chat") not in self._refused:
+        if chat is not None and chat.outputs_images and (chat.id, "chat") not in self._refused:
             caps["chat"] = chat_caps(chat, images)
         if images is not None and (images.id, "images") not in self._refused:
             caps["images"] = images_caps(images)
@@ -184,6 +203,19 @@ class Catalogue:
         )
 
     # -- prices (lazy) --------------------------------------------------------------------------
+
+    def price_for(self, model: Model | None, tier: str | None, aspect_ratio: str | None, *,
+                  fetch: bool) -> Price:
+        """The estimated price of one image; ``fetch`` reads the endpoints record's price lines."""
+        if model is None:
+            return Price(None, "unknown", "check_models=False")
+        if fetch:
+            model = self.with_prices(model)  # one endpoints request per model
+        return model.price(tier, aspect_ratio)
+
+    def editors(self, n: int = 5) -> list[str]:
+        """Up to ``n`` models that take input images, for an error that names alternatives."""
+        return [m.id for m in self.models() if m.accepts_images][:n]
 
     def with_prices(self, model: Model) -> Model:
         """``model`` with its Image API price lines, fetching the endpoints record once."""

@@ -1,9 +1,19 @@
-"""The client facade: what users call. The work is done by the layers it composes.
+"""The client: what users call, and the send chain every generation runs through.
 
-``Client`` holds a :class:`~._transport.Transport` (the only HTTP), a :class:`~._catalogue.Catalogue`
-(the only model knowledge), a :class:`~._policies.SpendGuard` and the cache/store
-:class:`~._policies.Keepers`; each call builds one :class:`~._request.Request` and runs the send
-chain of :mod:`._call`. Nothing here parses a wire format or keeps a table of what models accept.
+``Client`` holds a :class:`~.transport.Transport` (the only HTTP), a :class:`~.catalogue.Catalogue`
+(the only model knowledge), a :class:`~.policies.SpendGuard` and the cache/store
+:class:`~.policies.Keepers`. Each call builds one :class:`~.request.Request` and runs the send
+chain, written as methods in the manner of httpx's ``send → _send_handling_auth → ... →
+_send_single_request``: each step is one short method that wraps the next, so a policy is a layer
+a reader can find by name rather than a flag threaded through one long function:
+
+``send`` → ``_send_events`` (replay cache) → ``_send_with_spend`` (route, check, reserve, settle,
+keep) → ``_send_with_fallback`` (one retry on the other API after a documented wrong-endpoint
+refusal) → ``_send_single_request`` (body, transport, read).
+
+Reading an answer (a JSON body or an SSE stream) needs no client state, so it lives in the two
+functions at the end, :func:`read_answer` and :func:`read_stream`. Nothing here parses a wire
+format itself or keeps a table of what models accept.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import requests
@@ -25,7 +36,6 @@ from .._exceptions import (
     IncompleteStreamError,
     InvalidInputError,
     ModelCapabilityError,
-    NotFoundError,
     RequestTimeoutError,
     ResponseError,
 )
@@ -33,218 +43,30 @@ from .._results.result import GeneratedImage, ImageResult
 from .._wire.common import ChatCompletion, loads
 from .._wire.dataurl import lift_data_urls
 from .._wire.errors import WRONG_ENDPOINT
-from .._wire.listings import ImageModelInfo, parse_models
+from .._wire.listings import parse_models
 from .adapters import ADAPTERS, StreamEvent, choose_api, decode_payload
 from .catalogue import Catalogue
 from .config import Settings
 from .model import Model, Price
-from .policies import Keepers, SpendGuard
+from .policies import CacheSetting, Keepers, SpendGuard, StoreSetting
 from .reading import Watchdog, drain, iter_events, read_body
 from .request import Request
-from .transport import Limits, Timeout, Transport
-
-__all__ = ['Client', 'StreamEvent', 'price_of', 'record_of', 'run']
-
-
-# -- from _call ------------------------------------------------------------
-
-# One generation, step by step: the send chain the client facade runs.
-#
-# ``run`` = replay cache → route and validate → spend reservation → ``_attempt`` (one API) → settle
-# → keep. A documented wrong-endpoint refusal (nothing is billed for it) gets one retry on the other
-# API when the route was the client's own choice. Every step is a short function; the facade and
-# the async facade both drive this same chain.
-#
+from .transport import Limits, RateGate, Timeout, Transport
 
 if TYPE_CHECKING:
-    import requests
-
+    from .._results.cache import ReplayCache
+    from .._results.store import ImageStore
     from .adapters import Adapter
+    from .batch import BatchResult, Comparison
 
-
+__all__ = ["Client", "StreamEvent", "read_answer", "read_stream"]
 
 log = logging.getLogger("jupyter_imagegen")
+Api = Literal["chat", "images", "auto"]
 #: Parsing and base64-decoding megabytes hold the GIL. With many requests in flight, letting all
 #: of them do it at once makes every other thread (an event loop, a progress bar) wait behind the
 #: whole convoy; as many at a time as there are cores keeps throughput and the others responsive.
 _CPU = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
-
-
-def run(client: Client, request: Request, *, sse: bool, cancel: threading.Event | None = None,
-        timeout: float | tuple[float, float] | None = None) -> Iterator[StreamEvent]:
-    """Yield the events of one generation; the last is ``done`` with the result."""
-    started = time.perf_counter()
-    # The cache key comes from the request alone: a cached notebook replays with no listing.
-    key = client._keepers.key(request, request.api or client.api, client.base_url)
-    hit = client._keepers.lookup(key)
-    if hit is not None:
-        hit.elapsed = time.perf_counter() - started
-        hit._client = client
-        for image in hit.generated:
-            yield StreamEvent("image", image=image, elapsed=hit.elapsed)
-        yield StreamEvent("done", result=hit, elapsed=hit.elapsed)
-        return
-    model = record_of(client, request.model)
-    api = choose_api(request, model, client.api)
-    _check(client, request, model, api)
-    price = price_of(client, model, request)
-    worst = request.n or (model.max_images if model is not None else 1)
-    with client._guard.reserve(request.model, price, worst) as held:
-        try:
-            result = yield from _attempt(client, request, model, api, sse, cancel, timeout, started)
-        except ImageGenError as exc:
-            other = "images" if api == "chat" else "chat"
-            if exc.code != WRONG_ENDPOINT or request.api not in (None, "auto") or \
-                    (request.api is None and client.api != "auto"):
-                raise
-            client.catalogue.learn_refused(request.model, api)
-            model = record_of(client, request.model)
-            _check(client, request, model, other)
-            result = yield from _attempt(client, request, model, other, sse, cancel, timeout, started)
-        client._guard.settle(result.cost, held)
-    client.catalogue.learn_billed(request.model, result.cost, len(result.generated),
-                                  result.usage.image_tokens)
-    client._keepers.keep(key, result)
-    yield StreamEvent("done", result=result, elapsed=time.perf_counter() - started)
-
-
-def _check(client: Client, request: Request, model: Model | None, api: str) -> None:
-    """The one validation, against the model's own record (skipped without a catalogue)."""
-    request.check_api(api)
-    if model is None:
-        return
-    if request.images and not model.accepts_images:
-        editors = [m.id for m in client.models() if m.accepts_images][:5]
-        raise ModelCapabilityError(
-            f"{model.id!r} does not accept input images. Models that do: "
-            f"{', '.join(editors) or 'none listed'}.", alternatives=editors)
-    request.validated(model, api)
-
-
-def _attempt(client: Client, request: Request, model: Model | None, api: str, sse: bool,
-             cancel: threading.Event | None, timeout: float | tuple[float, float] | None,
-             started: float) -> Generator[StreamEvent, None, ImageResult]:
-    """Send ``request`` to ``api`` once (the transport retries); return the result."""
-    adapter = ADAPTERS[api]
-    limits = client._transport.limits
-    deadline = None if limits.deadline is None else time.monotonic() + limits.deadline
-    body = adapter.body(request, model, stream=sse)
-    data = json.dumps(body, separators=(",", ":")).encode()
-    retries: list[tuple[int, float]] = []
-    response = client._transport.request(
-        "POST", adapter.path, data=data, stream=True, timeout=timeout, cancel=cancel,
-        deadline=deadline, on_retry=lambda a, d: retries.append((a, d)))
-    for attempt, delay in retries:
-        yield StreamEvent("retry", attempt=attempt, delay=delay)
-    generation_id = response.headers.get("X-Generation-Id")
-    generated: list[GeneratedImage] | None = None
-    max_image = client.max_image_bytes
-    with Watchdog(response, deadline, cancel) as dog:
-        try:
-            if "text/event-stream" not in response.headers.get("Content-Type", ""):
-                raw = read_body(response, limits.max_response_bytes)
-                with _CPU:
-                    text, lifted = lift_data_urls(raw)
-                    completion = adapter.parse(loads(text), response.status_code, generation_id,
-                                               request.model)
-                    generated = [decode_payload(p, lifted, max_image) for p in completion.images]
-            else:
-                generated = []
-                completion = yield from _read_stream(
-                    response, adapter, request, generated, started, cancel, generation_id,
-                    limits.max_response_bytes, max_image)
-        except (IncompleteStreamError, CancelledError):
-            if dog.fired and cancel is not None and cancel.is_set():
-                raise CancelledError("generation cancelled") from None
-            if dog.fired:
-                raise RequestTimeoutError(
-                    "the generation did not finish within its deadline "
-                    f"({limits.deadline:.0f} s); raise Client(deadline=...) for slow models") from None
-            raise
-    if not generated:
-        completion.require_images()
-    result = ImageResult.from_completion(
-        completion, generated, prompt=request.prompt, model=request.model,
-        params={**request.params(), "api": api}, elapsed=time.perf_counter() - started)
-    result.request = request
-    result._client = client
-    return result
-
-
-def _read_stream(response: requests.Response, adapter: Adapter, request: Request,
-                 generated: list[GeneratedImage], started: float,
-                 cancel: threading.Event | None, generation_id: str | None, max_event: int,
-                 max_image: int | None) -> Generator[StreamEvent, None, ChatCompletion]:
-    """Read SSE events into ``generated``; return the assembled completion after ``[DONE]``.
-
-    An image is handed on only once its whole event arrived and decoded; a stream cut before
-    ``[DONE]`` raises :class:`IncompleteStreamError` and yields no result.
-    """
-    accumulator = adapter.accumulator(generation_id, request.model)
-    try:
-        for event in iter_events(response, max_event, cancel):
-            elapsed = time.perf_counter() - started
-            if event.is_comment:
-                yield StreamEvent("keepalive", text=event.comment or "", elapsed=elapsed)
-                continue
-            with _CPU:  # decoded here, yielded outside: a slow consumer holds no slot
-                text, lifted = lift_data_urls(event.raw)  # images skip the JSON decoder
-                del event
-                update = accumulator.add_data(text)
-                steps = [] if accumulator.done else list(
-                    adapter.events(update, elapsed, lifted, max_image))
-            if accumulator.done:
-                drain(response)
-                break
-            for progress in steps:
-                if progress.kind == "image" and progress.image is not None:
-                    generated.append(progress.image)
-                yield progress
-    except IncompleteStreamError as exc:
-        exc.request_id = exc.request_id or accumulator.result().id
-        raise
-    completion: ChatCompletion = accumulator.result()
-    return completion
-
-
-def record_of(client: Client, model: str, *, required: bool = False) -> Model | None:
-    """The model's record, or ``None`` when checks are off or the listings are unusable.
-
-    Without a record (``check_models=False``, an older proxy) the service decides, as it would.
-    """
-    if not client.check_models and not required:
-        return None
-    try:
-        found: Model = client.catalogue.require(model)
-        return found
-    except (NotFoundError, ModelCapabilityError):
-        raise
-    except ImageGenError as exc:
-        if required:
-            raise
-        log.debug("model check skipped, the listings are unusable: %s", exc)
-        return None
-
-
-def price_of(client: Client, model: Model | None, request: Request, *,
-             fetch: bool = False) -> Price:
-    """The estimated price of one image: the user's own price, else the catalogue's."""
-    if request.model in client.prices:
-        return Price(float(client.prices[request.model]), "your price", "Client(prices=...)")
-    if model is None:
-        return Price(None, "unknown", "check_models=False")
-    if fetch or client.spend_limit is not None:
-        model = client.catalogue.with_prices(model)  # one endpoints request per model
-    return model.price(request.size, request.aspect_ratio)
-
-
-# -- from _client ------------------------------------------------------------
-
-if TYPE_CHECKING:
-    from .batch import BatchResult
-
-
-Api = Literal["chat", "images", "auto"]
 
 
 class Client:
@@ -280,8 +102,8 @@ class Client:
         check_models: bool = True,
         spend_limit: float | None = None,
         prices: Mapping[str, float] | None = None,
-        cache: Any = None,
-        store: Any = None,
+        cache: CacheSetting = None,
+        store: StoreSetting = None,
         api: Api = "auto",
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -296,14 +118,10 @@ class Client:
         self.api: Api = api
         self.max_image_bytes = max_image_bytes
         self.prices = dict(prices or {})
-        headers = {"X-OpenRouter-Categories": "image-gen"}
-        if referer or settings.referer:
-            headers["HTTP-Referer"] = referer or settings.referer or ""
-        if title or settings.title:
-            headers["X-OpenRouter-Title"] = headers["X-Title"] = title or settings.title or ""
         self._transport = Transport(
             settings.base_url, settings.api_key, timeout=timeout, max_retries=max_retries,
-            max_retry_delay=max_retry_delay, session=session, sleep=sleep, headers=headers,
+            max_retry_delay=max_retry_delay, session=session, sleep=sleep,
+            headers=settings.headers(referer, title),
             limits=Limits(deadline=deadline, max_response_bytes=max_response_bytes))
         self._transport.ensure_pool(pool_size)
         #: Every image model the service lists, merged into one record each.
@@ -356,25 +174,25 @@ class Client:
         self._guard.spent = value
 
     @property
-    def cache(self) -> Any:
+    def cache(self) -> ReplayCache | None:
         """The replay cache (``cache=True``, a folder, or a ReplayCache), or ``None``."""
         return self._keepers.cache
 
     @cache.setter
-    def cache(self, value: Any) -> None:
+    def cache(self, value: CacheSetting) -> None:
         self._keepers = Keepers(value, self._keepers.store)
 
     @property
-    def store(self) -> Any:
+    def store(self) -> ImageStore | None:
         """The ImageStore keeping every generated image, or ``None``."""
         return self._keepers.store
 
     @store.setter
-    def store(self, value: Any) -> None:
+    def store(self, value: StoreSetting) -> None:
         self._keepers = Keepers(self._keepers.cache, value)
 
     @property
-    def _gate(self) -> Any:
+    def _gate(self) -> RateGate:
         return self._transport.gate
 
     def ensure_pool(self, size: int) -> None:
@@ -397,34 +215,30 @@ class Client:
 
     # -- models -------------------------------------------------------------------------------
 
-    def models(self, *, refresh: bool = False, all: bool = False) -> list[Any]:
+    def models(self, *, refresh: bool = False, all: bool = False) -> list[Model]:
         """Image models, one merged :class:`Model` record each (cached for ``models_ttl``).
 
-        With ``all=True``, every model of ``GET /models?output_modalities=all`` as a listing entry.
+        With ``all=True``, every model of ``GET /models?output_modalities=all`` (text models
+        included, with no image API), for the command line's ``models --all``.
         """
         if all:
-            return parse_models(self._transport.get_json("models", {"output_modalities": "all"}),
-                                images_only=False)
+            listed = parse_models(self._transport.get_json("models", {"output_modalities": "all"}),
+                                  images_only=False)
+            return [self.catalogue.record(info) for info in listed]
         return self.catalogue.models(refresh=refresh)
 
     def model_info(self, model: str) -> Model:
         """The record of ``model``; :class:`NotFoundError` with suggestions if unknown."""
         return self.catalogue.require(model)
 
-    def image_models(self, *, refresh: bool = False) -> list[ImageModelInfo]:
-        """Models of the dedicated Image API (``GET /images/models``), with their descriptors."""
-        return self.catalogue.image_api_models(refresh=refresh)
+    def image_models(self, *, refresh: bool = False) -> list[Model]:
+        """The models the dedicated Image API serves (``GET /images/models``), merged records."""
+        return [m for m in self.catalogue.models(refresh=refresh) if "images" in m.apis]
 
     def price(self, model: str | None = None, **options: Any) -> Price:
         """The estimated price of one image of ``model`` for these options, and its basis."""
         request = self.request("price", model, **options)
         return self._price(self._record(request.model, required=True), request, fetch=True)
-
-    def _record(self, model: str, *, required: bool = False) -> Model | None:
-        return record_of(self, model, required=required)
-
-    def _price(self, model: Model | None, request: Request, *, fetch: bool = False) -> Price:
-        return price_of(self, model, request, fetch=fetch)
 
     def generation(self, generation_id: str) -> dict[str, Any]:
         """The service's record of one generation (``GET /generation?id=...``)."""
@@ -446,8 +260,7 @@ class Client:
         request = self.request(prompt, model, **options)
         record = self._record(request.model)
         api = choose_api(request, record, self.api)
-        if record is not None:
-            request.validated(record, api)
+        self._check(request, record, api)
         return ADAPTERS[api].body(request, record, stream)
 
     def generate(self, prompt: str, model: str | None = None, *, stream: bool = False,
@@ -469,17 +282,6 @@ class Client:
         return self.send(self.request(prompt, model, **options), stream=stream,
                          on_event=on_event, cancel=cancel, timeout=timeout)
 
-    def send(self, request: Request, *, stream: bool = False,
-             on_event: Callable[[StreamEvent], None] | None = None,
-             cancel: threading.Event | None = None, timeout: Timeout = None) -> ImageResult:
-        """Run one :class:`Request` (as built by :meth:`request` or a front end)."""
-        for event in run(self, request, sse=stream, cancel=cancel, timeout=timeout):
-            if on_event is not None:
-                on_event(event)
-            if event.result is not None:
-                return event.result
-        raise IncompleteStreamError("the stream ended without a result")  # pragma: no cover
-
     def stream(self, prompt: str, model: str | None = None, *,
                cancel: threading.Event | None = None, timeout: Timeout = None,
                **options: Any) -> Iterator[StreamEvent]:
@@ -490,14 +292,239 @@ class Client:
         also yields ``partial`` previews, which never become part of the result.
         """
         sse = bool(options.pop("_sse", True))
-        yield from run(self, self.request(prompt, model, **options), sse=sse, cancel=cancel,
-                       timeout=timeout)
+        yield from self._send_events(self.request(prompt, model, **options), sse=sse,
+                                     cancel=cancel, timeout=timeout)
+
+    def edit(self, result: ImageResult, prompt: str, model: str | None = None,
+             **options: Any) -> ImageResult:
+        """Edit ``result``'s images with a new instruction (what :meth:`ImageResult.edit` runs).
+
+        The request that made ``result`` is reused with the new prompt and the images as input,
+        so its shape (ratio, size, seed, provider) carries over; the model defaults to its own.
+        """
+        extra = options.pop("images", None)
+        inputs: list[object] = list(result.generated)
+        if extra is not None:
+            inputs += extra if isinstance(extra, (list, tuple)) else [extra]
+        model = model or result.requested_model or result.model
+        if isinstance(result.request, Request):
+            return self.send(result.request.with_options(prompt=prompt, model=model, images=inputs,
+                                                         **options))
+        kept = {k: v for k, v in result.params.items()
+                if k in ("aspect_ratio", "size", "seed", "provider") and k not in options}
+        return self.generate(prompt, model, images=inputs, **kept, **options)
+
+    # -- batches: one verb family, the same shape here, on AsyncClient and on the module ----------
 
     def generate_many(self, prompts: Iterable[str], model: str | Sequence[str] | None = None, *,
                       concurrency: int = 4, executor: Executor | None = None,
-                      progress: bool = True, **kwargs: Any) -> BatchResult:
-        """Generate for many prompts (x models) in parallel; see :func:`generate_many`."""
+                      progress: bool = True, **options: Any) -> BatchResult:
+        """Generate for every prompt (x every model) in parallel, ``concurrency`` at a time.
+
+        Results come back in input order; a failure is kept on its item, never raised for the
+        batch. ``executor`` (a ``concurrent.futures`` or Dask executor) runs the items elsewhere.
+        """
         from .batch import generate_many
 
         return generate_many(self, prompts, model, concurrency=concurrency, executor=executor,
-                             progress=progress, **kwargs)
+                             progress=progress, **options)
+
+    def compare(self, prompts: str | Sequence[str], models: Sequence[str], *,
+                concurrency: int = 4, executor: Executor | None = None,
+                progress: bool = True, **options: Any) -> Comparison:
+        """Run every prompt on every model (a :meth:`generate_many`) and show them side by side."""
+        from .batch import compare
+
+        return compare(self, prompts, models, concurrency=concurrency, executor=executor,
+                       progress=progress, **options)
+
+    # -- the send chain -------------------------------------------------------------------------
+
+    def send(self, request: Request, *, stream: bool = False,
+             on_event: Callable[[StreamEvent], None] | None = None,
+             cancel: threading.Event | None = None, timeout: Timeout = None) -> ImageResult:
+        """Run one :class:`Request` (as built by :meth:`request` or a front end)."""
+        for event in self._send_events(request, sse=stream, cancel=cancel, timeout=timeout):
+            if on_event is not None:
+                on_event(event)
+            if event.result is not None:
+                return event.result
+        raise IncompleteStreamError("the stream ended without a result")  # pragma: no cover
+
+    def _send_events(self, request: Request, *, sse: bool, cancel: threading.Event | None = None,
+                     timeout: Timeout = None) -> Iterator[StreamEvent]:
+        """The replay cache around the send: a hit replays its images and costs nothing."""
+        started = time.perf_counter()
+        # The cache key comes from the request alone: a cached notebook replays with no listing.
+        key = self._keepers.key(request, request.api or self.api, self.base_url)
+        hit = self._keepers.lookup(key)
+        if hit is not None:
+            hit.elapsed = time.perf_counter() - started
+            hit._client = self
+            for image in hit.generated:
+                yield StreamEvent("image", image=image, elapsed=hit.elapsed)
+            yield StreamEvent("done", result=hit, elapsed=hit.elapsed)
+            return
+        result = yield from self._send_with_spend(request, _Call(sse, cancel, timeout, started))
+        self._keepers.keep(key, result)
+        yield StreamEvent("done", result=result, elapsed=time.perf_counter() - started)
+
+    def _send_with_spend(self, request: Request, call: _Call) -> Generator[StreamEvent, None, ImageResult]:
+        """Route and check, then hold the worst case of the spend limit while the request runs."""
+        model = self._record(request.model)
+        api = choose_api(request, model, self.api)
+        self._check(request, model, api)
+        price = self._price(model, request)
+        worst = request.n or (model.max_images if model is not None else 1)
+        with self._guard.reserve(request.model, price, worst) as held:
+            result = yield from self._send_with_fallback(request, model, api, call)
+            self._guard.settle(result.cost, held)
+        self.catalogue.learn_billed(request.model, result.cost, len(result.generated),
+                                    result.usage.image_tokens)
+        return result
+
+    def _send_with_fallback(self, request: Request, model: Model | None, api: str,
+                            call: _Call) -> Generator[StreamEvent, None, ImageResult]:
+        """One retry on the other API after a documented wrong-endpoint refusal (never billed).
+
+        Only when the route was the client's own choice: a request that named its API gets the
+        service's refusal as it is.
+        """
+        try:
+            return (yield from self._send_single_request(request, model, api, call))
+        except ImageGenError as exc:
+            chose = request.api in (None, "auto") and not (request.api is None and self.api != "auto")
+            if exc.code != WRONG_ENDPOINT or not chose:
+                raise
+            self.catalogue.learn_refused(request.model, api)
+            other = "images" if api == "chat" else "chat"
+            model = self._record(request.model)
+            self._check(request, model, other)
+            return (yield from self._send_single_request(request, model, other, call))
+
+    def _send_single_request(self, request: Request, model: Model | None, api: str,
+                             call: _Call) -> Generator[StreamEvent, None, ImageResult]:
+        """Send ``request`` to ``api`` once (the transport retries what is retryable)."""
+        adapter = ADAPTERS[api]
+        limits = self._transport.limits
+        deadline = None if limits.deadline is None else time.monotonic() + limits.deadline
+        data = json.dumps(adapter.body(request, model, stream=call.sse), separators=(",", ":")).encode()
+        retries: list[tuple[int, float]] = []
+        response = self._transport.request(
+            "POST", adapter.path, data=data, stream=True, timeout=call.timeout, cancel=call.cancel,
+            deadline=deadline, on_retry=lambda a, d: retries.append((a, d)))
+        for attempt, delay in retries:
+            yield StreamEvent("retry", attempt=attempt, delay=delay)
+        with Watchdog(response, deadline, call.cancel) as dog:
+            try:
+                completion, generated = yield from read_answer(
+                    response, adapter, request, call, limits.max_response_bytes, self.max_image_bytes)
+            except (IncompleteStreamError, CancelledError):
+                if dog.fired and call.cancel is not None and call.cancel.is_set():
+                    raise CancelledError("generation cancelled") from None
+                if dog.fired:
+                    raise RequestTimeoutError(
+                        "the generation did not finish within its deadline "
+                        f"({limits.deadline:.0f} s); raise Client(deadline=...) for slow models"
+                    ) from None
+                raise
+        if not generated:
+            completion.require_images()
+        result = ImageResult.from_completion(
+            completion, generated, prompt=request.prompt, model=request.model,
+            params={**request.params(), "api": api}, elapsed=time.perf_counter() - call.started)
+        result.request = request
+        result._client = self
+        return result
+
+    # -- the steps' helpers ---------------------------------------------------------------------
+
+    def _record(self, model: str, *, required: bool = False) -> Model | None:
+        """The model's record, or ``None`` when checks are off or the listings are unusable.
+
+        Without a record (``check_models=False``, an older proxy) the service decides, as it would.
+        """
+        if required:
+            return self.catalogue.require(model)
+        return self.catalogue.lookup(model) if self.check_models else None
+
+    def _check(self, request: Request, model: Model | None, api: str) -> None:
+        """The one validation, against the model's own record (skipped without a catalogue)."""
+        request.check_api(api)
+        if model is None:
+            return
+        if request.images and not model.accepts_images:
+            editors = self.catalogue.editors()
+            raise ModelCapabilityError(
+                f"{model.id!r} does not accept input images. Models that do: "
+                f"{', '.join(editors) or 'none listed'}.", alternatives=editors)
+        request.validated(model, api)
+
+    def _price(self, model: Model | None, request: Request, *, fetch: bool = False) -> Price:
+        """The estimated price of one image: the user's own price, else the catalogue's."""
+        if request.model in self.prices:
+            return Price(float(self.prices[request.model]), "your price", "Client(prices=...)")
+        return self.catalogue.price_for(model, request.size, request.aspect_ratio,
+                                        fetch=fetch or self.spend_limit is not None)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """How one call is run (not what it asks for): streaming, its cancel flag, timeouts, start."""
+
+    sse: bool
+    cancel: threading.Event | None
+    timeout: Timeout
+    started: float
+
+
+def read_answer(response: requests.Response, adapter: Adapter, request: Request, call: _Call,
+                max_bytes: int, max_image: int | None,
+                ) -> Generator[StreamEvent, None, tuple[ChatCompletion, list[GeneratedImage]]]:
+    """Read a JSON body or an SSE stream into a completion and its decoded images."""
+    generation_id = response.headers.get("X-Generation-Id")
+    if "text/event-stream" not in response.headers.get("Content-Type", ""):
+        raw = read_body(response, max_bytes)
+        with _CPU:
+            text, lifted = lift_data_urls(raw)
+            completion = adapter.parse(loads(text), response.status_code, generation_id, request.model)
+            return completion, [decode_payload(p, lifted, max_image) for p in completion.images]
+    generated: list[GeneratedImage] = []
+    completion = yield from read_stream(response, adapter, request, generated, call, generation_id,
+                                        max_bytes, max_image)
+    return completion, generated
+
+
+def read_stream(response: requests.Response, adapter: Adapter, request: Request,
+                generated: list[GeneratedImage], call: _Call, generation_id: str | None,
+                max_event: int, max_image: int | None) -> Generator[StreamEvent, None, ChatCompletion]:
+    """Read SSE events into ``generated``; return the assembled completion after ``[DONE]``.
+
+    An image is handed on only once its whole event arrived and decoded; a stream cut before
+    ``[DONE]`` raises :class:`IncompleteStreamError` and yields no result.
+    """
+    accumulator = adapter.accumulator(generation_id, request.model)
+    try:
+        for event in iter_events(response, max_event, call.cancel):
+            elapsed = time.perf_counter() - call.started
+            if event.is_comment:
+                yield StreamEvent("keepalive", text=event.comment or "", elapsed=elapsed)
+                continue
+            with _CPU:  # decoded here, yielded outside: a slow consumer holds no slot
+                text, lifted = lift_data_urls(event.raw)  # images skip the JSON decoder
+                del event
+                update = accumulator.add_data(text)
+                steps = [] if accumulator.done else list(
+                    adapter.events(update, elapsed, lifted, max_image))
+            if accumulator.done:
+                drain(response)
+                break
+            for progress in steps:
+                if progress.kind == "image" and progress.image is not None:
+                    generated.append(progress.image)
+                yield progress
+    except IncompleteStreamError as exc:
+        exc.request_id = exc.request_id or accumulator.result().id
+        raise
+    completion: ChatCompletion = accumulator.result()
+    return completion

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .._exceptions import InvalidInputError
-from .._wire.chat import DEFAULT_BASE_URL
+from .._wire.common import DEFAULT_BASE_URL
 
 __all__ = ['DEFAULT_MODEL', 'DEFAULT_OFFLINE_MODEL', 'Settings', 'clean_key', 'colab_secret']
 
 
-# -- from _colab ------------------------------------------------------------
+# -- the key from Colab's secrets ------------------------------------------------------------------
 
 # The API key from Google Colab's secrets, when the kit runs in Colab.
 #
@@ -22,7 +22,6 @@ __all__ = ['DEFAULT_MODEL', 'DEFAULT_OFFLINE_MODEL', 'Settings', 'clean_key', 'c
 # The lookup happens only where Colab's own package is already loaded, so nowhere else does the kit
 # import it, and every failure (no such secret, access not granted, a timeout) means "no key here":
 # the kit then runs offline and says so, as it does without a key anywhere else.
-#
 
 def colab_secret(name: str = "OPENROUTER_API_KEY") -> str | None:
     """The Colab secret ``name``, or ``None`` outside Colab or when it is not available."""
@@ -37,7 +36,7 @@ def colab_secret(name: str = "OPENROUTER_API_KEY") -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-# -- from _config ------------------------------------------------------------
+# -- settings --------------------------------------------------------------------------------------
 
 #: The model used when none is given. The offline server serves it too, so notebooks written for
 #: the real service run unchanged offline.
@@ -78,6 +77,15 @@ class Settings:
     def has_key(self) -> bool:
         """True when an API key is configured (its value is never shown)."""
         return bool(self.api_key)
+
+    def headers(self, referer: str | None = None, title: str | None = None) -> dict[str, str]:
+        """OpenRouter's attribution headers: the app's page and name (arguments over settings)."""
+        headers = {"X-OpenRouter-Categories": "image-gen"}
+        if referer or self.referer:
+            headers["HTTP-Referer"] = referer or self.referer or ""
+        if title or self.title:
+            headers["X-OpenRouter-Title"] = headers["X-Title"] = title or self.title or ""
+        return headers
 
     @classmethod
     def from_env(

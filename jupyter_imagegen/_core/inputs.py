@@ -6,50 +6,45 @@ import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Union
 
 from PIL import Image
 
 from .._exceptions import ImageDecodeError, InvalidInputError
+from .._results.result import GeneratedImage, ImageResult
 from .._wire.dataurl import decode_data_url, encode_data_url, sniff_mime
 
 __all__ = ["ImageInput", "ImageURLs", "to_image_urls"]
 
-#: Anything accepted as an input image.
-ImageInput = Any  # PIL.Image | bytes | str | os.PathLike | GeneratedImage | ImageResult
+#: Anything accepted as one input image; a list (or tuple) of these is accepted too.
+ImageInput = Union[Image.Image, bytes, bytearray, str, "os.PathLike[str]", GeneratedImage, ImageResult]
 
 
-def _flatten(images: Any) -> Iterable[Any]:
+def _flatten(images: object) -> Iterable[object]:
     if images is None:
         return []
-    if isinstance(images, (str, bytes, bytearray, os.PathLike, Image.Image)):
+    if isinstance(images, (str, bytes, bytearray, os.PathLike, Image.Image, GeneratedImage)):
         return [images]
-    generated = getattr(images, "generated", None)  # an ImageResult: use all of its images
-    if isinstance(generated, tuple):
-        return list(generated)
-    if hasattr(images, "data") and hasattr(images, "mime"):  # a GeneratedImage
-        return [images]
-    try:
-        items = list(images)
-    except TypeError:
+    if isinstance(images, ImageResult):  # a result: all of its images
+        return list(images.generated)
+    if not isinstance(images, Iterable):
         raise InvalidInputError(
             f"cannot use {type(images).__name__} as input images: pass a PIL image, bytes, "
-            "a file path, a data/https URL, a result, or a list of those") from None
-    flat: list[Any] = []
-    for item in items:  # a list may mix results (all their images) with single images
-        generated = getattr(item, "generated", None)
-        flat.extend(generated if isinstance(generated, tuple) else [item])
+            "a file path, a data/https URL, a result, or a list of those")
+    flat: list[object] = []
+    for item in images:  # a list may mix results (all their images) with single images
+        flat.extend(item.generated if isinstance(item, ImageResult) else [item])
     return flat
 
 
-def _one(item: Any, index: int) -> str:
+def _one(item: object, index: int) -> str:
     if isinstance(item, Image.Image):
         buffer = io.BytesIO()
         mode_ok = item.mode in ("RGB", "RGBA", "L", "LA", "P", "1")
         (item if mode_ok else item.convert("RGBA")).save(buffer, format="PNG", compress_level=1)
         return encode_data_url(buffer.getvalue(), "image/png")
-    if hasattr(item, "data") and hasattr(item, "mime") and isinstance(item.data, bytes):
-        return encode_data_url(item.data, str(item.mime))
+    if isinstance(item, GeneratedImage):
+        return encode_data_url(item.data, item.mime)
     if isinstance(item, (bytes, bytearray)):
         data = bytes(item)
         if sniff_mime(data) is None:
@@ -82,7 +77,7 @@ class ImageURLs(tuple[str, ...]):
     __slots__ = ()
 
 
-def to_image_urls(images: Any) -> ImageURLs:
+def to_image_urls(images: object) -> ImageURLs:
     """Normalise any accepted input-image value (or list of them) to URLs for ``image_url`` parts.
 
     Normalising is idempotent and free the second time: encoding PIL images and checking data

@@ -14,12 +14,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .._wire.listings import ImageModelInfo, ModelInfo, PriceLine
-from .._wire.sizes import ASPECT_RATIOS, CHAT_SIZES, IMAGES_RESOLUTIONS, chat_size, images_pixel_size
+from .._wire.sizes import (
+    ASPECT_RATIOS,
+    CHAT_SIZES,
+    IMAGES_RESOLUTIONS,
+    chat_size,
+    images_pixel_size,
+    images_resolution,
+)
 
-__all__ = ["ApiCaps", "Model", "Price", "chat_caps", "images_caps"]
+if TYPE_CHECKING:  # the request is checked against these records: a type-only back-reference
+    from .request import Request
 
+__all__ = ["API_ONLY", "ApiCaps", "Model", "Price", "chat_caps", "images_caps"]
+
+#: Options only one API has; the other would silently drop them.
+API_ONLY = {"chat": ("modalities", "image_config", "messages"),
+            "images": ("pixels", "quality", "output_format", "background")}
 _EXTENDED_CHAT = {"google/gemini-3.1-flash-image-preview"}
 #: Image tokens of one 1K image: the recorded gemini-2.5-flash-image answer billed 1290 image
 #: tokens for one 1024x1024 image (openrouter-protocol.md §2). Larger tiers scale by area.
@@ -40,6 +54,36 @@ class ApiCaps:
     qualities: tuple[str, ...] = ()
     output_formats: tuple[str, ...] = ()
     backgrounds: tuple[str, ...] = ()
+
+    def problems(self, request: Request, api: str) -> list[str]:
+        """What ``request`` asks that this API cannot do for the model, in words; ``[]`` if it fits.
+
+        The one capability check: routing asks "does it fit" (``not problems``) and validation
+        "why not" (the words go into the error), so the two can never disagree.
+        """
+        other = "images" if api == "chat" else "chat"
+        found = [f"{name} (an option of the {other} API only)"
+                 for name in API_ONLY[other] if getattr(request, name)]
+        ratio, size = request.aspect_ratio, request.size
+        if ratio and ratio not in self.aspect_ratios:
+            found.append(f"aspect ratio {ratio} (it takes "
+                         f"{', '.join(self.aspect_ratios) or 'no aspect_ratio option'})")
+        if size and size not in self.sizes:
+            found.append(f"size {size} (it takes {', '.join(self.sizes) or 'no size tier'})")
+        if request.pixels and not self.pixels:
+            found.append(f"an explicit size {request.pixels} (use a size tier and an aspect ratio)")
+        if request.n is not None and request.n > self.max_n:
+            found.append(f"n={request.n} (at most {self.max_n} per request)")
+        inputs = len(request.images)
+        if inputs and self.max_inputs is not None and inputs > self.max_inputs:
+            found.append(f"{inputs} input image(s) (at most {self.max_inputs})"
+                         if self.max_inputs else "input images (it takes none)")
+        for name, allowed in (("quality", self.qualities), ("output_format", self.output_formats),
+                              ("background", self.backgrounds)):
+            value = getattr(request, name)
+            if value and api == "images" and allowed and value not in allowed:
+                found.append(f"{name}={value} (it takes {', '.join(allowed)})")
+        return found
 
 
 def chat_caps(info: ModelInfo, images: ImageModelInfo | None = None) -> ApiCaps:
@@ -179,6 +223,11 @@ class Model:
         return self.max_n
 
     @property
+    def supports_streaming(self) -> bool:
+        """True when some API streams this model's answer."""
+        return any(c.streaming for c in self.apis.values())
+
+    @property
     def supports_seed(self) -> bool:
         """True when some API honours ``seed`` for this model."""
         return any(c.seed for c in self.apis.values())
@@ -193,12 +242,12 @@ class Model:
     def _tokens(self, tier: str) -> int:
         if self.image_tokens:
             return self.image_tokens
-        scale = IMAGES_RESOLUTIONS.get("512" if tier == "0.5K" else tier, 1.0)
+        scale = IMAGES_RESOLUTIONS.get(images_resolution(tier) or tier, 1.0)
         return round(TOKENS_PER_1K_IMAGE * max(1.0, scale * scale))
 
     def _listed_price(self, tier: str, aspect_ratio: str | None) -> Price:
         lines = [line for line in self.price_lines if line.billable == "output_image"]
-        wanted = {tier.lower(), ("512" if tier == "0.5K" else tier).lower()}
+        wanted = {tier.lower(), (images_resolution(tier) or tier).lower()}
         matching = [line for line in lines if line.variant and line.variant.lower() in wanted]
         matching = matching or [line for line in lines if not line.variant] or lines
         costs: list[float] = []

@@ -10,16 +10,27 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Union
 
 from .._exceptions import SpendLimitError
 from .model import Price
 from .request import Request
 
-__all__ = ["Keepers", "Reservation", "SpendGuard", "resolve_cache", "resolve_store"]
+if TYPE_CHECKING:
+    from .._results.cache import ReplayCache
+    from .._results.result import ImageResult
+    from .._results.store import ImageStore
+
+#: What ``Client(cache=...)`` takes: ``True`` for the default folder, a folder, or a cache.
+CacheSetting = Union[bool, str, "os.PathLike[str]", "ReplayCache", None]
+#: What ``Client(store=...)`` takes: a folder or a store.
+StoreSetting = Union[bool, str, "os.PathLike[str]", "ImageStore", None]
+
+__all__ = ["CacheSetting", "Keepers", "Reservation", "SpendGuard", "StoreSetting", "resolve_cache",
+           "resolve_store"]
 
 log = logging.getLogger("jupyter_imagegen")
 
@@ -90,7 +101,7 @@ class SpendGuard:
 class Keepers:
     """The replay cache and the image store, around a call."""
 
-    def __init__(self, cache: Any = None, store: Any = None) -> None:
+    def __init__(self, cache: CacheSetting = None, store: StoreSetting = None) -> None:
         self.cache = resolve_cache(cache)
         self.store = resolve_store(store)
 
@@ -104,17 +115,18 @@ class Keepers:
             return None  # options that are not JSON: not cacheable, still sendable
         return key
 
-    def lookup(self, key: str | None) -> Any:
+    def lookup(self, key: str | None) -> ImageResult | None:
         """A cached result for ``key``, or ``None``."""
         return self.cache.get(key) if key is not None and self.cache is not None else None
 
-    def keep(self, key: str | None, result: Any) -> None:
+    def keep(self, key: str | None, result: ImageResult) -> None:
         """Keep a fresh result in the cache and the store; a full disk costs the copy, never it."""
-        jobs: list[tuple[str, Any]] = []
-        if key is not None and self.cache is not None:
-            jobs.append(("replay cache", lambda: self.cache.put(key, result)))
-        if self.store is not None:
-            jobs.append(("image store", lambda: self.store.add(result)))
+        cache, store = self.cache, self.store
+        jobs: list[tuple[str, Callable[[], object]]] = []
+        if key is not None and cache is not None:
+            jobs.append(("replay cache", lambda: cache.put(key, result)))
+        if store is not None:
+            jobs.append(("image store", lambda: store.add(result)))
         for name, job in jobs:
             try:
                 job()
@@ -123,7 +135,7 @@ class Keepers:
                             name, type(exc).__name__, exc)
 
 
-def resolve_cache(cache: Any) -> Any:
+def resolve_cache(cache: CacheSetting) -> ReplayCache | None:
     """``True`` means the default folder; a path that folder; a cache object is used as is."""
     if cache is None or cache is False:
         return None
@@ -136,12 +148,14 @@ def resolve_cache(cache: Any) -> Any:
     return cache
 
 
-def resolve_store(store: Any) -> Any:
-    """A path means an :class:`ImageStore` there; a store object is used as is."""
+def resolve_store(store: StoreSetting) -> ImageStore | None:
+    """``True`` means the default folder; a path an :class:`ImageStore` there; a store as is."""
     if store is None or store is False:
         return None
     from .._results.store import ImageStore
 
+    if store is True:
+        return ImageStore()
     if isinstance(store, (str, os.PathLike)):
         return ImageStore(store)
     return store

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._exceptions import InvalidInputError, ModelCapabilityError
-from .._wire.sizes import IMAGE_SIZES, parse_size
+from .._wire.sizes import parse_size, spell_ratio, spell_tier
 from .inputs import ImageURLs, to_image_urls
-from .model import Model
+from .model import API_ONLY, Model
 
 __all__ = ["OPTION_NAMES", "Request"]
 
@@ -28,21 +28,10 @@ OPTION_NAMES = frozenset({
     "extra_body", "api",
 })
 _APIS = ("chat", "images", "auto")
-#: Options only one API has; the other would silently drop them.
-API_ONLY = {"chat": ("modalities", "image_config", "messages"),
-            "images": ("pixels", "quality", "output_format", "background")}
 
 
-def _tier(value: Any) -> str | None:
-    """``"512"``/``"0.5k"``/``"2k"`` → the kit's spelling (``0.5K``, ``2K``); junk raises."""
-    if value is None:
-        return None
-    text = str(value).strip().upper()
-    text = "0.5K" if text in ("512", "0.5K") else text
-    if text not in IMAGE_SIZES:
-        raise InvalidInputError(f"unknown size {value!r}; use one of {', '.join(IMAGE_SIZES)} "
-                                "(or WIDTHxHEIGHT on the Image API)")
-    return text
+def _tier(value: object) -> str | None:
+    return None if value is None else spell_tier(value)
 
 
 @dataclass(frozen=True)
@@ -72,7 +61,8 @@ class Request:
         """A request from a generate call's arguments; unknown or malformed ones raise.
 
         ``image_size`` (chat's name) and ``resolution`` (the Image API's) are one field, ``size``;
-        a ``size`` of ``WIDTHxHEIGHT`` is kept apart as ``pixels``.
+        a ``size`` of ``WIDTHxHEIGHT`` is kept apart as ``pixels``. Spelling is normalised here,
+        once, for every front end: ``16x9`` is ``16:9`` and ``512`` or ``0.5k`` is ``0.5K``.
         """
         unknown = set(options) - OPTION_NAMES
         if unknown:
@@ -103,7 +93,7 @@ class Request:
         messages: Sequence[Mapping[str, Any]] = options.get("messages") or ()
         return cls(
             prompt=prompt, model=model.strip(), images=to_image_urls(options.get("images")),
-            aspect_ratio=_str(options.get("aspect_ratio")), size=tiers.pop() if tiers else None,
+            aspect_ratio=_ratio(options.get("aspect_ratio")), size=tiers.pop() if tiers else None,
             pixels=pixels, n=n, seed=seed, quality=_str(options.get("quality")),
             output_format=_str(options.get("output_format")),
             background=_str(options.get("background")), provider=options.get("provider"),
@@ -161,25 +151,7 @@ class Request:
                 f"{model.id!r} is not served by the {api!r} API here (it is on: "
                 f"{', '.join(model.apis) or 'none'}); use api='auto' or "
                 f"api={next(iter(model.apis), 'auto')!r}")
-        problems: list[str] = []
-        if self.aspect_ratio and caps.aspect_ratios and self.aspect_ratio not in caps.aspect_ratios:
-            problems.append(f"aspect ratio {self.aspect_ratio} (it takes {', '.join(caps.aspect_ratios)})")
-        elif self.aspect_ratio and not caps.aspect_ratios:
-            problems.append(f"aspect ratio {self.aspect_ratio} (it takes no aspect_ratio option)")
-        if self.size and caps.sizes and self.size not in caps.sizes:
-            problems.append(f"size {self.size} (it takes {', '.join(caps.sizes)})")
-        if self.pixels and not caps.pixels:
-            problems.append(f"an explicit size {self.pixels} (use a size tier and an aspect ratio)")
-        if self.n is not None and self.n > caps.max_n:
-            problems.append(f"n={self.n} (at most {caps.max_n} per request)")
-        if self.images and caps.max_inputs is not None and len(self.images) > caps.max_inputs:
-            problems.append(f"{len(self.images)} input image(s) (at most {caps.max_inputs})"
-                            if caps.max_inputs else "input images (it takes none)")
-        for name, allowed in (("quality", caps.qualities), ("output_format", caps.output_formats),
-                              ("background", caps.backgrounds)):
-            value = getattr(self, name)
-            if value and api == "images" and allowed and value not in allowed:
-                problems.append(f"{name}={value} (it takes {', '.join(allowed)})")
+        problems = caps.problems(self, api)
         if problems:
             raise ModelCapabilityError(f"{model.id} on the {api} API does not take "
                                        f"{'; '.join(problems)}. Nothing was sent.")
@@ -199,6 +171,14 @@ class Request:
         if self.images:
             keep["input_images"] = len(self.images)
         return keep
+
+
+def _ratio(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"aspect_ratio must be a string like '16:9', not {value!r}")
+    return spell_ratio(value)
 
 
 def _str(value: Any) -> str | None:

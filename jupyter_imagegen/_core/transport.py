@@ -40,14 +40,13 @@ from .threads import WORKERS
 __all__ = ['Limits', 'RateGate', 'Secret', 'Transport']
 
 
-# -- from _gate ------------------------------------------------------------
+# -- the shared rate gate --------------------------------------------------------------------------
 
 # A shared pause for every thread of one client after the service says "slow down".
 #
 # When one request of a batch gets a 429 with ``Retry-After``, its siblings would otherwise keep
 # hitting the limit and each collect its own 429. The gate makes all of them wait out the same
 # window, which is what the service asked for.
-#
 
 class RateGate:
     """Threads call :meth:`wait` before a request; a rate-limited one calls :meth:`block`."""
@@ -77,7 +76,7 @@ class RateGate:
             sleep(min(remaining, 0.25))
 
 
-# -- from _transport ------------------------------------------------------------
+# -- the transport ---------------------------------------------------------------------------------
 
 log = logging.getLogger("jupyter_imagegen")
 Timeout = float | tuple[float, float] | None

@@ -30,7 +30,7 @@ from .._exceptions import CancelledError, ImageGenError
 from .._results.display import caption_bundle, forget_shown, mark_shown, publish, result_outputs
 from .._results.preview import FORMATS, display_options
 from .._results.result import ImageResult
-from .._wire.chat import ASPECT_RATIOS, IMAGE_SIZES
+from .._wire.sizes import ASPECT_RATIOS, IMAGE_SIZES
 from .commands import run_command, usage_error
 from .interpolate import interpolate
 from .status import StatusLine, run_with_status
@@ -217,9 +217,7 @@ class CellRunner:
         }
         outcome: Any
         if len(models) > 1:
-            from .._core.batch import compare
-
-            outcome = compare(prompts, models, client=client, concurrency=args.concurrency, **options)
+            outcome = client.compare(prompts, models, concurrency=args.concurrency, **options)
             batch = outcome.batch
         else:
             model = (models[0] if models else None) or self.default_model or None

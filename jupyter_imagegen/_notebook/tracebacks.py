@@ -117,7 +117,7 @@ def _advise(exc: ImageGenError) -> str:
 
 # -- from _errors ------------------------------------------------------------
 
-_PACKAGE = str(Path(__file__).resolve().parent)
+_PACKAGE = str(Path(__file__).resolve().parents[1])  # the whole package, not this part
 
 
 def _user_frame(tb: TracebackType | None) -> str:

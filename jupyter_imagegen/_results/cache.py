@@ -39,14 +39,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .._wire.chat import Usage
+from .._exceptions import InvalidInputError
+from .._wire.common import Usage
 from .._wire.dataurl import EXTENSIONS
 from .result import GeneratedImage, ImageResult
 
 __all__ = ['FORMAT', 'CacheEntry', 'ReplayCache', 'default_cache_dir', 'load_entry', 'manifest_for']
 
 
-# -- from _cache_manifest ------------------------------------------------------------
+# -- entries on disk: manifests --------------------------------------------------------------------
 
 # Replay-cache manifests: an ``ImageResult`` as JSON (without its image bytes) and back.
 #
@@ -54,7 +55,6 @@ __all__ = ['FORMAT', 'CacheEntry', 'ReplayCache', 'default_cache_dir', 'load_ent
 # too deep, ``created: 1e20`` or ``cost: "free"`` is damage, not a result), and every image is
 # re-hashed against its recorded CRC-32 and size. Any inconsistency raises, and the cache then
 # discards the entry and reports a miss.
-#
 
 # Format 2 checks images with CRC-32 (format 1 used SHA-256): the check is there to catch
 # accidental damage (truncation, bit flips), which CRC-32 does at a quarter of the cost, keeping a
@@ -188,7 +188,7 @@ def _optional_str(value: Any) -> str | None:
     return None if value is None else _str(value)
 
 
-# -- from _cache ------------------------------------------------------------
+# -- the cache -------------------------------------------------------------------------------------
 
 _log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ class ReplayCache:
 
     def __init__(self, directory: str | os.PathLike[str] | None = None, *, max_bytes: int = 1 << 30):
         if max_bytes < 0:
-            raise ValueError("max_bytes must be >= 0")
+            raise InvalidInputError(f"max_bytes must be a number of bytes >= 0, not {max_bytes!r}")
         self.directory = Path(os.fspath(directory)) if directory is not None else default_cache_dir()
         self.max_bytes = int(max_bytes)
         self._entries = self.directory / "entries"
@@ -417,7 +417,8 @@ class ReplayCache:
 
     def _entry_path(self, key: str) -> Path:
         if not _valid_key(key):
-            raise ValueError(f"not a replay-cache key: {key!r}")
+            raise InvalidInputError(f"not a replay-cache key: {key!r} (keys come from cache.key_for "
+                                    "or cache.entries())")
         return self._entries / key
 
 

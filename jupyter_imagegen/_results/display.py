@@ -25,13 +25,12 @@ __all__ = [
 ]
 
 
-# -- from _html ------------------------------------------------------------
+# -- HTML builders ---------------------------------------------------------------------------------
 
 # Pure HTML builders for captions, grids, the live status line and tables.
 #
 # Everything that came from a user or a model (prompts, captions, model text, ids) is escaped here,
 # in one place, so no front end can be fed markup by a prompt or a model reply.
-#
 
 _MUTED = "font-size:0.85em;opacity:0.8;white-space:pre-wrap"
 _FIGURE = (
@@ -102,13 +101,12 @@ def table_html(headers: Sequence[str], rows: Sequence[Sequence[str]], caption: s
             f"<tbody>{body}</tbody></table>")
 
 
-# -- from _display ------------------------------------------------------------
+# -- notebook outputs ------------------------------------------------------------------------------
 
 if TYPE_CHECKING:  # results import this module when shown: a type-only back-reference
     from IPython.display import DisplayHandle
 
     from .result import GeneratedImage, ImageResult
-
 
 
 Bundle = tuple[dict[str, Any], dict[str, Any]]

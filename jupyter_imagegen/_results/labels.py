@@ -8,22 +8,25 @@ The registry lives here, below results and front ends, so both can ask without a
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # results import this module: a type-only back-reference
+    from .result import ImageResult
 
 __all__ = ["OFFLINE_PROVIDER", "is_offline_client", "is_offline_result", "mark_offline", "money"]
 
 #: The ``provider`` the local server writes into chat answers (server/_chat.py PROVIDER).
 OFFLINE_PROVIDER = "jupyter-imagegen offline"
 
-_offline: weakref.WeakSet[Any] = weakref.WeakSet()
+_offline: weakref.WeakSet[object] = weakref.WeakSet()
 
 
-def mark_offline(client: Any) -> None:
+def mark_offline(client: object) -> None:
     """Record that ``client`` talks to the in-process offline server."""
     _offline.add(client)
 
 
-def is_offline_client(client: Any) -> bool:
+def is_offline_client(client: object) -> bool:
     """True for a client :func:`mark_offline` was called on."""
     try:
         return client in _offline
@@ -35,7 +38,7 @@ def is_offline_client(client: Any) -> bool:
 OFFLINE_AUTHOR = "offline/"
 
 
-def is_offline_result(result: Any) -> bool:
+def is_offline_result(result: ImageResult) -> bool:
     """True when ``result`` was made by the offline renderer.
 
     Chat answers name their provider; Image API answers name none (real ones carry only

@@ -13,15 +13,16 @@ from __future__ import annotations
 import io
 import weakref
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from PIL import Image
 
+from .._exceptions import InvalidInputError
 from .._wire.dataurl import sniff_mime
 from .safeimage import page_image
 
-#: A generated image (duck-typed: ``_results`` imports this module, not the reverse).
-GeneratedImage = Any
+if TYPE_CHECKING:  # results are shown through this module: a type-only back-reference
+    from .result import GeneratedImage
 
 __all__ = ["DisplayOptions", "Preview", "display_options", "options", "preview", "thumbnail"]
 
@@ -62,14 +63,15 @@ def display_options(**changes: object) -> _Restore:
     global _current
     fmt = changes.get("format", _current.format)
     if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise InvalidInputError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     for name in ("preview", "thumbnail"):
         value = changes.get(name, getattr(_current, name))
         if not isinstance(value, int) or value < 16:
-            raise ValueError(f"{name} must be a number of pixels >= 16, not {value!r}")
+            raise InvalidInputError(f"{name} must be a number of pixels >= 16, not {value!r}")
     unknown = set(changes) - set(DisplayOptions.__dataclass_fields__)
     if unknown:
-        raise TypeError(f"unknown display option(s): {', '.join(sorted(unknown))}")
+        raise InvalidInputError(f"unknown display option(s): {', '.join(sorted(unknown))}; "
+                                f"valid: {', '.join(DisplayOptions.__dataclass_fields__)}")
     old = _current
     _current = replace(_current, **changes)  # type: ignore[arg-type]
     return _Restore(old)

@@ -1,7 +1,13 @@
 """Generated images and results: lazy decoding, lossless saving, notebook display.
 
 The bytes the model sent are kept as they came: saving writes them unchanged (plus metadata) and
-display hands them straight to the front end, so nothing is re-encoded on the way.
+display hands them straight to the front end, so nothing is re-encoded on the way. A
+:class:`GeneratedImage` holds one image's original bytes and decodes them on first use,
+pixel-capped (:mod:`.safeimage`); what a page is handed is raster by magic bytes.
+
+Results sit below the core that makes them, so the two back-references a result keeps (the
+request that made it, and the client that continues it with ``edit``) are typed as the small
+:class:`Recipe` and :class:`Maker` protocols, which the core's ``Request`` and ``Client`` meet.
 """
 
 from __future__ import annotations
@@ -13,29 +19,41 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PIL import Image
 
 from .._exceptions import InvalidInputError
 from .._version import __version__
-from .._wire.chat import ChatCompletion, Usage
+from .._wire.common import ChatCompletion, Usage
 from .._wire.dataurl import EXTENSIONS, encode_data_url
 from .files import atomic_write, claim_name, png_with_text, safe_name, slug
 from .labels import is_offline_result, money
 from .marimo import MarimoDisplay
 from .safeimage import open_image, page_image
 
-__all__ = ['GeneratedImage', 'ImageResult']
+__all__ = ["GeneratedImage", "ImageResult", "Maker", "Recipe"]
 
 
-# -- from _generated ------------------------------------------------------------
+class Recipe(Protocol):
+    """What a result reads of the request that made it (the core's ``Request`` is one)."""
 
-# One generated image: its original bytes, their type, and a lazily decoded PIL image.
-#
-# The original bytes are what ``save()`` writes and the store keeps; decoding happens on first use,
-# pixel-capped (:mod:`._safeimage`), and what a page is handed is raster by magic bytes.
-#
+    @property
+    def prompt(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def aspect_ratio(self) -> str | None: ...
+    @property
+    def size(self) -> str | None: ...
+
+
+class Maker(Protocol):
+    """The client that made a result (the core's ``Client`` is one): ``edit`` continues with it."""
+
+    def edit(self, result: ImageResult, prompt: str, model: str | None = None,
+             **options: Any) -> ImageResult: ...
+
 
 @dataclass(eq=False)
 class GeneratedImage:
@@ -80,7 +98,7 @@ class GeneratedImage:
         return f"<GeneratedImage {self.mime} {len(self.data)} bytes index={self.index}>"
 
 
-# -- from _results ------------------------------------------------------------
+# -- results ---------------------------------------------------------------------------------------
 
 _IMAGE_SUFFIXES = frozenset({*EXTENSIONS.values(), ".jpeg"})
 
@@ -104,11 +122,11 @@ class ImageResult(MarimoDisplay):
     created: float = field(default_factory=time.time)
     elapsed: float | None = None
     cached: bool = False
-    #: The :class:`~jupyter_imagegen._core.request.Request` that made this result: ``edit()``, the
+    #: The :class:`~jupyter_imagegen.Request` that made this result: ``edit()``, the
     #: widget's "reuse" and the replay cache read it, whichever API answered.
-    request: Any = field(default=None, repr=False, compare=False)
+    request: Recipe | None = field(default=None, repr=False, compare=False)
     #: The client that made this result (``edit`` continues with it); never saved or shown.
-    _client: Any = field(default=None, repr=False, compare=False)
+    _client: Maker | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_completion(
@@ -188,21 +206,7 @@ class ImageResult(MarimoDisplay):
         if client is None:
             raise InvalidInputError("this result has no client to edit with; use "
                                     "client.generate(prompt, images=result) instead")
-        extra = kwargs.pop("images", None)
-        inputs: list[Any] = list(self.generated)
-        if extra is not None:
-            inputs += extra if isinstance(extra, (list, tuple)) else [extra]
-        if self.request is not None and hasattr(client, "send"):
-            request = self.request.with_options(
-                prompt=prompt, model=model or self.requested_model or self.model, images=inputs,
-                **kwargs)
-            result: ImageResult = client.send(request)
-            return result
-        params = {k: v for k, v in self.params.items()
-                  if k in ("aspect_ratio", "size", "seed", "provider") and k not in kwargs}
-        fallback: ImageResult = client.generate(prompt, model or self.requested_model or self.model,
-                                                images=inputs, **params, **kwargs)
-        return fallback
+        return client.edit(self, prompt, model, **kwargs)
 
     # -- provenance ---------------------------------------------------------------------------
 

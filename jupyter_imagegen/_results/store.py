@@ -31,19 +31,19 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont
 
+from .._exceptions import InvalidInputError
 from .result import ImageResult
 from .safeimage import open_image, safe_to_link
 
 __all__ = ['ImageStore', 'StoreEntry', 'contact_sheet', 'export_html', 'header_size', 'parse_lines']
 
 
-# -- from _storeindex ------------------------------------------------------------
+# -- reading the index -----------------------------------------------------------------------------
 
 # Reading store index lines: a foreign or damaged record is skipped, never fatal.
 #
 # Why: one record with ``created: 1e20``, ``NaN`` or non-dict params broke every store operation,
 # and index paths outside the store (``../x.png``, absolute ones) were listed and put in galleries.
-#
 
 def parse_lines(lines: Sequence[bytes]) -> list[dict[str, Any]]:
     """Well-formed records only: blank, torn or foreign lines are skipped, never fatal."""
@@ -93,16 +93,13 @@ def _well_formed(record: Any) -> bool:
         return False
 
 
-# -- from _store_views ------------------------------------------------------------
+# -- views: contact sheet and HTML gallery ---------------------------------------------------------
 
 # Views of an image store: a contact sheet image and a self-contained HTML gallery.
 #
 # Both read the store's files and never decode more than a thumbnail's worth per entry (pixel-capped
 # by :mod:`._safeimage`); the gallery embeds JPEG thumbnails, escapes every string, runs no script
 # and links only files that are raster images inside the store.
-#
-
-
 
 
 def contact_sheet(
@@ -118,7 +115,7 @@ def contact_sheet(
     two lines under it: the prompt and the model, cut to the cell's width.
     """
     if not chosen:
-        raise ValueError("no images for a contact sheet")
+        raise InvalidInputError("no images for a contact sheet: the store (or the selection) is empty")
     font = ImageFont.load_default()
     line = _line_height(font) if captions else 0
     pad = 6
@@ -247,7 +244,7 @@ def _fit(
     return text[:lo].rstrip() + "..."
 
 
-# -- from _store ------------------------------------------------------------
+# -- the store -------------------------------------------------------------------------------------
 
 try:
     import fcntl

@@ -42,14 +42,13 @@ __all__ = [
 ]
 
 
-# -- from _chat_stream ------------------------------------------------------------
+# -- reading a streamed chat answer ----------------------------------------------------------------
 
 # Streamed chat completions: one accumulator over ``chat.completion.chunk`` events.
 #
 # Images arrive whole in ``choices[].delta.images`` (docs 1c9b4627 streaming sample; the AI SDK
 # provider reads the same field), text and reasoning as deltas, usage on the last chunk; an
 # ``error`` on a chunk or a choice ends the stream with the mapped error. Pure, stdlib only.
-#
 
 def text_of(content: Any) -> str:
     """Message content may be a string, ``null`` or a list of parts; return its text."""
@@ -186,7 +185,7 @@ class StreamAccumulator:
         )
 
 
-# -- from _protocol ------------------------------------------------------------
+# -- request bodies and whole answers --------------------------------------------------------------
 
 def modalities_for(output_modalities: Iterable[str]) -> list[str]:
     """``["image", "text"]`` for text+image models, ``["image"]`` for image-only models."""

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-# -- from _models ------------------------------------------------------------
+# -- GET /models entries ---------------------------------------------------------------------------
 
 # Model discovery records: ``GET /models`` entries as typed values (pure, stdlib only).
 
@@ -135,7 +135,7 @@ def closest_ids(wanted: str, ids: Iterable[str], n: int = 3) -> list[str]:
     return found[:n]
 
 
-# -- from _listing ------------------------------------------------------------
+# -- GET /images/models descriptors and endpoints price lines --------------------------------------
 
 @dataclass(frozen=True)
 class ImageParameter:

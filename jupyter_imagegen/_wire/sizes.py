@@ -13,6 +13,9 @@ and at c9878752 (2026-07-03: the Image API's 22 ``aspect_ratio`` values and ``re
 from __future__ import annotations
 
 import math
+import re
+
+from .._exceptions import InvalidInputError
 
 __all__ = [
     "ASPECT_RATIOS",
@@ -25,6 +28,8 @@ __all__ = [
     "images_resolution",
     "parse_size",
     "pixel_size",
+    "spell_ratio",
+    "spell_tier",
 ]
 
 #: ``image_config.aspect_ratio`` values and their pixel sizes at ``image_size="1K"`` (Gemini's table).
@@ -53,6 +58,32 @@ IMAGES_ASPECT_RATIOS: tuple[str, ...] = (
 )
 #: ``resolution`` tiers and their scale relative to 1K (1:1 at 1K is 1024x1024).
 IMAGES_RESOLUTIONS: dict[str, float] = {"512": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
+
+
+_RATIO = re.compile(r"\d{1,3}(\.\d{1,2})?:\d{1,3}(\.\d{1,2})?")
+
+
+def spell_ratio(value: object) -> str:
+    """An aspect ratio in the one spelling both APIs take: ``16x9``, ``16/9``, ``16 : 9`` → ``16:9``.
+
+    Only the spelling is checked: which ratios a model takes is its catalogue record's to say.
+    Every front end (API, magic, widget, CLI) gets this through ``Request.build``.
+    """
+    ratio = re.sub(r"\s*[x/:]\s*", ":", str(value).strip().lower())
+    if ratio != "auto" and not _RATIO.fullmatch(ratio):
+        raise InvalidInputError(f"{value!r} is not an aspect ratio; write it like 16:9 "
+                                f"(e.g. {', '.join(list(ASPECT_RATIOS)[:4])}, or auto)")
+    return ratio
+
+
+def spell_tier(value: object) -> str:
+    """A size tier in the kit's spelling: ``512``/``0.5k`` → ``0.5K``, ``2k`` → ``2K``; junk raises."""
+    text = str(value).strip().upper()
+    text = chat_size(text) or text
+    if text not in IMAGE_SIZES:
+        raise InvalidInputError(f"unknown size {value!r}; use one of {', '.join(IMAGE_SIZES)} "
+                                "(or WIDTHxHEIGHT on the Image API)")
+    return text
 
 
 def chat_size(tier: str | None) -> str | None:
