@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from jupyter_imagegen._wire.sse import encode_sse
 
 from ._chat import completion_json, compose, sse_parts, stream_chunks
+from ._chat_validate import ChatRequest, Rejected, parse_chat_request
 from ._faults import Fault
 from ._records import new_generation_id
-from ._validate import ChatRequest, Rejected, parse_chat_request
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -20,12 +20,12 @@ from PIL import Image, ImageChops
 from jupyter_imagegen._wire.sse import encode_sse
 
 from ._chat import sse_parts
+from ._chat_validate import Rejected
 from ._faults import Fault
 from ._images_validate import ImagesRequest, parse_images_request
 from ._pricing import image_cost, input_cost
 from ._records import GenerationRecord, new_generation_id
 from ._render import RenderCache, backdrop, encode_image, render
-from ._validate import Rejected
 
 #: (duck-typed: ``_app`` imports this module, not the reverse)
 Handler = Any

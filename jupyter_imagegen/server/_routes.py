@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from ._catalog import ModelSpec, filter_models, model_json
+from ._chat_catalog import ModelSpec, filter_models, model_json
 
 #: (duck-typed: ``_app`` imports this module, not the reverse)
 Handler = Any
