@@ -13,7 +13,7 @@ import json
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageChops
 
@@ -27,13 +27,12 @@ from ._pricing import image_cost, input_cost
 from ._records import GenerationRecord, new_generation_id
 from ._render import RenderCache, backdrop, encode_image, render
 
-#: (duck-typed: ``_app`` imports this module, not the reverse)
-Handler = Any
+if TYPE_CHECKING:  # the handler calls this module, so the reference back is type-only
+    from ._app import Handler
 
 __all__ = ["ImageGenerationRecord", "ImagesAnswer", "compose_images", "handle_images"]
 
 BAD_BASE64 = "iVBORw0KGgo%%%%not*valid*base64!!"
-KEEPALIVE = "OPENROUTER PROCESSING"
 PARTIAL = "image_generation.partial_image"
 COMPLETED = "image_generation.completed"
 
