@@ -17,7 +17,7 @@ format rather than the client's assumptions.
 
 from __future__ import annotations
 
-from ._catalog import ModelSpec, build_catalogue, model_json
+from ._chat_catalog import ModelSpec, build_catalogue, model_json
 from ._faults import FAULT_KINDS, Fault, FaultQueue, parse_fault_spec
 from ._records import GenerationRecord, RecordedRequest, RecordList
 from ._render import parse_prompt, render

@@ -13,41 +13,52 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from io import BufferedIOBase
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from jupyter_imagegen._wire.chat import error_body
+from jupyter_imagegen._wire.sse import encode_sse
 
 from ._chat import dump_parts
-from ._chat_http import ChatHandling
+from ._chat_http import handle_chat
 from ._conn import Reaper, wait_for_request
-from ._fault_http import FaultHandling
+from ._fault_http import handle_fault_admin, send_status_fault
 from ._images import handle_images
 from ._records import RecordedRequest
 from ._routes import handle_listing
 
-#: The threading server of ``_httpserver`` (duck-typed: it imports this module).
-HTTPServer = Any
+if TYPE_CHECKING:  # _httpserver builds its server around this handler, so it imports this module
+    from ._httpserver import HTTPServer
 
-__all__ = ["API_PREFIX", "Handler"]
+__all__ = ["API_PREFIX", "KEEPALIVE", "Handler"]
 
 API_PREFIX = "/api/v1"
 _AUTH_PATHS = ("/chat/completions", "/images", "/key", "/generation", "/models/user")
 _GENERATE_PATHS = ("/chat/completions", "/images")
 _ALLOWED = "GET, POST, DELETE"
+#: The SSE comment sent while "generating", as the service sends it (docs ``streaming.mdx``).
+KEEPALIVE = "OPENROUTER PROCESSING"
 
 
-class Handler(ChatHandling, FaultHandling, BaseHTTPRequestHandler):
-    """Routes one request; see the module docstring for the transport choices."""
+class Handler(BaseHTTPRequestHandler):
+    """Routes one request and writes its answer; see the module docstring for the transport choices.
+
+    The routes themselves are functions over this handler (``handle_chat``, ``handle_images``,
+    ``handle_listing``, the fault functions), so each reads on its own; the handler keeps the
+    connection and the writers they share (:meth:`_write_json`, :meth:`_error`,
+    :meth:`_open_stream`, :meth:`_chunk`, :meth:`_hang_up`).
+    """
 
     protocol_version = "HTTP/1.1"
     server_version = "jupyter-imagegen-local"
     sys_version = ""
     disable_nagle_algorithm = True
     timeout = 60.0  # per-connection socket timeout; setup() applies LocalServer(request_timeout=)
-    server: HTTPServer  # the threading server of _httpserver
+    server: HTTPServer  # the threading server of _httpserver (it knows the LocalServer as .app)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -156,6 +167,44 @@ class Handler(ChatHandling, FaultHandling, BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def _open_stream(self, gen_id: str, delay: float) -> None:
+        """Start an SSE response, then keep it alive with comments while "generating" for ``delay``.
+
+        Streams are chunked HTTP/1.1; an HTTP/1.0 peer, which cannot read chunks, gets a stream
+        that ends when the connection closes.
+        """
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        if self._chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:  # HTTP/1.0 has no chunks: the body ends when the connection does
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.send_header("X-Generation-Id", gen_id)
+        self.end_headers()
+        self._chunk(encode_sse(comment=KEEPALIVE))
+        deadline = time.monotonic() + delay
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, self.server.app.keepalive_interval))
+            if deadline - time.monotonic() > 0:
+                self._chunk(encode_sse(comment=KEEPALIVE))
+
+    def _chunk(self, *parts: bytes) -> None:
+        """One HTTP/1.1 chunk made of ``parts`` (none: the empty chunk that ends the body).
+
+        Small chunks go out in one write; a large part (an image) is written as is, never
+        joined with the rest. For an HTTP/1.0 peer the data is written as is, and the end is
+        the connection's close.
+        """
+        size = sum(map(len, parts))
+        if not self._chunked:
+            self.wfile.writelines(part for part in parts if part)
+        elif size < 65536:
+            self.wfile.write(b"%x\r\n%b\r\n" % (size, b"".join(parts)))
+        else:
+            self.wfile.writelines([b"%x\r\n" % size, *parts, b"\r\n"])
+
     # -- entry points --------------------------------------------------------------------------
 
     def do_GET(self) -> None:
@@ -229,17 +278,17 @@ class Handler(ChatHandling, FaultHandling, BaseHTTPRequestHandler):
         app = self.server.app
         if path == "/_faults":
             if self._authorised():
-                self._admin_faults(method, body)
+                handle_fault_admin(self, method, body)
             return
         model = _peek_model(body) if path in _GENERATE_PATHS else None
         fault = app.faults.take(path, model)
         if fault is not None and fault.status is not None:
-            self._status_fault(fault, model, path)
+            send_status_fault(self, fault, model, path)
             return
         if path in _AUTH_PATHS and not self._authorised():
             return
         if method == "POST" and path == "/chat/completions":
-            self._chat(body, fault)
+            handle_chat(self, body, fault)
         elif method == "POST" and path == "/images":
             handle_images(self, body, fault)
         elif method == "GET" and handle_listing(self, path, query):
@@ -255,7 +304,7 @@ class Handler(ChatHandling, FaultHandling, BaseHTTPRequestHandler):
         else:
             self._error(404, f"Not found: {method} {API_PREFIX}{path}")
 
-    # -- auth, faults --------------------------------------------------------------------------
+    # -- auth ----------------------------------------------------------------------------------
 
     def _authorised(self) -> bool:
         expected = self.server.app.api_key
@@ -275,7 +324,7 @@ class Handler(ChatHandling, FaultHandling, BaseHTTPRequestHandler):
 class _BodyReader:
     """The connection's reader for one request: reading the body ends its read deadline."""
 
-    def __init__(self, inner: Any, reaper: Reaper, sock: socket.socket) -> None:
+    def __init__(self, inner: BufferedIOBase, reaper: Reaper, sock: socket.socket) -> None:
         self._inner, self._reaper, self._sock = inner, reaper, sock
 
     def read(self, size: int = -1) -> bytes:

@@ -21,8 +21,8 @@ from typing import Any
 from jupyter_imagegen._wire.chat import IMAGE_SIZES
 from jupyter_imagegen._wire.dataurl import encode_data_url, is_base64, plain_data_url
 
+from ._chat_validate import ChatRequest
 from ._render import RenderCache, encode_image, parse_prompt, render, seed_for
-from ._validate import ChatRequest
 
 __all__ = ["PROVIDER", "Answer", "completion_json", "compose", "stream_chunks"]
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import socket
 import threading
 from http.server import ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._app import Handler
 from ._conn import Reaper, allowed_hosts, refuse
 
-#: (duck-typed: ``_server`` imports this module, not the reverse)
-LocalServer = Any
+if TYPE_CHECKING:  # LocalServer starts this server, so the reference back is type-only
+    from ._server import LocalServer
 
 __all__ = ["HTTPServer"]
 

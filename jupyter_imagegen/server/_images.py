@@ -13,27 +13,26 @@ import json
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageChops
 
 from jupyter_imagegen._wire.sse import encode_sse
 
 from ._chat import sse_parts
+from ._chat_validate import Rejected
 from ._faults import Fault
 from ._images_validate import ImagesRequest, parse_images_request
 from ._pricing import image_cost, input_cost
 from ._records import GenerationRecord, new_generation_id
 from ._render import RenderCache, backdrop, encode_image, render
-from ._validate import Rejected
 
-#: (duck-typed: ``_app`` imports this module, not the reverse)
-Handler = Any
+if TYPE_CHECKING:  # the handler calls this module, so the reference back is type-only
+    from ._app import Handler
 
 __all__ = ["ImageGenerationRecord", "ImagesAnswer", "compose_images", "handle_images"]
 
 BAD_BASE64 = "iVBORw0KGgo%%%%not*valid*base64!!"
-KEEPALIVE = "OPENROUTER PROCESSING"
 PARTIAL = "image_generation.partial_image"
 COMPLETED = "image_generation.completed"
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._catalog import _CREATED, _STAND_IN
+from ._chat_catalog import _CREATED, _STAND_IN
 from ._data import catalogue_data, image_endpoints_record
 
 __all__ = ["ALL_RATIOS", "PROVIDER_SLUG", "ImageApiModel", "build_image_catalogue"]

@@ -26,8 +26,8 @@ from jupyter_imagegen._wire.images import (
     parse_size,
 )
 
+from ._chat_validate import Rejected, _decode_inputs, model_not_found
 from ._images_catalog import ALL_RATIOS, ImageApiModel
-from ._validate import Rejected, _decode_inputs, model_not_found
 
 __all__ = ["ImagesRequest", "parse_images_request"]
 

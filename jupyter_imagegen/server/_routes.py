@@ -11,13 +11,13 @@ when both are omitted). Model ids resolve by ``id`` or by ``canonical_slug``, si
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from ._catalog import ModelSpec, filter_models, model_json
+from ._chat_catalog import ModelSpec, filter_models, model_json
 
-#: (duck-typed: ``_app`` imports this module, not the reverse)
-Handler = Any
+if TYPE_CHECKING:  # the handler calls this module, so the reference back is type-only
+    from ._app import Handler
 
 __all__ = ["handle_listing"]
 

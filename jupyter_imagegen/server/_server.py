@@ -15,14 +15,14 @@ from types import TracebackType
 from typing import Any, TextIO
 
 from ._app import API_PREFIX
-from ._catalog import ModelSpec, build_catalogue
 from ._chat import Answer
+from ._chat_catalog import ModelSpec, build_catalogue
+from ._chat_validate import ChatRequest
 from ._faults import FaultQueue
 from ._httpserver import HTTPServer
 from ._images_catalog import ImageApiModel, build_image_catalogue
 from ._records import GenerationRecord, RecordedRequest, RecordList
 from ._render import RenderCache
-from ._validate import ChatRequest
 
 __all__ = ["LocalServer"]
 

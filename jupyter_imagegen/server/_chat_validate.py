@@ -19,7 +19,7 @@ from jupyter_imagegen._wire.chat import ASPECT_RATIOS, IMAGE_SIZES, pixel_size
 from jupyter_imagegen._wire.dataurl import decode_data_url
 from jupyter_imagegen._wire.images import images_pixel_size
 
-from ._catalog import ModelSpec
+from ._chat_catalog import ModelSpec
 
 __all__ = ["ChatRequest", "Rejected", "parse_chat_request"]
 
