@@ -58,8 +58,8 @@ from ._results.preview import display_options
 from ._results.result import GeneratedImage, ImageResult
 from ._results.store import ImageStore, StoreEntry
 from ._version import __version__
-from ._wire.sizes import ASPECT_RATIOS, IMAGE_SIZES
 from ._wire.common import Usage
+from ._wire.sizes import ASPECT_RATIOS, IMAGE_SIZES
 
 __all__ = [
     "ASPECT_RATIOS",

@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from magic_helpers import KEY, decode, run, shell_bound_to
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._notebook.magic import ImageGenMagics
+from jupyter_imagegen._notebook.magic import CellCommand, ImageGenMagics
 from jupyter_imagegen._results.display import forget_shown
 from jupyter_imagegen.server import Fault, LocalServer
 
@@ -85,6 +86,25 @@ def test_options_reach_the_request(ip: InteractiveShell, server: LocalServer) ->
     assert body["seed"] == 7
     ((_mime, data, _meta),) = cell.images
     assert decode(data).size == (768, 439)  # the preview: long side 768 (the original is kept)
+
+
+def test_a_cell_is_read_once_into_a_command_before_anything_is_sent(
+    ip: InteractiveShell, server: LocalServer
+) -> None:
+    magics = next(c for c in ip.configurables if isinstance(c, ImageGenMagics))
+    magics.default_model, magics.image_size = "offline/sketch", "1K"
+    ip.user_ns["style"] = "ink"
+    command = magics._read_cell("--each-line -a 16x9 --no-stream --concurrency 2",
+                                "a fox, {style}\n\n  a hare  \n")
+    assert isinstance(command, CellCommand) and command.is_batch
+    assert command.prompts == ["a fox, ink", "a hare"]
+    assert (command.models, command.model, command.stream, command.concurrency) == (
+        (), "offline/sketch", False, 2)
+    assert command.options() == {"images": None, "aspect_ratio": "16:9", "image_size": "1K",
+                                 "seed": None, "n": None, "api": None, "timeout": None}
+    with pytest.raises(UsageError, match="--concurrency must be at least 1"):
+        magics._read_cell("-m offline/sketch -m offline/poster --concurrency 0", "a")
+    assert not server.requests  # reading a cell sends nothing
 
 
 def test_streaming_shows_a_live_status_line_replaced_by_the_image(

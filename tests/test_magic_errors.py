@@ -34,7 +34,7 @@ def posted(server: LocalServer) -> int:
         # The catalogue knows what the model takes, and says so before anything is sent.
         ("--aspect-ratio 7:3", ["google/gemini-2.5-flash-image on the chat API does not take "
                                 "aspect ratio 7:3 (it takes 1:1, 2:3, 3:2"]),
-        ("--size 3K", ["'3K' is not a supported size; use one of 0.5K, 1K, 2K, 4K"]),
+        ("--size 3K", ["unknown size '3K'; use one of 0.5K, 1K, 2K, 4K"]),
         ("--seed abc", ["argument --seed: invalid int value: 'abc'"]),
         ("--as 2fast", ["'2fast' is not a valid Python variable name"]),
         ("--as class", ["'class' is not a valid Python variable name"]),

@@ -15,8 +15,16 @@ from ipywidgets.widgets.widget import _remove_buffers
 from PIL import Image
 
 import jupyter_imagegen as ig
+from jupyter_imagegen._results.result import GeneratedImage, ImageResult
 from jupyter_imagegen._widget import widget as _widget
-from jupyter_imagegen._widget.data import PREVIEW_PX, THUMB_PX, WIDGET_TEXT, download, model_choices
+from jupyter_imagegen._widget.data import (
+    PREVIEW_PX,
+    THUMB_PX,
+    WIDGET_TEXT,
+    download,
+    image_reply,
+    model_choices,
+)
 from jupyter_imagegen._widget.widget import ImageGenWidget
 from jupyter_imagegen._wire.pngmeta import read_png_text
 from jupyter_imagegen.server import Fault, LocalServer
@@ -233,6 +241,23 @@ def test_full_image_request_is_a_binary_buffer(widget: ImageGenWidget,
     assert content == {"type": "full", "key": "r1", "mime": "image/png", "width": 1024,
                        "height": 1024, "index": 0}
     assert buffers == [first.generated[0].data]
+
+
+def test_image_reply_sends_rasters_only_and_answers_missing_otherwise() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (12, 8), "red").save(buffer, format="PNG")
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    result = ImageResult(prompt="p", model="offline/sketch", created=0.0, generated=(
+        GeneratedImage(data=buffer.getvalue(), mime="image/png"),
+        GeneratedImage(data=svg, mime="image/svg+xml", index=1)))
+    content, buffers = image_reply(result, "full", "r1", 0)
+    assert content == {"type": "full", "key": "r1", "index": 0, "mime": "image/png", "width": 12,
+                       "height": 8}
+    assert buffers == [buffer.getvalue()]
+    missing = {"key": "r1", "missing": True}
+    assert image_reply(result, "download", "r1", 1) == ({"type": "download", "index": 1, **missing}, None)
+    assert image_reply(result, "full", "r1", 2) == ({"type": "full", "index": 2, **missing}, None)
+    assert image_reply(None, "full", "r1", 0) == ({"type": "full", "index": 0, **missing}, None)
 
 
 def test_input_image_from_python_is_sent_for_edits(

@@ -1,7 +1,11 @@
 """The ``%imagegen COMMAND`` line commands: models, config, offline, online, key, widget, help.
 
-Each command is a small function of the magics object and its arguments; anything that goes
-wrong becomes a short ``UsageError``. The API key is only ever reported as set or unset.
+Each command is a small function of the magics object and its arguments, so adding one is a
+function and a ``COMMANDS`` entry, not a new magic. Anything that goes wrong becomes a short
+``UsageError``. The API key is only ever reported as set or unset.
+
+The magic module imports this one (it hands ``%imagegen`` lines without a cell body here), so
+:class:`~.magic.ImageGenMagics` is imported for type checking only: a runtime import would cycle.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import getpass
 import os
 import shlex
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
 
@@ -20,8 +24,10 @@ from .._exceptions import ImageGenError
 from .._results.labels import is_offline_client, money
 from .status import Table
 
-#: The magics object (duck-typed: ``_magic`` imports this module, not the reverse).
-ImageGenMagics = Any
+if TYPE_CHECKING:
+    from .._core.client import Client
+    from .._widget.widget import ImageGenWidget
+    from .magic import ImageGenMagics
 
 __all__ = ["COMMANDS", "run_command", "usage_error"]
 
@@ -83,7 +89,7 @@ def _config(magics: ImageGenMagics, words: list[str]) -> Table:
     return Table(["setting", "value", "change with"], rows, caption="%config ImageGenMagics lists all")
 
 
-def _spent(client: Any) -> str:
+def _spent(client: Client) -> str:
     """Real spend only: an offline client's simulated prices are not money spent."""
     if is_offline_client(client):
         return f"$0.00 (offline; simulated prices total {money(client.spent)}, not charged)"
@@ -118,7 +124,7 @@ def _key(magics: ImageGenMagics, words: list[str]) -> None:
     print(f"jupyter_imagegen: API key set for this session; online at {client.base_url}.")
 
 
-def _widget(magics: ImageGenMagics, words: list[str]) -> Any:
+def _widget(magics: ImageGenMagics, words: list[str]) -> ImageGenWidget:
     try:
         from .._widget.widget import ImageGenWidget
     except ImportError as exc:  # ipywidgets/anywidget missing, or an old install
@@ -175,13 +181,13 @@ def _help(magics: ImageGenMagics, words: list[str]) -> Help:
     return Help()
 
 
-COMMANDS: dict[str, Callable[[ImageGenMagics, list[str]], Any]] = {
+COMMANDS: dict[str, Callable[[ImageGenMagics, list[str]], object]] = {
     "models": _models, "config": _config, "offline": _offline, "online": _online, "key": _key,
     "widget": _widget, "help": _help,
 }
 
 
-def run_command(magics: ImageGenMagics, line: str) -> Any:
+def run_command(magics: ImageGenMagics, line: str) -> object:
     """Run ``%imagegen COMMAND [ARGS]``; ``%imagegen`` alone shows the help."""
     try:
         words = shlex.split(line)

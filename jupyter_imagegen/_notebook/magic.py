@@ -1,10 +1,21 @@
-"""The ``%%imagegen`` cell magic and the ``%imagegen`` line commands.
+"""The ``%%imagegen`` cell magic: one settings class, one parsed cell.
 
-``%load_ext jupyter_imagegen`` registers :class:`ImageGenMagics`. Settings are traitlets, so
-``%config ImageGenMagics.default_model = "..."`` and ``c.ImageGenMagics...`` in an IPython
-config file both work, and ``%config ImageGenMagics`` lists them. Errors from the service are
-shown as short ``UsageError`` messages that say what to do (IPython hides the traceback for
-those; ``short_errors = False`` brings tracebacks back), and the API key is never shown.
+``%load_ext jupyter_imagegen`` registers :class:`ImageGenMagics`. Its settings are traitlets, so
+``%config ImageGenMagics.default_model = "..."``, ``c.ImageGenMagics...`` in an IPython config
+file and ``%config ImageGenMagics`` (the listing) all come free from IPython.
+
+A cell is read once, in the spirit of jupysql's ``SQLCommand``: the ``%%imagegen`` line is parsed
+with IPython's ``magic_arguments`` (so ``%imagegen?`` documents every option), the body becomes
+the prompt (``{name}`` filled from the user's variables), ``--input`` expressions are evaluated,
+and the magic's settings fill whatever the line left out. The result is a frozen
+:class:`CellCommand`; everything after (the request, the live status, saving, display) reads
+only that object, so a cell's meaning is decided in one place and every usage error is raised
+before anything is sent. ``%imagegen COMMAND`` (no cell body) goes to :mod:`.commands` instead.
+
+Argument types check spelling only (``16x9`` becomes ``16:9``): what a model takes is the
+catalogue's to say, checked against the chosen model before anything is sent. Errors from the
+service become short ``UsageError`` messages that say what to do (IPython shows those without a
+traceback; ``short_errors = False`` brings tracebacks back), and the API key is never shown.
 """
 
 from __future__ import annotations
@@ -12,10 +23,10 @@ from __future__ import annotations
 import argparse
 import difflib
 import keyword
-import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core import magic_arguments as _margs
 from IPython.core.displaypub import DisplayPublisher
@@ -26,11 +37,11 @@ from traitlets.config import Configurable
 
 from .._api import default_client
 from .._core.client import Client
-from .._exceptions import CancelledError, ImageGenError
+from .._exceptions import CancelledError, ImageGenError, InvalidInputError
 from .._results.display import caption_bundle, forget_shown, mark_shown, publish, result_outputs
 from .._results.preview import FORMATS, display_options
 from .._results.result import ImageResult
-from .._wire.sizes import ASPECT_RATIOS, IMAGE_SIZES
+from .._wire.sizes import ASPECT_RATIOS, IMAGE_SIZES, spell_ratio, spell_tier
 from .commands import run_command, usage_error
 from .interpolate import interpolate
 from .status import StatusLine, run_with_status
@@ -38,51 +49,53 @@ from .tracebacks import advise
 from .tracebacks import install as install_short_errors
 from .tracebacks import uninstall as uninstall_short_errors
 
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from .._core.batch import BatchResult, Comparison
+
 __all__ = [
-    "CellRunner", "ImageGenMagics", "PublicVariables", "identifier", "load_ipython_extension",
+    "CellCommand", "ImageGenMagics", "PublicVariables", "identifier", "load_ipython_extension",
     "normalize_aspect_ratio", "normalize_image_size", "seconds", "unload_ipython_extension",
 ]
 
+#: Seconds a request runs before the live status line appears (quick answers need none).
+STATUS_DELAY = 0.3
 
-# -- from _magic_args ------------------------------------------------------------
 
-# The ``%%imagegen`` argument types and the notebook namespace the prompt may read.
-#
-# Argument types check spelling only (``16x9`` becomes ``16:9``): what a model takes is the
-# catalogue's to say, checked against the chosen model before anything is sent.
-#
+# -- argument types -----------------------------------------------------------------------------
+
 
 def normalize_aspect_ratio(value: str) -> str:
-    """``16:9`` (also ``16x9`` / ``16/9``), ``9:19.5`` or ``auto``; junk is an error.
+    """``16:9`` (also ``16x9`` / ``16/9``), ``9:19.5`` or ``auto``; junk is a usage error.
 
-    Only the spelling is checked here: which ratios a model takes is the catalogue's to say, and
-    the request is checked against the chosen model's record before anything is sent.
+    The spelling is the core's (:func:`~jupyter_imagegen._wire.sizes.spell_ratio`, which
+    ``Request.build`` applies for every front end); this only turns its error into argparse's, so
+    the cell shows the magic's usage line. Which ratios a model takes is its record's to say.
     """
-    ratio = re.sub(r"\s*[x/]\s*", ":", value.strip().lower())
-    if ratio != "auto" and not re.fullmatch(r"\d{1,3}(\.\d{1,2})?:\d{1,3}(\.\d{1,2})?", ratio):
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an aspect ratio; write it like 16:9 (see `%imagegen models` for "
-            f"what each model takes, e.g. {', '.join(list(ASPECT_RATIOS)[:4])})")
-    return ratio
+    try:
+        return spell_ratio(value)
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; `%imagegen models` lists what each model takes") from None
 
 
 def normalize_image_size(value: str) -> str:
-    """``1K`` (any case; ``512`` is ``0.5K``) or an error listing the size tiers."""
-    size = value.strip().upper()
-    size = "0.5K" if size == "512" else size
-    if size not in IMAGE_SIZES:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a supported size; use one of {', '.join(IMAGE_SIZES)}")
-    return size
+    """``1K`` (any case; ``512`` is ``0.5K``) or a usage error listing the size tiers."""
+    try:
+        return spell_tier(value)
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def identifier(value: str) -> str:
+    """A name ``--as`` can assign to: checked here, so a typo fails before the request is paid for."""
     if not value.isidentifier() or keyword.iskeyword(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a valid Python variable name")
     return value
 
 
 def seconds(value: str) -> float:
+    """A positive ``--timeout``: zero or a negative number would make every request fail at once."""
     try:
         seconds = float(value)
     except ValueError:
@@ -92,8 +105,15 @@ def seconds(value: str) -> float:
     return seconds
 
 
+# -- the parsed cell ----------------------------------------------------------------------------
+
+
 class PublicVariables(Mapping[str, Any]):
-    """The user's variables as seen by ``{name}``: no IPython internals, no ``_`` names."""
+    """The user's variables as seen by ``{name}``: no IPython internals, no ``_`` names.
+
+    ``{_}`` or ``{In}`` in a prompt is far more likely literal text than a wish to send the last
+    output or the input history to a model, so those stay as written.
+    """
 
     def __init__(self, namespace: Mapping[str, Any], hidden: Mapping[str, Any]) -> None:
         self._ns, self._hidden = namespace, hidden
@@ -118,151 +138,90 @@ class PublicVariables(Mapping[str, Any]):
         return sum(1 for _ in self)
 
 
-# -- from _magic_run ------------------------------------------------------------
-
-# Running one ``%%imagegen`` cell: prompt, inputs, the request, the live status and the result.
-#
-# A mixin of :class:`~._magic.ImageGenMagics`: the magic parses the cell once (one
-# ``argparse.Namespace``, as jupysql's ``SQLCommand`` does) and everything here reads that object.
-#
-
-#: Seconds a request runs before the live status line appears (quick answers need none).
-STATUS_DELAY = 0.3
+def cell_prompt(body: str, variables: Mapping[str, Any] | None) -> str:
+    """The prompt of a cell body, with ``{name}`` filled from ``variables`` (``None``: literal)."""
+    prompt = body.strip()
+    if not prompt:
+        raise usage_error("The cell is empty: write the prompt on the lines below %%imagegen.")
+    return prompt if variables is None else interpolate(prompt, variables).text
 
 
-class CellRunner:
-    """The cell-running half of the magic (it relies on the magic's traits and helpers)."""
+def input_images(expressions: list[str], namespace: dict[str, Any]) -> list[Any]:
+    """Evaluate each ``--input`` in the user's namespace; fall back to a file path.
 
-    def _prompt(self: Any, cell: str, use_variables: bool) -> str:
-        prompt = cell.strip()
-        if not prompt:
-            raise usage_error("The cell is empty: write the prompt on the lines below %%imagegen.")
-        if not use_variables:
-            return prompt
-        names = PublicVariables(self.ip.user_ns, self.ip.user_ns_hidden)
-        return interpolate(prompt, names).text
-
-    def _inputs(self: Any, expressions: list[str]) -> list[Any]:
-        """Evaluate each ``--input`` in the user's namespace; fall back to a file path."""
-        images: list[Any] = []
-        for expr in expressions:
-            if expr.startswith(("https://", "http://", "data:")):
-                images.append(expr)  # a URL is a value, not code
-                continue
-            try:
-                # The expression is the user's own code, evaluated in their own namespace.
-                value = eval(expr, self.ip.user_ns)  # noqa: S307
-            except Exception:
-                path = Path(expr).expanduser()
-                if path.is_dir():
-                    raise usage_error(f"--input {expr}: is a folder; name an image file in it.") from None
-                if not path.exists():
-                    raise usage_error(f"--input {expr}: not a notebook variable or expression, "
-                                      "and no such file.") from None
-                value = expr
-            if isinstance(value, ImageResult):
-                images.extend(value.generated)
-            else:
-                images.extend(value if isinstance(value, (list, tuple)) else [value])
-        return images
-
-    def _generate(self: Any, line: str, cell: str) -> Any:
-        args = self._parse(line)
-        use_variables = self.interpolate if args.interpolate is None else args.interpolate
-        prompt = self._prompt(cell, use_variables)
-        images = self._inputs(args.inputs or [])
-        client = self.client()
-        models = args.model or []
-        if len(models) > 1 or args.each_line:
-            return self._many(client, prompt, models, args, images)
-        model = (models[0] if models else None) or self.default_model or None
-        options: dict[str, Any] = {
-            "images": images or None,
-            "aspect_ratio": args.aspect_ratio or self.aspect_ratio,
-            "image_size": args.image_size or self.image_size,
-            "seed": args.seed, "n": args.n, "api": args.api,
-            "stream": self.stream if args.stream is None else args.stream,
-            "timeout": args.timeout or self.timeout,
-        }
-        status = StatusLine(model or client.default_model, delay=STATUS_DELAY,
-                            enabled=self.live_status and self._rich_frontend())
-        status.start()
+    A URL is kept as a value; a result contributes its generated images, a list or tuple its
+    items. A name that is neither a variable nor a file is a usage error, not a failed request.
+    """
+    images: list[Any] = []
+    for expr in expressions:
+        if expr.startswith(("https://", "http://", "data:")):
+            images.append(expr)  # a URL is a value, not code
+            continue
         try:
-            result = run_with_status(
-                lambda on_event, cancel: client.generate(prompt, model, on_event=on_event,
-                                                         cancel=cancel, **options), status)
-        except CancelledError as exc:
-            note = caption_bundle(f"Stopped ({exc.message}). Run the cell again to retry.")
-            if not status.replace(note):
-                publish(note)
-            return None
-        except ImageGenError as exc:
-            status.clear()
-            raise self.error(exc) from None
-        except BaseException:
-            status.clear()
-            raise
-        return self._show(result, args, status)
-
-    def _many(self: Any, client: Any, prompt: str, models: list[str], args: argparse.Namespace,
-              images: list[Any]) -> Any:
-        """``--each-line`` (a batch) and several ``-m`` (a comparison grid), in parallel."""
-        if args.concurrency < 1:
-            raise usage_error("--concurrency must be at least 1")
-        prompts = [p.strip() for p in prompt.splitlines() if p.strip()] if args.each_line else [prompt]
-        options: dict[str, Any] = {
-            "images": images or None, "aspect_ratio": args.aspect_ratio or self.aspect_ratio,
-            "image_size": args.image_size or self.image_size, "seed": args.seed, "n": args.n,
-            "api": args.api, "timeout": args.timeout or self.timeout,
-        }
-        outcome: Any
-        if len(models) > 1:
-            outcome = client.compare(prompts, models, concurrency=args.concurrency, **options)
-            batch = outcome.batch
+            # The expression is the user's own code, evaluated in their own namespace.
+            value = eval(expr, namespace)  # noqa: S307
+        except Exception:
+            path = Path(expr).expanduser()
+            if path.is_dir():
+                raise usage_error(f"--input {expr}: is a folder; name an image file in it.") from None
+            if not path.exists():
+                raise usage_error(f"--input {expr}: not a notebook variable or expression, "
+                                  "and no such file.") from None
+            value = expr
+        if isinstance(value, ImageResult):
+            images.extend(value.generated)
         else:
-            model = (models[0] if models else None) or self.default_model or None
-            outcome = batch = client.generate_many(prompts, model, concurrency=args.concurrency,
-                                                   **options)
-        if not batch.results and batch.errors and isinstance(batch.errors[0].error, ImageGenError):
-            raise self.error(batch.errors[0].error)
-        if args.as_name:
-            self.ip.user_ns[args.as_name] = outcome
-        notes = self._save(batch.results, args.out or self.output_dir)
-        if args.no_display or notes:
-            publish(caption_bundle(" · ".join([batch.summary(), *notes])))
-        return None if args.no_display else outcome
-
-    def _save(self: Any, results: list[ImageResult], out: str | None) -> list[str]:
-        """Save into ``out``; a folder that cannot be written is a note, never a lost result."""
-        if not out:
-            return []
-        try:
-            paths = [path for result in results for path in result.save(out)]
-        except (OSError, ImageGenError) as exc:
-            return [f"NOT saved to {out}: {exc}; the result is still in _ (save it with .save())"]
-        return [f"saved {paths[0]}" if len(paths) == 1 else f"saved {len(paths)} images to {out}"]
-
-    def _show(self: Any, result: ImageResult, args: argparse.Namespace,
-              status: StatusLine) -> ImageResult | None:
-        if args.as_name:
-            self.ip.user_ns[args.as_name] = result
-        notes = self._save([result], args.out or self.output_dir)
-        if args.no_display:
-            bundle = caption_bundle(" · ".join([result.caption(), *notes]))
-            if not status.replace(bundle):
-                publish(bundle)
-            return None
-        first, *rest = result_outputs(result, notes=notes, columns=self.columns,
-                                      width=self.thumbnail_width)
-        if not status.replace(first):
-            publish(first)
-        for bundle in rest:
-            publish(bundle)
-        mark_shown(result)
-        return result
+            images.extend(value if isinstance(value, (list, tuple)) else [value])
+    return images
 
 
-# -- from _magic ------------------------------------------------------------
+@dataclass(frozen=True)
+class CellCommand:
+    """One ``%%imagegen`` cell, read once: its options, prompt and inputs, defaults filled in.
+
+    Built by :meth:`ImageGenMagics._read_cell` before anything is sent; running the cell reads
+    only this, never the raw line or the magic's settings again.
+    """
+
+    prompt: str
+    #: The ``-m`` models as given (several: a comparison grid).
+    models: tuple[str, ...]
+    #: The model of a single request or a batch: the first ``-m``, else the magic's default.
+    model: str | None
+    images: list[Any]
+    aspect_ratio: str | None
+    image_size: str | None
+    seed: int | None
+    n: int | None
+    api: str | None
+    stream: bool
+    timeout: float | None
+    each_line: bool
+    concurrency: int
+    as_name: str | None
+    out: str | None
+    no_display: bool
+
+    @property
+    def is_batch(self) -> bool:
+        """True for ``--each-line`` or several ``-m``: run in parallel, shown as one batch/grid."""
+        return len(self.models) > 1 or self.each_line
+
+    @property
+    def prompts(self) -> list[str]:
+        """Every prompt to run: each non-empty line with ``--each-line``, else the whole prompt."""
+        if not self.each_line:
+            return [self.prompt]
+        return [p.strip() for p in self.prompt.splitlines() if p.strip()]
+
+    def options(self) -> dict[str, Any]:
+        """The request options every path shares (a single request adds ``stream``)."""
+        return {"images": self.images or None, "aspect_ratio": self.aspect_ratio,
+                "image_size": self.image_size, "seed": self.seed, "n": self.n, "api": self.api,
+                "timeout": self.timeout}
+
+
+# -- the magics ---------------------------------------------------------------------------------
 
 # IPython's magic_arguments helpers are untyped; typed aliases keep mypy strict for the rest.
 magic_arguments: Callable[[], Any] = _margs.magic_arguments
@@ -271,7 +230,7 @@ parse_argstring: Callable[[Any, str], argparse.Namespace] = _margs.parse_argstri
 
 
 @magics_class
-class ImageGenMagics(CellRunner, Magics, Configurable):
+class ImageGenMagics(Magics, Configurable):
     """Image generation magics: ``%%imagegen`` and ``%imagegen COMMAND``."""
 
     default_model = Unicode(None, allow_none=True, config=True, help=(
@@ -310,6 +269,8 @@ class ImageGenMagics(CellRunner, Magics, Configurable):
     _own_client: Client | None = None
     _lift_pending = False
 
+    # -- settings -------------------------------------------------------------------------------
+
     @validate("aspect_ratio")
     def _check_aspect_ratio(self, proposal: Any) -> str | None:
         return self._check(proposal["value"], normalize_aspect_ratio)
@@ -319,10 +280,24 @@ class ImageGenMagics(CellRunner, Magics, Configurable):
         return self._check(proposal["value"], normalize_image_size)
 
     @staticmethod
-    def _check(value: str | None, normalize: Any) -> str | None:
+    def _check(value: str | None, normalize: Callable[[str], str]) -> str | None:
         try:
             return None if value is None else str(normalize(value))
         except argparse.ArgumentTypeError as exc:
+            raise TraitError(str(exc)) from None
+
+    @validate("preview_format")
+    def _check_preview_format(self, proposal: Any) -> str:
+        value = str(proposal["value"]).lower()
+        if value not in FORMATS:
+            raise TraitError(f"preview_format must be one of {', '.join(FORMATS)}, not {value!r}")
+        return value
+
+    @observe("preview_size", "preview_format")
+    def _preview_changed(self, change: Any) -> None:
+        try:
+            display_options(preview=self.preview_size, format=self.preview_format)
+        except ValueError as exc:
             raise TraitError(str(exc)) from None
 
     @observe("cache", "spend_limit")
@@ -330,6 +305,12 @@ class ImageGenMagics(CellRunner, Magics, Configurable):
         # Applied on the next cell (no client is started while a config file loads); a change
         # to None then lifts the limit or turns the cache off, instead of being ignored.
         self._lift_pending = True
+
+    @observe("base_url")
+    def _drop_own_client(self, change: Any) -> None:
+        if self._own_client is not None:
+            self._own_client.close()
+        self._own_client = None
 
     def _apply_settings(self, client: Client, *, lift: bool) -> None:
         """Put the magic's spend limit and cache on ``client``; ``lift`` also applies ``None``."""
@@ -346,27 +327,7 @@ class ImageGenMagics(CellRunner, Magics, Configurable):
 
             client.cache = ReplayCache(folder)
 
-    @validate("preview_format")
-    def _check_preview_format(self, proposal: Any) -> str:
-        value = str(proposal["value"]).lower()
-        if value not in FORMATS:
-            raise TraitError(f"preview_format must be one of {', '.join(FORMATS)}, not {value!r}")
-        return value
-
-    @observe("preview_size", "preview_format")
-    def _preview_changed(self, change: Any) -> None:
-        try:
-            display_options(preview=self.preview_size, format=self.preview_format)
-        except ValueError as exc:
-            raise TraitError(str(exc)) from None
-
-    @observe("base_url")
-    def _drop_own_client(self, change: Any) -> None:
-        if self._own_client is not None:
-            self._own_client.close()
-        self._own_client = None
-
-    # -- shared helpers -----------------------------------------------------------------------
+    # -- shared with the line commands ----------------------------------------------------------
 
     def client(self) -> Client:
         """The client cells use: one for ``base_url`` when it is set, else the shared default."""
@@ -388,7 +349,7 @@ class ImageGenMagics(CellRunner, Magics, Configurable):
         return usage_error(advise(exc), type(exc).__name__)
 
     @property
-    def ip(self) -> Any:
+    def ip(self) -> InteractiveShell:
         """The shell the magics are registered on."""
         assert self.shell is not None, "ImageGenMagics needs a shell"
         return self.shell
@@ -398,7 +359,7 @@ class ImageGenMagics(CellRunner, Magics, Configurable):
         shell = self.ip
         return getattr(shell, "kernel", None) is not None or type(shell.display_pub) is not DisplayPublisher
 
-    # -- the magic ----------------------------------------------------------------------------
+    # -- the magic ------------------------------------------------------------------------------
 
     @magic_arguments()
     @argument("-m", "--model", action="append", metavar="MODEL",
@@ -430,7 +391,7 @@ class ImageGenMagics(CellRunner, Magics, Configurable):
     @argument("--concurrency", type=int, default=4, metavar="N",
               help="requests in flight for --each-line and several -m (default 4)")
     @line_cell_magic
-    def imagegen(self, line: str, cell: str | None = None) -> Any:
+    def imagegen(self, line: str, cell: str | None = None) -> object:
         """Generate images from the cell body, or run a line command.
 
         Cell magic: the prompt is the cell body; ``{name}`` inserts a notebook variable (other
@@ -454,7 +415,35 @@ class ImageGenMagics(CellRunner, Magics, Configurable):
         """
         if cell is None:
             return run_command(self, line)
-        return self._generate(line, cell)
+        command = self._read_cell(line, cell)
+        return self._run_batch(command) if command.is_batch else self._run_one(command)
+
+    # -- reading a cell -------------------------------------------------------------------------
+
+    def _read_cell(self, line: str, cell: str) -> CellCommand:
+        """Parse the ``%%imagegen`` line and the body into a :class:`CellCommand`.
+
+        Everything that can be wrong with a cell (options, an empty prompt, an unknown
+        ``{name}`` spec, an ``--input`` that is nothing) fails here, before a request is sent.
+        """
+        args = self._parse(line)
+        use_variables = self.interpolate if args.interpolate is None else args.interpolate
+        variables = PublicVariables(self.ip.user_ns, self.ip.user_ns_hidden) if use_variables else None
+        prompt = cell_prompt(cell, variables)
+        images = input_images(args.inputs or [], self.ip.user_ns)
+        models = tuple(args.model or ())
+        command = CellCommand(
+            prompt=prompt, models=models,
+            model=(models[0] if models else None) or self.default_model or None,
+            images=images, aspect_ratio=args.aspect_ratio or self.aspect_ratio,
+            image_size=args.image_size or self.image_size, seed=args.seed, n=args.n, api=args.api,
+            stream=self.stream if args.stream is None else args.stream,
+            timeout=args.timeout or self.timeout, each_line=args.each_line,
+            concurrency=args.concurrency, as_name=args.as_name, out=args.out or self.output_dir,
+            no_display=args.no_display)
+        if command.is_batch and command.concurrency < 1:
+            raise usage_error("--concurrency must be at least 1")
+        return command
 
     def _parse(self, line: str) -> argparse.Namespace:
         try:
@@ -474,6 +463,85 @@ class ImageGenMagics(CellRunner, Magics, Configurable):
                 hints.append("the prompt goes in the cell body, below the %%imagegen line")
             message = "; ".join([message, *hints])
         return f"{message}\nValid options: {' '.join(options)} (see %imagegen? or %imagegen help)"
+
+    # -- running a cell -------------------------------------------------------------------------
+
+    def _run_one(self, command: CellCommand) -> ImageResult | None:
+        """One request, with the live status line; an interrupt stops it and says so."""
+        client = self.client()
+        status = StatusLine(command.model or client.default_model, delay=STATUS_DELAY,
+                            enabled=self.live_status and self._rich_frontend())
+        status.start()
+        options = {**command.options(), "stream": command.stream}
+        try:
+            result = run_with_status(
+                lambda on_event, cancel: client.generate(command.prompt, command.model,
+                                                         on_event=on_event, cancel=cancel,
+                                                         **options), status)
+        except CancelledError as exc:
+            note = caption_bundle(f"Stopped ({exc.message}). Run the cell again to retry.")
+            if not status.replace(note):
+                publish(note)
+            return None
+        except ImageGenError as exc:
+            status.clear()
+            raise self.error(exc) from None
+        except BaseException:
+            status.clear()
+            raise
+        return self._show(result, command, status)
+
+    def _run_batch(self, command: CellCommand) -> BatchResult | Comparison | None:
+        """``--each-line`` (a batch) and several ``-m`` (a comparison grid), in parallel."""
+        client = self.client()
+        prompts, models, options = command.prompts, command.models, command.options()
+        outcome: BatchResult | Comparison
+        if len(models) > 1:
+            outcome = client.compare(prompts, models, concurrency=command.concurrency, **options)
+            batch = outcome.batch
+        else:
+            outcome = batch = client.generate_many(prompts, command.model,
+                                                   concurrency=command.concurrency, **options)
+        if not batch.results and batch.errors and isinstance(batch.errors[0].error, ImageGenError):
+            raise self.error(batch.errors[0].error)
+        if command.as_name:
+            self.ip.user_ns[command.as_name] = outcome
+        notes = self._save(batch.results, command.out)
+        if command.no_display or notes:
+            publish(caption_bundle(" · ".join([batch.summary(), *notes])))
+        return None if command.no_display else outcome
+
+    def _save(self, results: list[ImageResult], out: str | None) -> list[str]:
+        """Save into ``out``; a folder that cannot be written is a note, never a lost result."""
+        if not out:
+            return []
+        try:
+            paths = [path for result in results for path in result.save(out)]
+        except (OSError, ImageGenError) as exc:
+            return [f"NOT saved to {out}: {exc}; the result is still in _ (save it with .save())"]
+        return [f"saved {paths[0]}" if len(paths) == 1 else f"saved {len(paths)} images to {out}"]
+
+    def _show(self, result: ImageResult, command: CellCommand, status: StatusLine) -> ImageResult | None:
+        """Bind, save and display ``result``; its first output takes the status line's place."""
+        if command.as_name:
+            self.ip.user_ns[command.as_name] = result
+        notes = self._save([result], command.out)
+        if command.no_display:
+            bundle = caption_bundle(" · ".join([result.caption(), *notes]))
+            if not status.replace(bundle):
+                publish(bundle)
+            return None
+        first, *rest = result_outputs(result, notes=notes, columns=self.columns,
+                                      width=self.thumbnail_width)
+        if not status.replace(first):
+            publish(first)
+        for bundle in rest:
+            publish(bundle)
+        mark_shown(result)
+        return result
+
+
+# -- the extension ------------------------------------------------------------------------------
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -1,8 +1,12 @@
-"""Run a generation off the main thread while the main thread drives the live status line.
+"""What the notebook shows while a call runs and after: the live status line, tables, the worker.
 
-The kernel delivers interrupts (``KeyboardInterrupt``) to the main thread and routes display
-messages to the running cell from it, so the request runs in a worker and the main thread only
-waits, redraws and, on an interrupt, sets the ``cancel`` event so the client stops cleanly.
+The magic shows a :class:`StatusLine` (elapsed time, streamed text) that the result replaces, and
+line commands return a :class:`Table`; both render as escaped HTML with a plain-text fallback.
+
+:func:`run_with_status` runs the generation off the main thread while the main thread drives the
+status line. The kernel delivers interrupts (``KeyboardInterrupt``) to the main thread and routes
+display messages to the running cell from it, so the request runs in a worker and the main thread
+only waits, redraws and, on an interrupt, sets the ``cancel`` event so the client stops cleanly.
 """
 
 from __future__ import annotations
@@ -18,22 +22,15 @@ from .._exceptions import CancelledError
 from .._results.display import Bundle, publish, status_html, table_html
 from .._results.result import ImageResult
 
-__all__ = ['StatusLine', 'Table', 'run_with_status']
-
-
-# -- from _status ------------------------------------------------------------
-
-# Front-end displays that change while a call runs: the live status line and tables.
-#
-# The magic shows a :class:`StatusLine` (elapsed time, streamed text) that a result replaces, and
-# line commands return a :class:`Table`; both render as escaped HTML with a plain-text fallback.
-#
-
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
 
-    from .._core.adapters import StreamEvent
+__all__ = ["StatusLine", "Table", "run_with_status"]
 
+#: How often the status line is redrawn while nothing arrives (so the elapsed time moves).
+TICK = 0.2
+#: How long an interrupted worker gets to notice the cancel event before it is abandoned.
+CANCEL_GRACE = 2.0
 
 
 class StatusLine:
@@ -155,13 +152,7 @@ class Table:
         p.text(repr(self))
 
 
-# -- from _progress ------------------------------------------------------------
-
-#: How often the status line is redrawn while nothing arrives (so the elapsed time moves).
-TICK = 0.2
-#: How long an interrupted worker gets to notice the cancel event before it is abandoned.
-CANCEL_GRACE = 2.0
-
+#: ``generate(on_event, cancel)``: the call :func:`run_with_status` runs in its worker.
 Generate = Callable[[Callable[[StreamEvent], None], threading.Event], ImageResult]
 
 

@@ -1,9 +1,12 @@
-"""Short tracebacks for the kit's own errors in IPython (registered by ``%load_ext``).
+"""Short errors for notebooks: one line of advice per error, and short tracebacks in IPython.
 
 A newcomer who calls ``ig.generate(...)`` with a wrong model should read one line saying what
-happened and what to do, not forty lines through the client, requests and urllib3. The handler
-shows the error type, the advice and the user's own line; a cancel is a quiet note instead.
-``%config ImageGenMagics.short_errors = False`` brings full tracebacks back.
+happened and what to do, not forty lines through the client, requests and urllib3. The exception
+messages say what went wrong; :func:`advise` adds the next step, phrased for a notebook (a magic
+to run, a setting to change), and is pure so the magic's ``UsageError`` messages use it too.
+The handler ``%load_ext`` registers shows the error type, the advice and the user's own line; a
+cancel is a quiet note instead. ``%config ImageGenMagics.short_errors = False`` brings full
+tracebacks back. Nothing here reads or shows the API key.
 """
 
 from __future__ import annotations
@@ -26,16 +29,10 @@ from .._exceptions import (
     SpendLimitError,
 )
 
-__all__ = ['advise', 'install', 'render_traceback', 'uninstall']
+__all__ = ["advise", "install", "render_traceback", "uninstall"]
 
-
-# -- from _advice ------------------------------------------------------------
-
-# Short "what to do next" messages for errors, for front ends that show no tracebacks (pure).
-#
-# The exception messages say what went wrong; notebook users also need the next step, phrased
-# for a notebook (a magic to run, a setting to change). Nothing here reads or shows the API key.
-#
+#: Frames in the package (all of it, not just this folder) are the kit's own, never the user's line.
+_PACKAGE = str(Path(__file__).resolve().parents[1])
 
 _SET_KEY = ("Set the key without showing it: run `%imagegen key` (it prompts without echo), or set "
             "OPENROUTER_API_KEY in the environment before starting Jupyter. `%imagegen offline` "
@@ -113,11 +110,6 @@ def _advise(exc: ImageGenError) -> str:
         return f"{exc.message}\nSlow models may need more time: `%%imagegen --timeout 600`."
     text = exc.message + status
     return f"{text}\n{exc.hint}" if exc.hint else text
-
-
-# -- from _errors ------------------------------------------------------------
-
-_PACKAGE = str(Path(__file__).resolve().parents[1])  # the whole package, not this part
 
 
 def _user_frame(tb: TracebackType | None) -> str:

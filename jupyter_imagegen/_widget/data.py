@@ -1,8 +1,9 @@
-"""What the widget syncs, built from kit objects: plain dicts with ``bytes`` (sent as binary buffers).
+"""What the widget syncs and sends, built from kit objects: plain dicts with ``bytes`` (as buffers).
 
-Pure helpers, no widget state, so the wire shape of models, previews and history entries is
-tested without a kernel. ipywidgets lifts every ``bytes`` value nested in a synced list or dict into
-a binary buffer, so images never travel as base64 text in the JSON part of a message.
+Pure helpers, no widget state, so the wire shape of models, previews, history entries and the
+replies to the page's image requests is tested without a kernel. ipywidgets lifts every ``bytes``
+value nested in a synced list or dict into a binary buffer, so images never travel as base64 text
+in the JSON part of a message.
 
 What a model accepts is read in ONE place, :func:`model_choices`, from the client's catalogue
 (one merged record per model); the widget keeps no table of its own.
@@ -30,13 +31,15 @@ if TYPE_CHECKING:
     from .._core.client import Client
 
 __all__ = ["HOW_TO_GET_MODELS", "PREVIEW_PX", "THUMB_PX", "WIDGET_TEXT", "download", "error_text",
-           "history_entry", "input_image", "model_choices", "preview", "request_options"]
+           "history_entry", "image_reply", "input_image", "model_choices", "preview", "request_options"]
 
 #: Longest side of gallery thumbnails: small enough that a long history stays cheap to save.
 THUMB_PX = 160
 #: Longest side of the newest result's images as shown (and saved); full size comes on request.
 PREVIEW_PX = 384
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: What the page may receive as a full-size image or a download: rasters only, never SVG.
+_PAGE_RASTER = ("image/png", "image/jpeg", "image/webp", "image/gif")
 #: What to do when no model is listed.
 HOW_TO_GET_MODELS = (
     "To get image models: set OPENROUTER_API_KEY and call jupyter_imagegen.online(), "
@@ -137,6 +140,27 @@ def download(result: ImageResult, index: int) -> tuple[bytes, str, str]:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
     suffix = f"-{image.index + 1}" if len(result.generated) > 1 else ""
     return data, image.mime, f"{slug}-{stamp}{suffix}{image.extension}"
+
+
+def image_reply(result: ImageResult | None, kind: str, key: str,
+                index: int) -> tuple[dict[str, Any], list[bytes] | None]:
+    """The reply to the page's ``full`` or ``download`` request: ``(content, buffers)``.
+
+    ``full`` is one full-size image (re-encoded by its magic bytes), ``download`` the file
+    ``save()`` would write. A result the page no longer has, an index out of range or an image
+    that is not a raster is answered ``missing`` rather than not at all, so the page stops waiting.
+    """
+    reply: dict[str, Any] = {"type": kind, "key": key, "index": index}
+    if result is None or not 0 <= index < len(result.generated) \
+            or result.generated[index].mime not in _PAGE_RASTER:
+        return {**reply, "missing": True}, None
+    image = result.generated[index]
+    if kind == "download":
+        data, mime, name = download(result, index)
+        return {**reply, "mime": mime, "name": name}, [data]
+    width, height = image.size
+    data, mime = page_image(image.data, image.mime, index=image.index)
+    return {**reply, "mime": mime, "width": width, "height": height}, [data]
 
 
 def input_image(image: Any) -> tuple[bytes, str]:

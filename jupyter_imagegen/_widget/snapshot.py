@@ -5,19 +5,19 @@ whenever the notebook saved widget state, and is not rendered at all in an untru
 on GitHub. So the widget displays a second, plain output beside it: escaped HTML with the newest
 images and the history as small raster thumbnails (data URLs of the previews the widget already
 made) and a text line. It is replaced after each generation, and the live widget's CSS hides it.
+
+Only the rendering lives here, as pure functions of the synced state; displaying the snapshot
+beside the widget and replacing it is the widget's own (``ImageGenWidget._ipython_display_``).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 from collections.abc import Sequence
 from typing import Any
 
-from .data import WIDGET_TEXT
-
-__all__ = ["MARKER", "WIDGET_TEXT", "SnapshotMixin", "snapshot_bundle"]
+__all__ = ["MARKER", "snapshot_bundle", "snapshot_text"]
 
 #: Attribute that names the widget a snapshot belongs to (the page finds its output by it).
 MARKER = "data-ig-snapshot"
@@ -76,53 +76,3 @@ def snapshot_bundle(widget_id: str, latest: Sequence[dict[str, Any]],
         parts.append("<div>No images generated yet.</div>")
     parts.append("</div>")
     return {"text/html": "".join(parts), "text/plain": snapshot_text(history, total)}
-
-
-def _ipython(name: str) -> Any:
-    """``IPython.display.<name>`` (imported late: the kit works without IPython)."""
-    import IPython.display
-
-    return getattr(IPython.display, name)
-
-
-class SnapshotMixin:
-    """Display the widget with its snapshot beside it, and keep the snapshot current."""
-
-    def _repr_mimebundle_(self: Any, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        bundle: tuple[dict[str, Any], dict[str, Any]] | None = super()._repr_mimebundle_(  # type: ignore[misc]
-            **kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle
-        return {**data, "text/plain": WIDGET_TEXT}, metadata
-
-    @property
-    def snapshot_id(self: Any) -> str:
-        """The ``display_id`` of this widget's snapshot output."""
-        return f"imagegen-snapshot-{self.model_id}"
-
-    def snapshot(self: Any) -> dict[str, str]:
-        """The static snapshot (``text/html`` and ``text/plain``) as it stands now."""
-        return snapshot_bundle(self.model_id, self.latest, self.history, len(self._results))
-
-    def _ipython_display_(self: Any) -> None:
-        display = _ipython("display")
-        bundle = self._repr_mimebundle_()
-        if bundle is not None:
-            display(bundle[0], metadata=bundle[1], raw=True)
-        display(self.snapshot(), raw=True, display_id=self.snapshot_id)
-        self._displayed = True
-
-    def _refresh_snapshot(self: Any) -> None:
-        """Replace the saved snapshot: by display id (nbclient, cells) and through the page (Lab).
-
-        JupyterLab applies ``update_display_data`` only to outputs of the request it answers, so
-        after a click in the page the update would be lost there; the page rewrites the snapshot
-        output in the notebook model itself from the ``snapshot`` message.
-        """
-        if not self._displayed:
-            return
-        bundle = self.snapshot()
-        with contextlib.suppress(Exception):  # no IPython display machinery: nothing to update
-            _ipython("update_display")(bundle, raw=True, display_id=self.snapshot_id)
-        self.send({"type": "snapshot", "data": bundle})

@@ -2,16 +2,24 @@
 
 * Generation runs in a daemon thread calling ``Client.generate(on_event=..., cancel=...)``: the
   kernel stays free and Cancel is a ``threading.Event``. The thread writes output traits only.
-* Comm handlers never raise: failures become the ``error`` trait, shown in the page as text.
+* What the page may ask of the kernel arrives as custom messages (``generate``, ``cancel``,
+  ``clear``, ``refresh-models``, ``full``, ``download``). Their handler never raises: a comm
+  callback that raises only reaches the kernel log and the page would wait forever, so failures
+  become the ``error`` trait, shown in the page as text.
 * Synced state holds small raster previews only (newest result) and thumbnails (history), so a
   saved notebook stays light; full-size images and downloads (with ``save()``'s PNG metadata)
   are sent on request as custom-message buffers, from the results kept in Python.
-* Displayed, the widget also leaves a static snapshot output (see ``_widget_snapshot``), kept
-  current after each generation, for readers with no kernel. Nothing about credentials is synced.
+* Displayed, the widget also leaves a static snapshot output (rendered by :mod:`.snapshot`),
+  kept current after each generation, for readers with no kernel. Nothing about credentials is
+  synced.
+
+The wire shapes (model entries, previews, history entries, image replies) are pure functions in
+:mod:`.data`; this class holds the state, the threads and the comm.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import threading
 import time
@@ -28,74 +36,10 @@ from PIL import Image
 from .._core.client import Client, StreamEvent
 from .._exceptions import CancelledError, ImageGenError
 from .._results.result import ImageResult
-from .._results.safeimage import page_image
 from . import data as wd
-from .data import download, error_text
-from .snapshot import SnapshotMixin
+from .snapshot import snapshot_bundle
 
-__all__ = ['ImageGenWidget', 'MessagesMixin']
-
-
-# -- from _widget_messages ------------------------------------------------------------
-
-# What the widget's page may ask of the kernel (custom messages), kept apart from the widget.
-#
-# Every handler turns failures into the ``error`` trait: a comm callback that raises would only
-# reach the kernel log, and the page would wait forever.
-#
-
-_RASTER = ("image/png", "image/jpeg", "image/webp", "image/gif")
-
-
-class MessagesMixin:
-    """``generate``, ``cancel``, ``clear``, ``refresh-models``, ``full`` and ``download``."""
-
-    def _handle_message(self: Any, _widget: Any, content: Any, _buffers: Any) -> None:
-        """Custom messages from the page; errors go to the ``error`` trait, never raised."""
-        try:
-            kind = content.get("type") if isinstance(content, dict) else None
-            if kind == "generate":
-                # The page sends its inputs along: ipywidgets holds back state updates while one
-                # is in flight, so a custom message can overtake the prompt's own sync.
-                for name in ("prompt", "model", "aspect_ratio", "image_size"):
-                    if isinstance(content.get(name), str):
-                        setattr(self, name, content[name])
-                if isinstance(content.get("n"), int):
-                    self.n = max(1, content["n"])
-                if "seed" in content:
-                    seed = content["seed"]
-                    self.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
-                self.generate()
-            elif kind == "cancel":
-                self.cancel()
-            elif kind == "clear":
-                self.clear_history()
-            elif kind == "refresh-models":
-                self.refresh_models()
-            elif kind in ("full", "download"):
-                self._send_image(kind, str(content.get("key")), int(content.get("index", 0)))
-        except Exception as exc:
-            self.error = error_text(exc)
-
-    def _send_image(self: Any, kind: str, key: str, index: int) -> None:
-        """One full-size image (``full``) or its download file (``download``) as a buffer."""
-        result = self._by_key.get(key)
-        reply: dict[str, Any] = {"type": kind, "key": key, "index": index}
-        if result is None or not 0 <= index < len(result.generated) \
-                or result.generated[index].mime not in _RASTER:  # only rasters reach the page
-            self.send({**reply, "missing": True})
-            return
-        image = result.generated[index]
-        if kind == "download":
-            data, mime, name = download(result, index)
-            self.send({**reply, "mime": mime, "name": name}, buffers=[data])
-        else:
-            width, height = image.size
-            data, mime = page_image(image.data, image.mime, index=image.index)  # by magic bytes
-            self.send({**reply, "mime": mime, "width": width, "height": height}, buffers=[data])
-
-
-# -- from _widget ------------------------------------------------------------
+__all__ = ["ImageGenWidget"]
 
 ResultCallback = Callable[[ImageResult], object]
 _OPTIONS = ["client", "model", "prompt", "aspect_ratio", "image_size", "n", "seed", "input_image",
@@ -104,7 +48,7 @@ _asset = wd.asset
 MAX_HISTORY = wd.MAX_HISTORY
 
 
-class ImageGenWidget(MessagesMixin, SnapshotMixin, anywidget.AnyWidget):
+class ImageGenWidget(anywidget.AnyWidget):
     """Interactive image generation: model picker, prompt, live status, gallery with history.
 
     ```python
@@ -274,6 +218,77 @@ class ImageGenWidget(MessagesMixin, SnapshotMixin, anywidget.AnyWidget):
         if self._worker is not None:
             self._worker.join(timeout)
 
+    # -- display and the saved snapshot ---------------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        bundle: tuple[dict[str, Any], dict[str, Any]] | None = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        return {**data, "text/plain": wd.WIDGET_TEXT}, metadata
+
+    @property
+    def snapshot_id(self) -> str:
+        """The ``display_id`` of this widget's snapshot output."""
+        return f"imagegen-snapshot-{self.model_id}"
+
+    def snapshot(self) -> dict[str, str]:
+        """The static snapshot (``text/html`` and ``text/plain``) as it stands now."""
+        return snapshot_bundle(self.model_id, self.latest, self.history, len(self._results))
+
+    def _ipython_display_(self) -> None:
+        display = _ipython("display")
+        bundle = self._repr_mimebundle_()
+        if bundle is not None:
+            display(bundle[0], metadata=bundle[1], raw=True)
+        display(self.snapshot(), raw=True, display_id=self.snapshot_id)
+        self._displayed = True
+
+    def _refresh_snapshot(self) -> None:
+        """Replace the saved snapshot: by display id (nbclient, cells) and through the page (Lab).
+
+        JupyterLab applies ``update_display_data`` only to outputs of the request it answers, so
+        after a click in the page the update would be lost there; the page rewrites the snapshot
+        output in the notebook model itself from the ``snapshot`` message.
+        """
+        if not self._displayed:
+            return
+        bundle = self.snapshot()
+        with contextlib.suppress(Exception):  # no IPython display machinery: nothing to update
+            _ipython("update_display")(bundle, raw=True, display_id=self.snapshot_id)
+        self.send({"type": "snapshot", "data": bundle})
+
+    # -- messages from the page -----------------------------------------------------------------
+
+    def _handle_message(self, _widget: object, content: Any, _buffers: object) -> None:
+        """Custom messages from the page; errors go to the ``error`` trait, never raised."""
+        try:
+            kind = content.get("type") if isinstance(content, dict) else None
+            if kind == "generate":
+                # The page sends its inputs along: ipywidgets holds back state updates while one
+                # is in flight, so a custom message can overtake the prompt's own sync.
+                for name in ("prompt", "model", "aspect_ratio", "image_size"):
+                    if isinstance(content.get(name), str):
+                        setattr(self, name, content[name])
+                if isinstance(content.get("n"), int):
+                    self.n = max(1, content["n"])
+                if "seed" in content:
+                    seed = content["seed"]
+                    self.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+                self.generate()
+            elif kind == "cancel":
+                self.cancel()
+            elif kind == "clear":
+                self.clear_history()
+            elif kind == "refresh-models":
+                self.refresh_models()
+            elif kind in ("full", "download"):
+                key, index = str(content.get("key")), int(content.get("index", 0))
+                reply, buffers = wd.image_reply(self._by_key.get(key), kind, key, index)
+                self.send(reply, buffers=buffers)
+        except Exception as exc:
+            self.error = wd.error_text(exc)
+
     # -- worker threads -------------------------------------------------------------------------
 
     def _load_models(self) -> None:
@@ -360,3 +375,10 @@ class ImageGenWidget(MessagesMixin, SnapshotMixin, anywidget.AnyWidget):
                 callback(result)
             except Exception as exc:  # a user callback must not break the widget
                 self.error = f"on_result callback failed: {wd.error_text(exc)}"
+
+
+def _ipython(name: str) -> Any:
+    """``IPython.display.<name>`` (imported late: the kit works without IPython)."""
+    import IPython.display
+
+    return getattr(IPython.display, name)

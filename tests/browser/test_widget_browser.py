@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
-from jupyter_imagegen._wire.sizes import pixel_size
 from jupyter_imagegen._wire.pngmeta import read_png_text
+from jupyter_imagegen._wire.sizes import pixel_size
 from jupyter_imagegen.server import Fault, LocalServer
 
 from .conftest import SECRET_KEY, WIDGET_CELLS, JupyterServer, NotebookPage, open_notebook
