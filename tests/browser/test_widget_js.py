@@ -1,12 +1,14 @@
-"""js/widget.js on its own in headless Chromium, driven through a fake anywidget model.
+"""The widget's front end (js/) on its own in headless Chromium, driven through a fake anywidget model.
 
-No Jupyter here: the page loads the real widget.js, a small in-page model stands in for the
-kernel (traits, change events, custom messages), so object-URL lifetimes and redraws are checked
-exactly and fast.
+No Jupyter here: the page loads what anywidget gets, the modules of js/ assembled into one ES
+module and imported from a blob URL; a small in-page model stands in for the kernel (traits,
+change events, custom messages), so object-URL lifetimes and redraws are checked exactly and fast.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,20 @@ from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 
-WIDGET_JS = Path(__file__).resolve().parents[2] / "js" / "widget.js"
+ROOT = Path(__file__).resolve().parents[2]
+JS_DIR = ROOT / "js"
+
+
+def _assemble() -> str:
+    # The draft assembler, loaded by path until it moves into the package.
+    if "js_assemble_draft" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("js_assemble_draft", ROOT / "js_assemble_draft.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules["js_assemble_draft"].assemble(JS_DIR)
+
 
 _HARNESS = """
 class FakeModel {
@@ -80,12 +95,13 @@ window.result = async (key, prompt, colour, extra = {}) => {
 @pytest.fixture
 def widget_page(page: Page) -> Page:
     page.set_content("<!doctype html><html><body><div id='host'></div></body></html>")
-    source = WIDGET_JS.read_text(encoding="utf-8")
-    assert "export default { render };" in source
-    page.add_script_tag(type="module",
-                        content=source.replace("export default { render };",
-                                               "window.widget = { render };"))
-    page.wait_for_function("() => window.widget !== undefined")
+    source = _assemble()
+    # As anywidget loads _esm: one module, imported from a blob URL (no relative imports resolve).
+    page.evaluate("""async (source) => {
+      const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+      try { window.widget = (await import(url)).default; } finally { URL.revokeObjectURL(url); }
+    }""", source)
+    assert page.evaluate("() => typeof window.widget?.render") == "function"
     page.add_script_tag(content=_HARNESS)
     assert page.evaluate("() => window.setup()") is True
     return page

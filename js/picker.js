@@ -1,0 +1,169 @@
+// The model picker (type to filter, arrows to move, Enter picks) and the notice line under it.
+
+import { currentModel, el, modelList, onChanges, priceLabel } from "./dom.js";
+
+/** @typedef {import("./dom.js").View} View */
+/** @typedef {import("./dom.js").Model} Model */
+/** @typedef {import("./dom.js").ModelEntry} ModelEntry */
+/**
+ * The picker's elements and where it is in the list.
+ * @typedef {{node: HTMLDivElement, search: HTMLInputElement, count: HTMLSpanElement,
+ *   price: HTMLSpanElement, list: HTMLUListElement, highlighted: number, typed: boolean,
+ *   matches: ModelEntry[]}} Picker
+ */
+
+/** @returns {Picker} */
+function buildPicker() {
+  const node = el("div", "ig-row ig-picker");
+  const search = el("input", "ig-model-search");
+  search.type = "text";
+  search.placeholder = "Search models…";
+  search.setAttribute("role", "combobox");
+  search.setAttribute("aria-label", "Model");
+  search.setAttribute("aria-autocomplete", "list");
+  search.setAttribute("aria-expanded", "false");
+  const count = el("span", "ig-match-count");
+  const price = el("span", "ig-price");
+  const list = el("ul", "ig-model-list");
+  list.setAttribute("role", "listbox");
+  list.hidden = true;
+  const pickBox = el("div", "ig-pick-box");
+  pickBox.append(search, list);
+  node.append(el("label", "ig-label", "Model"), pickBox, count, price);
+  return { node, search, count, price, list, highlighted: 0, typed: false, matches: [] };
+}
+
+/**
+ * The box shows the current model (unless being typed in), the price beside it while closed.
+ * @param {Model} model
+ * @param {Picker} p
+ */
+function drawPickerValue(model, p) {
+  if (document.activeElement !== p.search) p.search.value = model.get("model");
+  const entry = currentModel(model);
+  p.price.textContent = entry && p.list.hidden ? priceLabel(entry.price) : "";
+  p.price.hidden = !p.price.textContent;
+}
+
+/**
+ * @param {Model} model
+ * @param {Picker} p
+ * @param {(id: string) => void} pick
+ */
+function drawModelList(model, p, pick) {
+  // Until something is typed, the box shows the current model and the list shows them all.
+  const words = p.typed ? p.search.value.trim().toLowerCase().split(/\s+/).filter(Boolean) : [];
+  p.matches = modelList(model).filter((m) => words.every((w) => m.id.toLowerCase().includes(w)
+    || m.name.toLowerCase().includes(w)));
+  p.highlighted = Math.min(p.highlighted, Math.max(0, p.matches.length - 1));
+  p.list.replaceChildren(...p.matches.map((m, i) => {
+    const item = el("li", "ig-model-option");
+    item.setAttribute("role", "option");
+    item.dataset.id = m.id;
+    item.setAttribute("aria-selected", String(i === p.highlighted));
+    item.append(el("span", "ig-option-name", m.name), el("span", "ig-option-id", m.id),
+      el("span", "ig-option-price", priceLabel(m.price)));
+    item.addEventListener("mousedown", (event) => { event.preventDefault(); pick(m.id); });
+    return item;
+  }));
+  if (!p.matches.length) p.list.append(el("li", "ig-model-empty", "No model matches."));
+  const total = modelList(model).length;
+  p.count.textContent = model.get("models_status") === "loading" ? "loading models…"
+    : words.length ? `${p.matches.length} of ${total} models` : `${total} models`;
+  p.list.querySelector("[aria-selected='true']")?.scrollIntoView({ block: "nearest" });
+}
+
+/**
+ * @param {Model} model
+ * @param {Picker} p
+ */
+function closeModelList(model, p) {
+  p.list.hidden = true;
+  p.search.setAttribute("aria-expanded", "false");
+  p.search.value = model.get("model");
+  const total = modelList(model).length;
+  p.count.textContent = model.get("models_status") === "loading" ? "loading models…" : `${total} models`;
+  drawPickerValue(model, p);
+}
+
+/**
+ * Picking a model drops an aspect ratio or size it does not take.
+ * @param {View} view
+ * @param {string} id
+ */
+function chooseModel(view, id) {
+  const { model } = view;
+  const entry = modelList(model).find((m) => m.id === id);
+  if (entry && model.get("image_size") && !entry.sizes.includes(model.get("image_size"))) model.set("image_size", "");
+  if (entry && model.get("aspect_ratio") && !entry.aspect_ratios.includes(model.get("aspect_ratio"))) model.set("aspect_ratio", "");
+  view.set("model", id);
+}
+
+/**
+ * The model picker: `draw` redraws it from the model; `onPick` runs after a model is picked.
+ * @param {View} view
+ * @param {() => void} onPick
+ */
+export function modelPicker(view, onPick) {
+  const { model } = view;
+  const p = buildPicker();
+  const { search, list } = p;
+  const drawList = () => drawModelList(model, p, pick);
+  const openList = () => {
+    list.hidden = false;
+    search.setAttribute("aria-expanded", "true");
+    drawList();
+    drawPickerValue(model, p);
+  };
+  /** @param {string} id */
+  const pick = (id) => {
+    chooseModel(view, id);
+    search.blur();
+    closeModelList(model, p);
+    onPick();
+  };
+  search.addEventListener("focus", () => { search.select(); p.highlighted = 0; p.typed = false; openList(); });
+  search.addEventListener("input", () => { p.highlighted = 0; p.typed = true; openList(); });
+  search.addEventListener("blur", () => closeModelList(model, p));
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (list.hidden) openList();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      p.highlighted = Math.max(0, Math.min(p.matches.length - 1, p.highlighted + step));
+      drawList();
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (p.matches[p.highlighted]) pick(p.matches[p.highlighted].id);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      search.blur();
+    }
+    event.stopPropagation();
+  });
+  const draw = () => {
+    drawPickerValue(model, p);
+    if (!list.hidden) drawList();
+    else closeModelList(model, p);
+  };
+  return { node: p.node, draw };
+}
+
+/**
+ * The notice line (from the kernel, or: no model selected); returns it, its draw and cleanup.
+ * @param {View} view
+ */
+export function modelNotice(view) {
+  const { model } = view;
+  const node = el("div", "ig-notice");
+  node.setAttribute("role", "status");
+  const draw = () => {
+    let text = model.get("notice");
+    if (!text && model.get("models_status") === "ready" && !model.get("model")) {
+      text = "No image model is selected: choose one from the list.";
+    }
+    node.textContent = text;
+    node.hidden = !text;
+  };
+  return { node, draw, cleanup: onChanges(model, { notice: draw }) };
+}

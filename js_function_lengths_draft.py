@@ -1,0 +1,127 @@
+"""Report every JavaScript function in js/*.js longer than a limit (80 lines by default).
+
+Draft of a test. A function is a ``function`` declaration or expression (``async`` and generator
+forms too), a method (in a class or an object literal, getters and setters included) or an arrow
+function with a block body; arrow functions with an expression body are not counted. Its length
+runs from the line its head starts on (the ``function`` keyword, the method's name, the arrow's
+``=>``) to the line of its closing brace, both included. A nested function counts within the
+function around it as well as on its own.
+
+The braces are matched on :func:`js_assemble_draft.mask`'s view of the source, where comments and
+the contents of strings, template literals and regular expressions are blanked out (the same
+scanner the assembler relies on), so braces in text never count.
+
+Usage: ``python js_function_lengths_draft.py [--limit N] [FILE ...]`` (default: js/*.js next to
+this file). Exit status 1 when anything is too long; ``-`` reads one file from stdin, e.g.
+``git show HEAD:js/widget.js | python js_function_lengths_draft.py -``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from js_assemble_draft import mask
+
+LIMIT = 80
+_IDENT = r"[A-Za-z_$][\w$]*"
+_KEYWORDS = {"if", "for", "while", "switch", "catch", "with", "function", "return", "do", "else",
+             "try", "finally", "typeof", "await", "new", "delete", "void", "in", "of", "yield"}
+_FUNCTION = re.compile(rf"\bfunction\b\s*\*?\s*(?P<name>{_IDENT})?\s*\(")
+_METHOD = re.compile(rf"(?:^|(?<=[{{,;}}]))\s*(?:(?:static|async|get|set)\s+)*\*?\s*"
+                     rf"(?P<name>{_IDENT}|#{_IDENT})\s*\(", re.M)
+_ARROW = re.compile(r"=>\s*\{")
+_ARROW_NAME = re.compile(rf"(?P<name>{_IDENT})\s*(?::|=|\?\?=|\|\|=)\s*(?:async\s*)?"
+                         rf"(?:\([^()]*\)|{_IDENT})\s*$")
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    line: int  # where its head starts (1-based)
+    end: int  # the line of its closing brace
+
+    @property
+    def lines(self) -> int:
+        return self.end - self.line + 1
+
+
+def _close(code: str, start: int, open_ch: str, close_ch: str) -> int:
+    """The offset of the bracket closing the one at ``start``."""
+    depth = 0
+    for offset in range(start, len(code)):
+        if code[offset] == open_ch:
+            depth += 1
+        elif code[offset] == close_ch:
+            depth -= 1
+            if depth == 0:
+                return offset
+    raise ValueError(f"unbalanced {open_ch!r} at offset {start}")
+
+
+def _body_after_params(code: str, paren: int) -> int | None:
+    """After the parameter list opening at ``paren``: the offset of the body's ``{``, if a body follows."""
+    after = _close(code, paren, "(", ")") + 1
+    found = re.match(r"\s*\{", code[after:])
+    return after + found.end() - 1 if found else None
+
+
+def functions(source: str) -> list[Function]:
+    """Every function in ``source``, in the order their heads appear."""
+    code = mask(source)
+
+    def line(offset: int) -> int:
+        return code.count("\n", 0, offset) + 1
+
+    found: dict[int, Function] = {}  # by the offset of the body's opening brace
+    for match in _FUNCTION.finditer(code):
+        brace = _body_after_params(code, match.end() - 1)
+        if brace is not None:
+            found[brace] = Function(match["name"] or "<function>", line(match.start()),
+                                    line(_close(code, brace, "{", "}")))
+    for match in _METHOD.finditer(code):
+        if match["name"] in _KEYWORDS:
+            continue
+        brace = _body_after_params(code, match.end() - 1)
+        if brace is not None and brace not in found:
+            start = match.start("name")
+            found[brace] = Function(match["name"], line(start), line(_close(code, brace, "{", "}")))
+    for match in _ARROW.finditer(code):
+        brace = match.end() - 1
+        head = code[code.rfind("\n", 0, match.start()) + 1:match.start()]
+        named = _ARROW_NAME.search(head)
+        found[brace] = Function(named["name"] if named else "<arrow>", line(match.start()),
+                                line(_close(code, brace, "{", "}")))
+    return sorted(found.values(), key=lambda f: (f.line, f.name))
+
+
+def too_long(source: str, limit: int = LIMIT) -> list[Function]:
+    """The functions of ``source`` longer than ``limit`` lines."""
+    return [f for f in functions(source) if f.lines > limit]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", help="JS files (default: js/*.js); - for stdin")
+    parser.add_argument("--limit", type=int, default=LIMIT)
+    parser.add_argument("--all", action="store_true", help="list every function with its length")
+    args = parser.parse_args(argv)
+    files = args.files or sorted(str(p) for p in (Path(__file__).resolve().parent / "js").glob("*.js"))
+    bad = 0
+    for name in files:
+        source = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        for f in functions(source):
+            if f.lines > args.limit:
+                bad += 1
+                print(f"{name}:{f.line}: {f.name} is {f.lines} lines (limit {args.limit})")
+            elif args.all:
+                print(f"{name}:{f.line}: {f.name} {f.lines}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
