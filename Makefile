@@ -31,6 +31,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check jupyter_imagegen tests benchmarks
 	$(VENV)/bin/mypy
+	cd js && npm ci --no-audit --no-fund --loglevel=error && npx --no-install tsc -p .
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_client.py

@@ -308,15 +308,6 @@ def test_repr_is_cheap_and_safe(widget: ImageGenWidget) -> None:
     assert data["text/plain"] == WIDGET_TEXT  # never a count that goes stale once saved
 
 
-def test_front_end_assets_resolve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    assert "export default" in str(ImageGenWidget._esm)
-    assert "--jp-layout-color1" in str(ImageGenWidget._css)
-    assert _widget._asset("widget.js") == Path(ig.__file__).parent.parent / "js" / "widget.js"
-    (tmp_path / "static").mkdir()
-    (tmp_path / "static" / "widget.js").write_text("export default {}")
-    assert _widget._asset("widget.js", here=tmp_path) == tmp_path / "static" / "widget.js"  # wheel
-
-
 def test_callbacks_run_in_a_worker_thread(widget: ImageGenWidget) -> None:
     threads: list[str] = []
     widget.on_result(lambda _r: threads.append(threading.current_thread().name))

@@ -15,7 +15,6 @@ import io
 import json
 import re
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -186,10 +185,3 @@ def error_text(exc: BaseException) -> str:
 
 #: Gallery entries kept in the synced state (``results`` keeps every result in Python).
 MAX_HISTORY = 50
-
-
-def asset(name: str, here: Path | None = None) -> Path:
-    """The wheel ships ``static/<name>``; a source checkout (editable install) has ``js/<name>``."""
-    here = here or Path(__file__).parents[1]  # the package folder
-    shipped = here / "static" / name
-    return shipped if shipped.is_file() else here.parent / "js" / name

@@ -36,6 +36,7 @@ from PIL import Image
 from .._core.client import Client, StreamEvent
 from .._exceptions import CancelledError, ImageGenError
 from .._results.result import ImageResult
+from . import assets
 from . import data as wd
 from .snapshot import snapshot_bundle
 
@@ -44,7 +45,6 @@ __all__ = ["ImageGenWidget"]
 ResultCallback = Callable[[ImageResult], object]
 _OPTIONS = ["client", "model", "prompt", "aspect_ratio", "image_size", "n", "seed", "input_image",
             "on_result"]
-_asset = wd.asset
 MAX_HISTORY = wd.MAX_HISTORY
 
 
@@ -58,8 +58,8 @@ class ImageGenWidget(anywidget.AnyWidget):
     ```
     """
 
-    _esm = _asset("widget.js")
-    _css = _asset("widget.css")
+    _esm = assets.esm()  # js/'s small ES modules, joined into the one module anywidget loads
+    _css = assets.css()
 
     # Inputs (the page writes these).
     model = t.Unicode("", help="Id of the model to generate with.").tag(sync=True)

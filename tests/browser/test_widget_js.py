@@ -7,12 +7,12 @@ change events, custom messages), so object-URL lifetimes and redraws are checked
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from jupyter_imagegen._widget.assets import assemble
 
 pytestmark = pytest.mark.browser
 
@@ -21,14 +21,7 @@ JS_DIR = ROOT / "js"
 
 
 def _assemble() -> str:
-    # The draft assembler, loaded by path until it moves into the package.
-    if "js_assemble_draft" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("js_assemble_draft", ROOT / "js_assemble_draft.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-    return sys.modules["js_assemble_draft"].assemble(JS_DIR)
+    return assemble(JS_DIR)  # exactly what ImageGenWidget._esm is in a checkout
 
 
 _HARNESS = """

@@ -27,14 +27,45 @@ string.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["AssembleError", "assemble", "mask"]
+from .._exceptions import ImageGenError
+
+__all__ = ["AssembleError", "assemble", "asset_dir", "css", "esm", "mask"]
 
 
-class AssembleError(ValueError):
+def asset_dir(package: Path | None = None) -> Path:
+    """Where the front end's files are: the wheel's ``static/``, else a checkout's ``js/``."""
+    package = package or Path(__file__).resolve().parents[1]
+    shipped = package / "static"
+    return shipped if (shipped / "widget.js").is_file() else package.parent / "js"
+
+
+@functools.lru_cache(maxsize=4)
+def _assembled(folder: Path, stamp: tuple[tuple[str, int], ...]) -> str:
+    return assemble(folder)
+
+
+def esm(folder: Path | None = None) -> str:
+    """The widget's one ES module, assembled from ``widget.js`` and what it imports.
+
+    Cached on the files' modification times: assembling takes a few milliseconds, and an edited
+    module in a checkout is picked up by the next widget class that asks.
+    """
+    folder = folder or asset_dir()
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.js")))
+    return _assembled(folder, stamp)
+
+
+def css(folder: Path | None = None) -> str:
+    """The widget's stylesheet."""
+    return ((folder or asset_dir()) / "widget.css").read_text(encoding="utf-8")
+
+
+class AssembleError(ImageGenError):
     """The modules use something :func:`assemble` does not understand, or cannot be joined."""
 
 
@@ -58,88 +89,108 @@ def mask(source: str) -> str:
     files, not for every program). Raises :class:`AssembleError` on an unterminated comment,
     string, template literal or regular expression.
     """
-    out = list(source)
-    n = len(source)
-    templates: list[int] = []  # for each open template expression, its brace depth inside
-    i = 0
+    return _Masker(source).run()
 
-    def blank(start: int, end: int) -> None:
+
+class _Masker:
+    """The scanner behind :func:`mask`: one pass over the source, one method per kind of text."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.out = list(source)
+        self.n = len(source)
+        self.templates: list[int] = []  # for each open template expression, its brace depth inside
+
+    def blank(self, start: int, end: int) -> None:
         for k in range(start, end):
-            if out[k] != "\n":
-                out[k] = " "
+            if self.out[k] != "\n":
+                self.out[k] = " "
 
-    def skip_template_text(i: int) -> int:
+    def run(self) -> str:
+        source, i = self.source, 0
+        while i < self.n:
+            ch = source[i]
+            if ch in " \t\r\n":
+                i += 1
+            elif source.startswith("//", i):
+                end = source.find("\n", i)
+                end = self.n if end < 0 else end
+                self.blank(i, end)
+                i = end
+            elif source.startswith("/*", i):
+                end = source.find("*/", i + 2)
+                if end < 0:
+                    raise AssembleError("unterminated block comment")
+                self.blank(i, end + 2)
+                i = end + 2
+            elif ch in "'\"":
+                i = self.string(i)
+            elif ch == "`":
+                i = self.template_text(i + 1)
+            elif ch in "{}" and self.templates:
+                i = self.template_brace(i)
+            elif ch == "/" and _starts_regex(self.out, i):
+                i = self.regex(i)
+            else:
+                i += 1
+        return "".join(self.out)
+
+    def string(self, i: int) -> int:
+        """Blank a quoted string's text; return the offset past its closing quote."""
+        quote, j = self.source[i], i + 1
+        while j < self.n and self.source[j] != quote:
+            if self.source[j] == "\n":
+                raise AssembleError(f"unterminated string at offset {i}")
+            j += 2 if self.source[j] == "\\" else 1
+        if j >= self.n:
+            raise AssembleError(f"unterminated string at offset {i}")
+        self.blank(i + 1, j)
+        return j + 1
+
+    def template_text(self, i: int) -> int:
         """From inside a template literal's text to just past its closing backtick or ``${``."""
         start = i
-        while i < n:
-            ch = source[i]
+        while i < self.n:
+            ch = self.source[i]
             if ch == "\\":
                 i += 2
             elif ch == "`":
-                blank(start, i)
+                self.blank(start, i)
                 return i + 1
-            elif ch == "$" and source.startswith("${", i):
-                blank(start, i)
-                templates.append(0)
+            elif ch == "$" and self.source.startswith("${", i):
+                self.blank(start, i)
+                self.templates.append(0)
                 return i + 2
             else:
                 i += 1
         raise AssembleError("unterminated template literal")
 
-    while i < n:
-        ch = source[i]
-        if ch in " \t\r\n":
-            i += 1
-        elif source.startswith("//", i):
-            end = source.find("\n", i)
-            end = n if end < 0 else end
-            blank(i, end)
-            i = end
-        elif source.startswith("/*", i):
-            end = source.find("*/", i + 2)
-            if end < 0:
-                raise AssembleError("unterminated block comment")
-            blank(i, end + 2)
-            i = end + 2
-        elif ch in "'\"":
-            j = i + 1
-            while j < n and source[j] != ch:
-                if source[j] == "\n":
-                    raise AssembleError(f"unterminated string at offset {i}")
-                j += 2 if source[j] == "\\" else 1
-            if j >= n:
-                raise AssembleError(f"unterminated string at offset {i}")
-            blank(i + 1, j)
-            i = j + 1
-        elif ch == "`":
-            i = skip_template_text(i + 1)
-        elif ch == "{" and templates:
-            templates[-1] += 1
-            i += 1
-        elif ch == "}" and templates:
-            if templates[-1] == 0:
-                templates.pop()
-                i = skip_template_text(i + 1)
-            else:
-                templates[-1] -= 1
-                i += 1
-        elif ch == "/" and _starts_regex(out, i):
-            j, in_class = i + 1, False
-            while j < n and (in_class or source[j] != "/"):
-                if source[j] == "\n":
-                    raise AssembleError(f"unterminated regular expression at offset {i}")
-                if source[j] == "\\":
-                    j += 1
-                elif source[j] == "[":
-                    in_class = True
-                elif source[j] == "]":
-                    in_class = False
+    def template_brace(self, i: int) -> int:
+        """A brace inside a template expression: nesting, or the ``}`` that returns to its text."""
+        if self.source[i] == "{":
+            self.templates[-1] += 1
+            return i + 1
+        if self.templates[-1] == 0:
+            self.templates.pop()
+            return self.template_text(i + 1)
+        self.templates[-1] -= 1
+        return i + 1
+
+    def regex(self, i: int) -> int:
+        """Blank a regular expression literal's text; return the offset past its closing slash."""
+        j, in_class = i + 1, False
+        while j < self.n and (in_class or self.source[j] != "/"):
+            if self.source[j] == "\n":
+                raise AssembleError(f"unterminated regular expression at offset {i}")
+            if self.source[j] == "\\":
                 j += 1
-            blank(i + 1, j)
-            i = j + 1
-        else:
-            i += 1
-    return "".join(out)
+            elif self.source[j] == "[":
+                in_class = True
+            elif self.source[j] == "]":
+                in_class = False
+            j += 1
+        self.blank(i + 1, j)
+        return j + 1
 
 
 def _starts_regex(masked: list[str], i: int) -> bool:

@@ -1,31 +1,25 @@
 """Report every JavaScript function in js/*.js longer than a limit (80 lines by default).
 
-Draft of a test. A function is a ``function`` declaration or expression (``async`` and generator
-forms too), a method (in a class or an object literal, getters and setters included) or an arrow
+Used by tests/test_widget_assets.py. A function is a ``function`` declaration or expression
+(``async`` and generator forms too), a method (in a class or an object literal, getters and
+setters included) or an arrow
 function with a block body; arrow functions with an expression body are not counted. Its length
 runs from the line its head starts on (the ``function`` keyword, the method's name, the arrow's
 ``=>``) to the line of its closing brace, both included. A nested function counts within the
 function around it as well as on its own.
 
-The braces are matched on :func:`js_assemble_draft.mask`'s view of the source, where comments and
-the contents of strings, template literals and regular expressions are blanked out (the same
+The braces are matched on :func:`jupyter_imagegen._widget.assets.mask`'s view of the source,
+where comments and the contents of strings, template literals and regular expressions are
+blanked out (the same
 scanner the assembler relies on), so braces in text never count.
-
-Usage: ``python js_function_lengths_draft.py [--limit N] [FILE ...]`` (default: js/*.js next to
-this file). Exit status 1 when anything is too long; ``-`` reads one file from stdin, e.g.
-``git show HEAD:js/widget.js | python js_function_lengths_draft.py -``.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from js_assemble_draft import mask
+from jupyter_imagegen._widget.assets import mask
 
 LIMIT = 80
 _IDENT = r"[A-Za-z_$][\w$]*"
@@ -102,26 +96,3 @@ def functions(source: str) -> list[Function]:
 def too_long(source: str, limit: int = LIMIT) -> list[Function]:
     """The functions of ``source`` longer than ``limit`` lines."""
     return [f for f in functions(source) if f.lines > limit]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="*", help="JS files (default: js/*.js); - for stdin")
-    parser.add_argument("--limit", type=int, default=LIMIT)
-    parser.add_argument("--all", action="store_true", help="list every function with its length")
-    args = parser.parse_args(argv)
-    files = args.files or sorted(str(p) for p in (Path(__file__).resolve().parent / "js").glob("*.js"))
-    bad = 0
-    for name in files:
-        source = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
-        for f in functions(source):
-            if f.lines > args.limit:
-                bad += 1
-                print(f"{name}:{f.line}: {f.name} is {f.lines} lines (limit {args.limit})")
-            elif args.all:
-                print(f"{name}:{f.line}: {f.name} {f.lines}")
-    return 1 if bad else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

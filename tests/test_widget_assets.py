@@ -1,34 +1,22 @@
-"""The JS assembler (draft, loaded by path from js_assemble_draft.py): js/'s ES modules joined into
+"""The JS assembler (jupyter_imagegen._widget.assets): js/'s ES modules joined into
 the one module anywidget loads, and a loud failure on anything it does not understand."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from js_function_lengths import LIMIT, functions, too_long
+
+from jupyter_imagegen import ImageGenWidget
+from jupyter_imagegen._widget.assets import AssembleError, assemble, asset_dir, esm, mask
 
 ROOT = Path(__file__).resolve().parents[1]
 JS = ROOT / "js"
 
-
-def _load() -> ModuleType:
-    if "js_assemble_draft" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("js_assemble_draft", ROOT / "js_assemble_draft.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-    return sys.modules["js_assemble_draft"]
-
-
-draft = _load()
-assemble, AssembleError, mask = draft.assemble, draft.AssembleError, draft.mask
 NODE = shutil.which("node")
 
 
@@ -206,3 +194,42 @@ def test_broken_module_sets_raise(tmp_path: Path, files: dict[str, str], message
 def test_another_entry_name(tmp_path: Path) -> None:
     js = modules(tmp_path, main_js=f'import {{ b }} from "./b.js";\n{ENTRY}', b_js="export const b = 1;\n")
     assert sections(assemble(js, entry="main.js")) == ["b.js", "main.js"]
+
+
+def test_the_widget_gets_the_assembled_module_of_this_checkout() -> None:
+    assert asset_dir() == JS  # an editable install reads js/ itself
+    assert ImageGenWidget._esm == esm() == assemble(JS)
+    assert "export default" in ImageGenWidget._esm and "--jp-layout-color1" in ImageGenWidget._css
+
+
+def test_a_wheel_reads_its_static_copy(tmp_path: Path) -> None:
+    package = tmp_path / "jupyter_imagegen"
+    (package / "static").mkdir(parents=True)
+    for path in JS.glob("*.js"):
+        shutil.copy(path, package / "static" / path.name)
+    assert asset_dir(package) == package / "static"
+    assert esm(package / "static") == assemble(JS)
+
+
+def test_every_module_ships_in_the_wheel() -> None:
+    """pyproject force-includes each module: one left out would load in a checkout, not a wheel."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    for path in JS.glob("*.js"):
+        assert f'"js/{path.name}" = "jupyter_imagegen/static/{path.name}"' in text, path.name
+
+
+@pytest.mark.parametrize("path", sorted(JS.glob("*.js")), ids=lambda p: p.name)
+def test_js_functions_stay_readable(path: Path) -> None:
+    over = [f"{f.name} (line {f.line}) has {f.lines} lines" for f in too_long(path.read_text())]
+    assert not over, f"{path.name}: split these (limit {LIMIT}): {over}"
+
+
+def test_the_length_check_sees_every_kind_of_function() -> None:
+    body = "  x += 1;\n" * 85
+    source = (f"function plain() {{\n{body}}}\n"
+              f"const arrow = (a) => {{\n{body}}};\n"
+              f"class K {{\n  method() {{\n{body}  }}\n}}\n"
+              "const short = () => { return '{{{'; };\n")  # braces in a string do not count
+    assert [(f.name, f.lines) for f in too_long(source)] == [
+        ("plain", 87), ("arrow", 87), ("method", 87)]
+    assert "short" in [f.name for f in functions(source)]
