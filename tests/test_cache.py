@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from jupyter_imagegen._results.cache import ReplayCache, default_cache_dir
-from jupyter_imagegen._results.result import GeneratedImage, ImageResult
+from jupyter_imagegen import GeneratedImage, ImageResult, ReplayCache, Usage
+from jupyter_imagegen._results.cache import default_cache_dir
 from jupyter_imagegen._wire.chat import build_chat_body
-from jupyter_imagegen._wire.common import Usage
 
 BASE = "http://127.0.0.1:8000/api/v1"
 

@@ -11,11 +11,10 @@ import pytest
 import real_captures as real
 
 import jupyter_imagegen as ig
+from jupyter_imagegen import NotFoundError, Request
 from jupyter_imagegen._core.adapters import ADAPTERS, choose_api
 from jupyter_imagegen._core.catalogue import Catalogue
 from jupyter_imagegen._core.policies import SpendGuard
-from jupyter_imagegen._core.request import Request
-from jupyter_imagegen._exceptions import NotFoundError
 from jupyter_imagegen._wire.errors import WRONG_ENDPOINT, error_from_envelope, images_error
 
 CHAT = [real.GEMINI_LISTING, real.FLUX_LISTING]

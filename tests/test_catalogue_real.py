@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 import jupyter_imagegen as ig
+from jupyter_imagegen import NotFoundError
 from jupyter_imagegen._core.adapters import choose_api
 from jupyter_imagegen._core.catalogue import Catalogue
-from jupyter_imagegen._exceptions import NotFoundError
 
 DATA = json.loads((Path(ig.__file__).parent / "server" / "data" / "catalogue.json").read_text())
 

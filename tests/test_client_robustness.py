@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._wire.common import Usage
+from jupyter_imagegen import Usage
 from jupyter_imagegen._wire.listings import closest_ids
 from jupyter_imagegen._wire.sse import SSEDecoder
 from jupyter_imagegen.server import Fault, LocalServer

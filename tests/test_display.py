@@ -12,7 +12,7 @@ from IPython.testing.globalipapp import get_ipython
 from IPython.utils.capture import capture_output
 from PIL import Image, ImageFilter
 
-from jupyter_imagegen import GeneratedImage, ImageResult, InvalidInputError, StreamEvent
+from jupyter_imagegen import GeneratedImage, ImageResult, InvalidInputError, StreamEvent, Usage
 from jupyter_imagegen._notebook.status import StatusLine, Table
 from jupyter_imagegen._results.display import (
     caption_html,
@@ -25,7 +25,6 @@ from jupyter_imagegen._results.display import (
     table_html,
 )
 from jupyter_imagegen._results.preview import display_options as ig_display_options
-from jupyter_imagegen._wire.common import Usage
 
 
 @pytest.fixture(autouse=True)

@@ -13,11 +13,9 @@ import pytest
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._results.cache import ReplayCache
+from jupyter_imagegen import GeneratedImage, ImageResult, ImageStore, ReplayCache
 from jupyter_imagegen._results.display import grid_html, result_outputs
 from jupyter_imagegen._results.preview import thumbnail
-from jupyter_imagegen._results.result import GeneratedImage, ImageResult
-from jupyter_imagegen._results.store import ImageStore
 
 NOV = 1_763_000_000.0
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'

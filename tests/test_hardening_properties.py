@@ -11,10 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from jupyter_imagegen._exceptions import ImageDecodeError
-from jupyter_imagegen._results.cache import ReplayCache
-from jupyter_imagegen._results.result import GeneratedImage, ImageResult
-from jupyter_imagegen._results.store import ImageStore
+from jupyter_imagegen import GeneratedImage, ImageDecodeError, ImageResult, ImageStore, ReplayCache
 
 _HOSTILE = st.sampled_from([1e20, -1.0, float("nan"), float("inf"), "free", 10**400, 1e308,
                             "../x.png", "/etc/passwd", [1], {}])

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_imagegen._exceptions import (
+from jupyter_imagegen import (
     BadRequestError,
     NoImageError,
     NotFoundError,

@@ -9,7 +9,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from magic_helpers import KEY, run, shell_bound_to
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._core.model import Model
+from jupyter_imagegen import Model
 from jupyter_imagegen.server import LocalServer
 
 

@@ -20,10 +20,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import jupyter_imagegen as ig
+from jupyter_imagegen import GeneratedImage, ImageResult, Usage
 from jupyter_imagegen._core.catalogue import Catalogue
-from jupyter_imagegen._results.result import GeneratedImage, ImageResult
 from jupyter_imagegen._wire.chat import StreamAccumulator, parse_chat_completion
-from jupyter_imagegen._wire.common import Usage
 from jupyter_imagegen._wire.errors import error_from_response, images_error
 from jupyter_imagegen._wire.images import ImagesStreamAccumulator, parse_images_response
 from jupyter_imagegen._wire.listings import parse_endpoints, parse_image_models, parse_models

@@ -9,7 +9,7 @@ import json
 import pytest
 from PIL import Image
 
-from jupyter_imagegen._exceptions import (
+from jupyter_imagegen import (
     APIError,
     AuthenticationError,
     BadRequestError,
@@ -25,6 +25,7 @@ from jupyter_imagegen._exceptions import (
     ResponseError,
 )
 from jupyter_imagegen._wire import chat as p
+from jupyter_imagegen._wire import errors, sizes
 
 
 def png_bytes(size: tuple[int, int] = (8, 6), color: str = "red") -> bytes:
@@ -95,9 +96,9 @@ class TestBuildBody:
         assert p.modalities_for(outputs) == expected
 
     def test_pixel_sizes_match_the_documented_table(self) -> None:
-        assert p.pixel_size() == (1024, 1024)
-        assert p.pixel_size("16:9") == (1344, 768)
-        assert p.pixel_size("21:9", "2K") == (3072, 1344)
+        assert sizes.pixel_size() == (1024, 1024)
+        assert sizes.pixel_size("16:9") == (1344, 768)
+        assert sizes.pixel_size("21:9", "2K") == (3072, 1344)
 
 
 class TestParse:
@@ -198,62 +199,63 @@ class TestErrors:
         (502, ProviderError), (503, ProviderError), (524, ProviderError), (529, ProviderError),
     ])
     def test_status_maps_to_class(self, status: int, cls: type[APIError]) -> None:
-        err = p.error_from_response(status, json.dumps(p.error_body(status, "nope")).encode())
+        err = errors.error_from_response(status, json.dumps(errors.error_body(status, "nope")).encode())
         assert type(err) is cls and err.status == status and err.code == status
         assert isinstance(err, ImageGenError)
 
     def test_moderation_carries_reasons(self) -> None:
-        body = p.error_body(403, "Input was flagged", {"reasons": ["violence"],
+        body = errors.error_body(403, "Input was flagged", {"reasons": ["violence"],
                                                       "flagged_input": "a...b", "provider_name": "X"})
-        err = p.error_from_response(403, json.dumps(body))
+        err = errors.error_from_response(403, json.dumps(body))
         assert isinstance(err, ModerationError)
         assert err.reasons == ["violence"] and err.flagged_input == "a...b" and "violence" in str(err)
 
     def test_provider_error_shows_raw_and_provider(self) -> None:
-        body = p.error_body(502, "Provider returned error",
+        body = errors.error_body(502, "Provider returned error",
                             {"raw": '{"error":"upstream exploded"}', "provider_name": "Google"})
-        err = p.error_from_response(502, json.dumps(body))
+        err = errors.error_from_response(502, json.dumps(body))
         assert isinstance(err, ProviderError)
         assert err.raw == '{"error":"upstream exploded"}' and err.provider_name == "Google"
         assert "upstream exploded" in str(err) and "Google" in str(err)
 
     def test_retry_after_header_and_metadata(self) -> None:
-        body = json.dumps(p.error_body(429, "slow down"))
-        err = p.error_from_response(429, body, retry_after="7")
+        body = json.dumps(errors.error_body(429, "slow down"))
+        err = errors.error_from_response(429, body, retry_after="7")
         assert isinstance(err, RateLimitError) and err.retry_after == 7
-        body = json.dumps(p.error_body(429, "slow down", {"headers": {"Retry-After": "18"}}))
-        err = p.error_from_response(429, body)
+        body = json.dumps(errors.error_body(429, "slow down", {"headers": {"Retry-After": "18"}}))
+        err = errors.error_from_response(429, body)
         assert isinstance(err, RateLimitError) and err.retry_after == 18
 
     def test_model_not_found_string_code_and_lenient_shapes(self) -> None:
-        err = p.error_from_envelope({"error": {"code": "model_not_found", "message": "no such"}}, status=400)
+        err = errors.error_from_envelope({"error": {"code": "model_not_found", "message": "no such"}},
+                                         status=400)
         assert isinstance(err, NotFoundError)
-        err = p.error_from_envelope({"error": {"error_type": "timeout", "http_status": 408,
+        err = errors.error_from_envelope({"error": {"error_type": "timeout", "http_status": 408,
                                                "message": "t"}})
         assert isinstance(err, RequestTimeoutError) and isinstance(err, TimeoutError)
 
     def test_non_json_error_body(self) -> None:
-        err = p.error_from_response(503, b"<html>Service Unavailable</html>")
+        err = errors.error_from_response(503, b"<html>Service Unavailable</html>")
         assert isinstance(err, ProviderError) and "Service Unavailable" in str(err)
 
     def test_401_hint_never_contains_a_key(self) -> None:
-        body = p.error_body(401, "Invalid key sk-or-v1-abcdef0123456789abcdef")
-        err = p.error_from_response(401, json.dumps(body))
+        body = errors.error_body(401, "Invalid key sk-or-v1-abcdef0123456789abcdef")
+        err = errors.error_from_response(401, json.dumps(body))
         text = f"{err} {err!r} {err.message}"
         assert "abcdef0123456789" not in text and "OPENROUTER_API_KEY" in str(err)
 
 
 class TestRetryDelay:
     def test_service_delay_wins_and_is_capped(self) -> None:
-        assert p.retry_delay(0, retry_after=3) == 3
-        assert p.retry_delay(5, retry_after=600, cap=60) == 60
+        assert errors.retry_delay(0, retry_after=3) == 3
+        assert errors.retry_delay(5, retry_after=600, cap=60) == 60
 
     def test_exponential_backoff_with_downward_jitter(self) -> None:
-        assert [p.retry_delay(a, rand=lambda: 0.0) for a in range(6)] == [0.5, 1, 2, 4, 8, 8]
-        assert p.retry_delay(1, rand=lambda: 1.0) == pytest.approx(0.75)
+        assert [errors.retry_delay(a, rand=lambda: 0.0) for a in range(6)] == [0.5, 1, 2, 4, 8, 8]
+        assert errors.retry_delay(1, rand=lambda: 1.0) == pytest.approx(0.75)
 
     @pytest.mark.parametrize(("raw", "seconds"), [("5", 5.0), ("0.5", 0.5), (None, None),
                                                   ("Wed, 21 Oct 2015 07:28:00 GMT", None),
                                                   ("-1", None), ("nan", None), (True, None)])
     def test_parse_retry_after(self, raw: object, seconds: float | None) -> None:
-        assert p.parse_retry_after(raw) == seconds
+        assert errors.parse_retry_after(raw) == seconds

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._results.result import GeneratedImage, ImageResult
+from jupyter_imagegen import GeneratedImage, ImageResult
 from jupyter_imagegen._wire.pngmeta import add_png_text, read_png_text
 
 

@@ -14,8 +14,8 @@ import pytest
 import requests
 from PIL import Image, ImageStat
 
+from jupyter_imagegen import ASPECT_RATIOS
 from jupyter_imagegen._wire.chat import StreamAccumulator, parse_chat_completion
-from jupyter_imagegen._wire.sizes import ASPECT_RATIOS
 from jupyter_imagegen._wire.sse import SSEDecoder, SSEEvent
 from jupyter_imagegen.server import LocalServer
 

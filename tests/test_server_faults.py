@@ -10,7 +10,7 @@ import pytest
 import requests
 from wire_helpers import raw_stream
 
-from jupyter_imagegen._exceptions import ImageDecodeError
+from jupyter_imagegen import ImageDecodeError
 from jupyter_imagegen._wire.dataurl import decode_data_url
 from jupyter_imagegen._wire.sse import SSEDecoder
 from jupyter_imagegen.server import Fault, FaultQueue, LocalServer, parse_fault_spec

@@ -14,7 +14,7 @@ import requests
 from PIL import Image, ImageStat
 from wire_helpers import raw_stream
 
-from jupyter_imagegen._exceptions import APIError, ImageDecodeError, NoImageError, ProviderError
+from jupyter_imagegen import APIError, ImageDecodeError, NoImageError, ProviderError
 from jupyter_imagegen._wire.dataurl import decode_data_url
 from jupyter_imagegen._wire.images import (
     ImagesStreamAccumulator,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from jupyter_imagegen._exceptions import ImageDecodeError, ImageGenError
+from jupyter_imagegen import ImageDecodeError, ImageGenError
 from jupyter_imagegen._wire.dataurl import decode_data_url, encode_data_url, sniff_mime
 from jupyter_imagegen._wire.sse import SSEDecoder, encode_sse, iter_sse
 

@@ -17,9 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from jupyter_imagegen._results.result import GeneratedImage, ImageResult
-from jupyter_imagegen._results.store import ImageStore, StoreEntry
-from jupyter_imagegen._wire.common import Usage
+from jupyter_imagegen import GeneratedImage, ImageResult, ImageStore, StoreEntry, Usage
 from jupyter_imagegen._wire.pngmeta import read_png_text
 
 # Noon on the 15th, so local time is in the same month and day in every time zone.

@@ -15,7 +15,7 @@ from ipywidgets.widgets.widget import _remove_buffers
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._results.result import GeneratedImage, ImageResult
+from jupyter_imagegen import GeneratedImage, ImageGenWidget, ImageResult
 from jupyter_imagegen._widget import widget as _widget
 from jupyter_imagegen._widget.data import (
     PREVIEW_PX,
@@ -25,7 +25,6 @@ from jupyter_imagegen._widget.data import (
     image_reply,
     model_choices,
 )
-from jupyter_imagegen._widget.widget import ImageGenWidget
 from jupyter_imagegen._wire.pngmeta import read_png_text
 from jupyter_imagegen.server import Fault, LocalServer
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from .._exceptions import ProviderError, ResponseError
 from .common import (
-    DEFAULT_BASE_URL,
     ChatCompletion,
     ImagePayload,
     Usage,
@@ -24,21 +23,13 @@ from .common import (
     loads,
 )
 from .errors import (
-    RETRYABLE_STATUSES,
-    error_body,
     error_from_envelope,
-    error_from_response,
-    parse_retry_after,
-    retry_delay,
 )
-from .sizes import ASPECT_RATIOS, IMAGE_SIZES, pixel_size
 from .sse import is_done
 
 __all__ = [
-    "ASPECT_RATIOS", "DEFAULT_BASE_URL", "IMAGE_SIZES", "RETRYABLE_STATUSES", "ChatCompletion",
-    "ImagePayload", "StreamAccumulator", "StreamUpdate", "Usage", "build_chat_body", "error_body",
-    "error_from_envelope", "error_from_response", "images_of", "is_done", "modalities_for",
-    "parse_chat_completion", "parse_retry_after", "pixel_size", "retry_delay", "text_of",
+    "StreamAccumulator", "StreamUpdate", "build_chat_body", "images_of", "modalities_for",
+    "parse_chat_completion", "text_of",
 ]
 
 

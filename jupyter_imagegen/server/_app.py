@@ -20,7 +20,7 @@ from io import BufferedIOBase
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from jupyter_imagegen._wire.chat import error_body
+from jupyter_imagegen._wire.errors import error_body
 from jupyter_imagegen._wire.sse import encode_sse
 
 from ._chat import dump_parts

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_imagegen._wire.chat import IMAGE_SIZES
 from jupyter_imagegen._wire.dataurl import encode_data_url, is_base64, plain_data_url
+from jupyter_imagegen._wire.sizes import IMAGE_SIZES
 
 from ._chat_validate import ChatRequest
 from ._render import RenderCache, encode_image, parse_prompt, render, seed_for

@@ -15,9 +15,9 @@ from typing import Any
 from PIL import Image
 
 from jupyter_imagegen._exceptions import ImageDecodeError
-from jupyter_imagegen._wire.chat import ASPECT_RATIOS, IMAGE_SIZES, pixel_size
 from jupyter_imagegen._wire.dataurl import decode_data_url
 from jupyter_imagegen._wire.images import images_pixel_size
+from jupyter_imagegen._wire.sizes import ASPECT_RATIOS, IMAGE_SIZES, pixel_size
 
 from ._chat_catalog import ModelSpec
 
