@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEMO_STAMP := $(VENV)/.demo
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean docs-images
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check jupyter_imagegen tests benchmarks
 	$(VENV)/bin/mypy
 	cd js && npm ci --no-audit --no-fund --loglevel=error && npx --no-install tsc -p .
+
+# The README's screenshots, remade by the tests that check them (a plain test run leaves them alone).
+docs-images: $(STAMP)
+	JUPYTER_IMAGEGEN_UPDATE_DOCS=1 $(PY) -m pytest -q tests/test_screenshot.py tests/browser/test_widget_ui.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_client.py

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen import generate_many
+from jupyter_imagegen._core.batch import generate_many
 from jupyter_imagegen._core.transport import RateGate
 from jupyter_imagegen.server import Fault, LocalServer
 
