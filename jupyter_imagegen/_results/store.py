@@ -98,7 +98,7 @@ def _well_formed(record: Any) -> bool:
 # Views of an image store: a contact sheet image and a self-contained HTML gallery.
 #
 # Both read the store's files and never decode more than a thumbnail's worth per entry (pixel-capped
-# by :mod:`._safeimage`); the gallery embeds JPEG thumbnails, escapes every string, runs no script
+# by :mod:`.safeimage`); the gallery embeds JPEG thumbnails, escapes every string, runs no script
 # and links only files that are raster images inside the store.
 
 

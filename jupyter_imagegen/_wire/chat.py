@@ -2,9 +2,9 @@
 
 Request bodies, answers and streamed chunks of ``POST /chat/completions`` with ``modalities``.
 The client does the I/O around it, and the local server uses the same shapes from the other side,
-so a wire-format bug shows up in cheap unit tests. Errors are mapped in :mod:`._wire_errors`
-(shared with the Image API); sizes live in :mod:`._sizes`. The names re-exported below keep older
-imports (the server, tests) working.
+so a wire-format bug shows up in cheap unit tests. Errors are mapped in :mod:`.errors` (shared
+with the Image API); sizes live in :mod:`.sizes`. Nothing is re-exported: each name is imported
+from the module it lives in.
 """
 
 from __future__ import annotations
