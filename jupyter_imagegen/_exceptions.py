@@ -94,6 +94,12 @@ class ImageGenError(Exception):
     request_id: str | None
     #: Seconds the service asked us to wait (``Retry-After`` / ``retry_after_seconds``), if any.
     retry_after: float | None = None
+    #: The "this model is served elsewhere" family the answer belongs to (the names are
+    #: ``_wire.errors.WRONG_ENDPOINT`` and ``WRONG_MODALITIES``), or ``None``: the router reads it.
+    refusal: str | None = None
+    #: The API the service named as the right one (``"chat"``, ``"images"``, or the path of an
+    #: endpoint the kit has no adapter for), or ``None`` when it named none.
+    endpoint_hint: str | None = None
 
     def __init__(
         self,

@@ -144,10 +144,13 @@ class TestRequest:
         assert (r.size, r.aspect_ratio, r.seed) == ("2K", "16:9", 3)
         assert Request.build("p", "m", resolution="512").size == "0.5K"
         assert Request.build("p", "m", size="1536x1024").pixels == "1536x1024"
-        for bad in ({"image_size": "3K"}, {"n": 0}, {"n": True}, {"api": "x"}, {"colour": 1},
+        for bad in ({"image_size": "3K"}, {"n": 0}, {"n": True}, {"api": "x"},
+                    {"colour": [1]}, {"input_references": ["x"]}, {"Bad-Name": 1},
                     {"image_size": "1K", "resolution": "2K"}):
             with pytest.raises(ig.InvalidInputError):
                 Request.build("p", "m", **bad)
+        # A name the kit does not know is an Image API parameter, checked against the model later.
+        assert Request.build("p", "m", colour=1).parameters == {"colour": 1}
         with pytest.raises(ig.InvalidInputError, match="prompt is empty"):
             Request.build("  ", "m")
 

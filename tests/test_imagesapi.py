@@ -307,13 +307,16 @@ def test_parse_image_models_reads_the_documented_shape() -> None:
 def test_check_reports_problems_with_valid_values() -> None:
     seedream = parse_image_models(LISTING)[0]
     assert seedream.check({"n": 4, "resolution": "2K", "aspect_ratio": "16:9", "seed": 1,
-                           "quality": "high", "model": "x", "size": None}) == []
+                           "model": "x", "size": None}) == []
     problems = seedream.check({"n": 11, "resolution": "8K", "background": "transparent",
-                               "input_references": ["a"] * 11, "stream": True})
+                               "quality": "high", "input_references": ["a"] * 11, "stream": True})
     text = "\n".join(problems)
     assert "n=11" in text and "1-10" in text
     assert "resolution='8K'" in text and "1K, 2K, 4K" in text
-    assert "'background'" in text
+    # Undeclared fields are problems, named with the model's own parameters (no exemptions).
+    assert "'background' (its parameters: aspect_ratio, input_references, n, resolution, seed)" \
+        in text
+    assert "'quality'" in text
     assert "at most 10 input reference" in text
     assert "streaming" in text
 

@@ -23,6 +23,8 @@ from jupyter_imagegen.server._data import catalogue_data
 DATA = catalogue_data()
 REAL_CHAT = [m["id"] for m in DATA["models"]]
 REAL_IMAGES = [m["id"] for m in DATA["image_models"]]
+#: Listing entries built from recorded endpoints records (data/README.md says which fields).
+FROM_RECORDS = [m["id"] for m in DATA["image_models_from_records"]]
 REFUSED = DATA["image_api_only"]
 
 
@@ -111,9 +113,13 @@ def test_image_endpoints_records_carry_the_recorded_price_lines(srv: LocalServer
     gemini = get(srv, "/images/models/google/gemini-2.5-flash-image/endpoints").json()
     assert [e["provider_slug"] for e in gemini["endpoints"]] == ["google-ai-studio",
                                                                  "google-vertex/global"]
-    for model_id in REAL_IMAGES:
+    for model_id in REAL_IMAGES + FROM_RECORDS:
         record = get(srv, f"/images/models/{model_id}/endpoints").json()
-        assert record["id"] == model_id and record["endpoints"]
+        assert record["id"] == model_id
+        # the one recorded record that lists no endpoint is served as recorded
+        assert bool(record["endpoints"]) == (model_id != "meta/muse-image")
+    assert get(srv, "/images/models/meta/muse-image/endpoints").json() == {
+        "endpoints": [], "id": "meta/muse-image"}
 
 
 # -- listings: pagination, count, user, endpoints -------------------------------------------------
@@ -283,7 +289,7 @@ def test_offline_listing_says_procedural_and_simulated(srv: LocalServer) -> None
             assert "not a neural model" in model["description"]
             assert "simulated" in model["description"].lower()
     listing = json.dumps(get(srv, "/images/models").json())
-    assert listing.count("Offline stand-in") == len(REAL_IMAGES)
+    assert listing.count("Offline stand-in") == len(REAL_IMAGES) + len(FROM_RECORDS)
 
 
 def test_chat_accepts_a_models_listed_extended_ratios(srv: LocalServer) -> None:

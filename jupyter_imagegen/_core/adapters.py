@@ -22,7 +22,7 @@ from .._wire.images import (
     parse_images_response,
 )
 from .._wire.sizes import chat_size, images_resolution
-from .model import ApiCaps, Model
+from .model import API_ONLY, ApiCaps, Model
 from .request import Request
 
 __all__ = ["ADAPTERS", "Adapter", "StreamEvent", "choose_api", "decode_payload"]
@@ -114,12 +114,13 @@ class ImagesAdapter:
     def body(self, request: Request, model: Model | None, stream: bool) -> dict[str, Any]:
         """The Image API body; ``stream`` only where the model streams (others ignore it anyway)."""
         caps = model.caps("images") if model is not None else None
+        extra = {**_spelled(request.parameters, caps), **(request.extra_body or {})}
         return build_images_body(
             request.prompt, request.model, n=request.n, resolution=images_resolution(request.size),
             aspect_ratio=request.aspect_ratio, size=request.pixels, quality=request.quality,
             output_format=request.output_format, background=request.background,
             seed=request.seed, stream=stream and (caps is None or caps.streaming),
-            input_references=request.images, provider=request.provider, extra=request.extra_body)
+            input_references=request.images, provider=request.provider, extra=extra or None)
 
     def parse(self, obj: Any, status: int, generation_id: str | None, model: str) -> ChatCompletion:
         """A JSON answer (``data[].b64_json``)."""
@@ -137,6 +138,15 @@ class ImagesAdapter:
             yield StreamEvent(kind, image=decode_payload(update.image, lifted, max_bytes), elapsed=elapsed)
 
 
+def _spelled(parameters: Mapping[str, Any] | None, caps: ApiCaps | None) -> dict[str, Any]:
+    """Descriptor-declared parameters as the wire wants them: an ``enum`` value is a string."""
+    spelled: dict[str, Any] = {}
+    for name, value in (parameters or {}).items():
+        param = caps.descriptors.get(name) if caps is not None else None
+        spelled[name] = str(value) if param is not None and param.type == "enum" else value
+    return spelled
+
+
 ADAPTERS: dict[str, Adapter] = {"chat": ChatAdapter(), "images": ImagesAdapter()}
 
 
@@ -144,13 +154,19 @@ def _fits(request: Request, caps: ApiCaps | None, api: str) -> bool:
     return caps is not None and not caps.problems(request, api)
 
 
+def _problems(request: Request, caps: ApiCaps | None, api: str) -> list[str]:
+    return caps.problems(request, api) if caps is not None else ["not served"]
+
+
 def choose_api(request: Request, model: Model | None, default: str = "auto") -> str:
     """Which API to send ``request`` to.
 
     An explicit ``"chat"``/``"images"`` wins. ``"auto"``: the model's documented path (chat for
     text+image models, the Image API for image-only models it serves), unless only the other API
-    takes what was asked (an Image-API-only ratio such as ``1:4``, ``n`` > 1, a pixel size).
-    Without a catalogue record (``check_models=False``), chat.
+    takes what was asked (an Image-API-only ratio such as ``1:4``, ``n`` > 1, a pixel size, a
+    descriptor-declared parameter; for an image-only model, only chat's own options such as
+    ``modalities`` move it to chat). Without a catalogue record (``check_models=False``), chat;
+    the client then remembers where a refusal sent it (:meth:`Catalogue.route_for`).
     """
     api = request.api or default
     if api in ("chat", "images"):
@@ -159,6 +175,19 @@ def choose_api(request: Request, model: Model | None, default: str = "auto") -> 
         return "chat"
     first = model.default_api
     other = "images" if first == "chat" else "chat"
-    if not _fits(request, model.caps(first), first) and _fits(request, model.caps(other), other):
+    if _fits(request, model.caps(first), first):
+        return first
+    if first == "images" and not any(getattr(request, name) for name in API_ONLY["chat"]):
+        # An image-only model's listed chat entry is no promise that chat/completions serves it
+        # (openai/gpt-image-2 is listed and refused there): its descriptors decide, and refuse.
+        return first
+    if _fits(request, model.caps(other), other):
+        return other
+    # Neither takes it: the API with fewer objections, so the refusal names what to change; on
+    # a tie, the Image API for its own options (its refusal lists the parameters the model has).
+    mine, theirs = (len(_problems(request, model.caps(api), api)) for api in (first, other))
+    images_asked = any(getattr(request, name) for name in API_ONLY["images"])
+    if model.caps(other) is not None and (
+            theirs < mine or (theirs == mine and other == "images" and images_asked)):
         return other
     return first

@@ -7,7 +7,8 @@ Three documents describe an image model on OpenRouter, and none is complete alon
   "Real listings"); image-only models price ``"0"``.
 - ``GET /images/models``: the Image API's models (Gemini ones included) with typed descriptors
   (ratios, resolutions, ``n``, input references, seed) and ``supports_streaming``.
-- ``GET /images/models/{author}/{slug}/endpoints``: per-provider price lines, fetched lazily.
+- ``GET /images/models/{author}/{slug}/endpoints``: per-provider price lines, fetched lazily. A
+  record that lists no endpoint (recorded for meta/muse-image) marks the model unavailable.
 
 :class:`Catalogue` merges them into :class:`Model` records and is the one source of truth for
 routing, validation, the spend guard and every front end. It does no I/O itself: the client hands
@@ -16,6 +17,7 @@ it a ``fetch(path, params)`` function, so the same catalogue serves the sync and
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -30,7 +32,7 @@ from .._wire.listings import (
     ModelInfo,
     PriceLine,
     closest_ids,
-    parse_endpoints,
+    parse_endpoint_record,
     parse_image_models,
     parse_models,
 )
@@ -71,6 +73,8 @@ class Catalogue:
         self._images = _Listing()
         self._endpoints: dict[str, list[PriceLine]] = {}
         self._refused: set[tuple[str, str]] = set()
+        self._served: dict[str, str] = {}  # model -> the API that answered after a refusal
+        self._unavailable: set[tuple[str, str]] = set()  # (model, api) no endpoint serves
         self._billed: dict[str, float] = {}  # model -> last billed USD per image
         self._tokens: dict[str, int] = {}  # model -> image tokens per image, as billed
         self._lock = threading.Lock()
@@ -184,11 +188,7 @@ class Catalogue:
     def _merge(self, chat: ModelInfo | None, images: ImageModelInfo | None) -> Model:
         source = chat or images
         assert source is not None
-        caps: dict[str, ApiCaps] = {}
-        if chat is not None and chat.outputs_images and (chat.id, "chat") not in self._refused:
-            caps["chat"] = chat_caps(chat, images)
-        if images is not None and (images.id, "images") not in self._refused:
-            caps["images"] = images_caps(images)
+        caps = self._caps(source.id, chat, images)
         with self._lock:
             billed = self._billed.get(source.id)
             tokens = self._tokens.get(source.id)
@@ -201,6 +201,28 @@ class Catalogue:
             price_lines=lines, last_billed=billed, image_tokens=tokens,
             listed_in_images=images is not None, has_endpoints=source.id in self._endpoints,
         )
+
+    def _caps(self, model_id: str, chat: ModelInfo | None,
+              images: ImageModelInfo | None) -> dict[str, ApiCaps]:
+        """Each API's capabilities, with what answers taught folded in.
+
+        A refused API is dropped; an API that answered after a refusal with no listing about it
+        is kept as "unknown" (the service decides); one whose endpoints lists none is unavailable.
+        """
+        with self._lock:
+            refused = {api for (mid, api) in self._refused if mid == model_id}
+            unavailable = {api for (mid, api) in self._unavailable if mid == model_id}
+            served = self._served.get(model_id)
+        caps: dict[str, ApiCaps] = {}
+        if chat is not None and chat.outputs_images and "chat" not in refused:
+            caps["chat"] = chat_caps(chat, images)
+        if images is not None and "images" not in refused:
+            caps["images"] = images_caps(images, False if "images" in unavailable else None)
+        if served is not None and served not in caps:
+            caps[served] = ApiCaps.unknown()
+        for api in unavailable & set(caps):
+            caps[api] = dataclasses.replace(caps[api], available=False)
+        return caps
 
     # -- prices (lazy) --------------------------------------------------------------------------
 
@@ -219,16 +241,29 @@ class Catalogue:
 
     def with_prices(self, model: Model) -> Model:
         """``model`` with its Image API price lines, fetching the endpoints record once."""
+        return self.with_endpoints(model)
+
+    def with_endpoints(self, model: Model) -> Model:
+        """``model`` with its endpoints record read (once): price lines, and whether any serves it.
+
+        An unreadable record changes nothing (unknown stays unknown); a record listing no
+        endpoint marks the Image API unavailable, so the next request is refused before sending.
+        """
         if not model.listed_in_images or model.has_endpoints:
             return model
         author, _, slug = model.id.partition("/")
         try:
-            _, lines = parse_endpoints(self._fetch(f"images/models/{author}/{slug}/endpoints", None))
+            record = parse_endpoint_record(
+                self._fetch(f"images/models/{author}/{slug}/endpoints", None))
         except ImageGenError as exc:
             log.debug("no endpoints record for %s: %s", model.id, exc)
-            lines = []
+            lines, count = [], None
+        else:
+            lines, count = list(record.lines), record.endpoints
         with self._lock:
             self._endpoints[model.id] = lines
+            if count == 0:
+                self._unavailable.add((model.id, "images"))
             self._version += 1
         return self.get(model.id) or model
 
@@ -242,10 +277,27 @@ class Catalogue:
 
     # -- what answers taught --------------------------------------------------------------------
 
-    def learn_refused(self, model_id: str, api: str) -> None:
-        """The service refused ``model_id`` on ``api`` as the wrong endpoint: route elsewhere."""
+    def learn_refused(self, model_id: str, api: str, *, served: str | None = None) -> None:
+        """The service refused ``model_id`` on ``api`` as the wrong route: route elsewhere.
+
+        ``served`` is the API that then answered: a later request goes straight there, even
+        when no listing knows the model (the listings unreadable, or a model newer than them).
+        """
         with self._lock:
             self._refused.add((model_id, api))
+            if served is not None:
+                self._served[model_id] = served
+            self._version += 1
+
+    def route_for(self, model_id: str) -> str | None:
+        """The API that served ``model_id`` after the other refused it, if one did."""
+        with self._lock:
+            return self._served.get(model_id)
+
+    def learn_unavailable(self, model_id: str, api: str = "images") -> None:
+        """The service said no endpoint serves ``model_id`` on ``api`` (``no_endpoints``)."""
+        with self._lock:
+            self._unavailable.add((model_id, api))
             self._version += 1
 
     def learn_billed(self, model_id: str, cost: float | None, images: int,

@@ -8,8 +8,8 @@ _send_single_request``: each step is one short method that wraps the next, so a 
 a reader can find by name rather than a flag threaded through one long function:
 
 ``send`` → ``_send_events`` (replay cache) → ``_send_with_spend`` (route, check, reserve, settle,
-keep) → ``_send_with_fallback`` (one retry on the other API after a documented wrong-endpoint
-refusal) → ``_send_single_request`` (body, transport, read).
+keep) → ``_send_with_fallback`` (one retry on the other API after a wrong-route refusal the
+real service sends, remembered per model) → ``_send_single_request`` (body, transport, read).
 
 Reading an answer (a JSON body or an SSE stream) needs no client state, so it lives in the two
 functions at the end, :func:`read_answer` and :func:`read_stream`. Nothing here parses a wire
@@ -42,7 +42,6 @@ from .._exceptions import (
 from .._results.result import GeneratedImage, ImageResult
 from .._wire.common import ChatCompletion, loads
 from .._wire.dataurl import lift_data_urls
-from .._wire.errors import WRONG_ENDPOINT
 from .._wire.listings import parse_models
 from .adapters import ADAPTERS, StreamEvent, choose_api, decode_payload
 from .catalogue import Catalogue
@@ -51,6 +50,7 @@ from .model import Model, Price
 from .policies import CacheSetting, Keepers, SpendGuard, StoreSetting
 from .reading import Watchdog, drain, iter_events, read_body
 from .request import Request
+from .routing import confirm_available, learned_route, neither_serves, retry_route
 from .transport import Limits, RateGate, Timeout, Transport
 
 if TYPE_CHECKING:
@@ -385,22 +385,23 @@ class Client:
 
     def _send_with_fallback(self, request: Request, model: Model | None, api: str,
                             call: _Call) -> Generator[StreamEvent, None, ImageResult]:
-        """One retry on the other API after a documented wrong-endpoint refusal (never billed).
-
-        Only when the route was the client's own choice: a request that named its API gets the
-        service's refusal as it is.
-        """
+        """Send; after a wrong-route refusal (never billed), once more where :mod:`.routing` says."""
+        chose = request.api in (None, "auto") and not (request.api is None and self.api != "auto")
+        api = learned_route(self.catalogue, request, model, api, chose)
+        model = confirm_available(self.catalogue, request, model, api)
         try:
             return (yield from self._send_single_request(request, model, api, call))
         except ImageGenError as exc:
-            chose = request.api in (None, "auto") and not (request.api is None and self.api != "auto")
-            if exc.code != WRONG_ENDPOINT or not chose:
-                raise
-            self.catalogue.learn_refused(request.model, api)
-            other = "images" if api == "chat" else "chat"
-            model = self._record(request.model)
-            self._check(request, model, other)
-            return (yield from self._send_single_request(request, model, other, call))
+            refused = exc
+            other, model = retry_route(self.catalogue, request, model, api, exc, chose)
+        try:
+            result = yield from self._send_single_request(request, model, other, call)
+        except ImageGenError as second:
+            if neither_serves(refused, second, request, other, model):
+                raise refused from second
+            raise
+        self.catalogue.learn_refused(request.model, api, served=other)
+        return result
 
     def _send_single_request(self, request: Request, model: Model | None, api: str,
                              call: _Call) -> Generator[StreamEvent, None, ImageResult]:

@@ -7,16 +7,20 @@ table of its own. Pure: no I/O.
 What the chat path accepts is not in any listing. Its documented values are used (OpenRouterTeam/docs
 ``image-generation.mdx`` at 1c9b4627): the ten Gemini ratios, ``1K``/``2K``/``4K``, and for
 ``google/gemini-3.1-flash-image-preview`` also ``1:4``, ``4:1``, ``1:8``, ``8:1`` and ``0.5K``.
-The Image API's values come from its typed descriptors.
+The Image API's values come from its typed descriptors, read whole: every parameter a model
+declares is accepted within its own enum or range (``output_compression`` 0-100 on GPT image
+models, any parameter a future listing adds), ``input_references`` between its ``min`` and
+``max``, and a parameter the model does not declare is refused before sending, naming the ones it
+does (``extra_body`` sends a field unchecked). An absent key means unsupported (docs c9878752).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .._wire.listings import ImageModelInfo, ModelInfo, PriceLine
+from .._wire.listings import ImageModelInfo, ImageParameter, ModelInfo, PriceLine
 from .._wire.sizes import (
     ASPECT_RATIOS,
     CHAT_SIZES,
@@ -29,11 +33,13 @@ from .._wire.sizes import (
 if TYPE_CHECKING:  # the request is checked against these records: a type-only back-reference
     from .request import Request
 
-__all__ = ["API_ONLY", "ApiCaps", "Model", "Price", "chat_caps", "images_caps"]
+__all__ = ["API_ONLY", "UNDECLARED", "ApiCaps", "Model", "Price", "chat_caps", "images_caps"]
 
 #: Options only one API has; the other would silently drop them.
 API_ONLY = {"chat": ("modalities", "image_config", "messages"),
-            "images": ("pixels", "quality", "output_format", "background")}
+            "images": ("pixels", "quality", "output_format", "background", "parameters")}
+#: The words that mark a problem as "not declared" (validation then names the ``extra_body`` way out).
+UNDECLARED = "not among its parameters"
 _EXTENDED_CHAT = {"google/gemini-3.1-flash-image-preview"}
 #: Image tokens of one 1K image: the recorded gemini-2.5-flash-image answer billed 1290 image
 #: tokens for one 1024x1024 image (openrouter-protocol.md §2). Larger tiers scale by area.
@@ -42,18 +48,33 @@ TOKENS_PER_1K_IMAGE = 1290
 
 @dataclass(frozen=True)
 class ApiCaps:
-    """What one API accepts for one model. Empty ``aspect_ratios``/``sizes``: not selectable."""
+    """What one API accepts for one model. Empty ``aspect_ratios``/``sizes``: not selectable.
+
+    ``descriptors`` is the Image API's typed ``supported_parameters`` (empty for chat, whose
+    values are the documented ones). ``known=False`` marks an API that served the model although
+    no listing described it (learnt from an answer): the service decides, nothing is refused.
+    ``available`` is ``False`` when the model is listed but no endpoint serves it.
+    """
 
     aspect_ratios: tuple[str, ...] = ()
     sizes: tuple[str, ...] = ()  # tiers in the kit's spelling: 0.5K, 1K, 2K, 4K
     max_n: int = 1
     max_inputs: int | None = None  # None: no documented limit; 0: no input images
+    min_inputs: int = 0
     streaming: bool = False
     seed: bool = False
     pixels: bool = False  # an explicit ``size`` of WxH is accepted
     qualities: tuple[str, ...] = ()
     output_formats: tuple[str, ...] = ()
     backgrounds: tuple[str, ...] = ()
+    descriptors: Mapping[str, ImageParameter] = field(default_factory=dict, hash=False)
+    known: bool = True
+    available: bool | None = None
+
+    @classmethod
+    def unknown(cls) -> ApiCaps:
+        """An API that answered for the model with nothing listed about it (the service decides)."""
+        return cls(max_inputs=None, known=False)
 
     def problems(self, request: Request, api: str) -> list[str]:
         """What ``request`` asks that this API cannot do for the model, in words; ``[]`` if it fits.
@@ -63,7 +84,11 @@ class ApiCaps:
         """
         other = "images" if api == "chat" else "chat"
         found = [f"{name} (an option of the {other} API only)"
-                 for name in API_ONLY[other] if getattr(request, name)]
+                 for name in _foreign(request, other)]
+        if not self.known:
+            return found
+        if api == "images":
+            return found + self._descriptor_problems(request)
         ratio, size = request.aspect_ratio, request.size
         if ratio and ratio not in self.aspect_ratios:
             found.append(f"aspect ratio {ratio} (it takes "
@@ -78,12 +103,62 @@ class ApiCaps:
         if inputs and self.max_inputs is not None and inputs > self.max_inputs:
             found.append(f"{inputs} input image(s) (at most {self.max_inputs})"
                          if self.max_inputs else "input images (it takes none)")
-        for name, allowed in (("quality", self.qualities), ("output_format", self.output_formats),
-                              ("background", self.backgrounds)):
-            value = getattr(request, name)
-            if value and api == "images" and allowed and value not in allowed:
-                found.append(f"{name}={value} (it takes {', '.join(allowed)})")
         return found
+
+    def _descriptor_problems(self, request: Request) -> list[str]:
+        """The Image API's check: each field the request sends against the model's descriptor."""
+        declared = ", ".join(sorted(self.descriptors)) or "none"
+        found: list[str] = []
+        for name, value in _image_fields(request):
+            param = self.descriptors.get(name)
+            if param is None:
+                found.append(f"{_shown(name, value, request)} ({name} is {UNDECLARED}: "
+                             f"{declared})")
+            elif not param.allows(value):
+                found.append(f"{_shown(name, value, request)} (it takes {param.describe()})")
+        found += self._reference_problems(len(request.images))
+        return found
+
+    def _reference_problems(self, inputs: int) -> list[str]:
+        if inputs < self.min_inputs:
+            return [f"{inputs} input image(s): it needs at least {self.min_inputs} "
+                    f"(it takes {self.min_inputs}-{self.max_inputs if self.max_inputs is not None else ''})"]
+        if inputs and self.max_inputs is not None and inputs > self.max_inputs:
+            return [f"{inputs} input image(s) (at most {self.max_inputs})" if self.max_inputs
+                    else "input images (input_references is not among its parameters)"]
+        return []
+
+
+def _shown(name: str, value: Any, request: Request) -> str:
+    """A field as the caller wrote it: ``aspect ratio 9:19.5``, ``size 4K``, ``n=5``."""
+    if name == "aspect_ratio":
+        return f"aspect ratio {value}"
+    if name == "resolution":
+        return f"size {request.size}"
+    return f"{name}={value}"
+
+
+def _foreign(request: Request, api: str) -> list[str]:
+    """The request's options that only ``api`` has, by the names the caller used."""
+    names: list[str] = []
+    for name in API_ONLY[api]:
+        value = getattr(request, name)
+        if not value:
+            continue
+        names += sorted(value) if name == "parameters" else [name]
+    return names
+
+
+def _image_fields(request: Request) -> list[tuple[str, Any]]:
+    """The Image API fields ``request`` sends (wire names), ``n=1`` (the default) aside."""
+    fields: list[tuple[str, Any]] = [
+        ("aspect_ratio", request.aspect_ratio),
+        ("resolution", images_resolution(request.size) if request.size else None),
+        ("size", request.pixels), ("n", request.n if request.n != 1 else None),
+        ("seed", request.seed), ("quality", request.quality),
+        ("output_format", request.output_format), ("background", request.background)]
+    fields += sorted((request.parameters or {}).items())
+    return [(name, value) for name, value in fields if value is not None]
 
 
 def chat_caps(info: ModelInfo, images: ImageModelInfo | None = None) -> ApiCaps:
@@ -98,18 +173,25 @@ def chat_caps(info: ModelInfo, images: ImageModelInfo | None = None) -> ApiCaps:
     )
 
 
-def images_caps(info: ImageModelInfo) -> ApiCaps:
-    """The Image API's capabilities, from the model's typed descriptors."""
+def images_caps(info: ImageModelInfo, available: bool | None = None) -> ApiCaps:
+    """The Image API's capabilities, from the model's typed descriptors read whole.
+
+    ``input_references`` not declared means no input images (an absent key means unsupported);
+    declared without a ``max``, no limit is known. ``available`` comes from the endpoints record
+    when it was read (``False``: it lists no endpoint), else from the listing entry.
+    """
     sizes = tuple(chat_size(r) or r for r in info.resolutions if r in IMAGES_RESOLUTIONS)
     size_param = info.parameter("size")
+    refs = info.parameter("input_references")
     return ApiCaps(
         aspect_ratios=info.aspect_ratios, sizes=sizes, max_n=max(1, info.max_n),
-        max_inputs=info.max_input_references if "input_references" in info.supported_parameters
-        else (None if "image" in info.input_modalities else 0),
+        max_inputs=(refs.max if refs.type == "range" else None) if refs is not None else 0,
+        min_inputs=info.min_input_references,
         streaming=info.supports_streaming, seed=info.supports_seed,
         pixels=size_param is not None and size_param.type != "enum",
         qualities=info.qualities, output_formats=info.output_formats,
-        backgrounds=info.backgrounds,
+        backgrounds=info.backgrounds, descriptors=dict(info.supported_parameters),
+        available=info.available if available is None else available,
     )
 
 
@@ -168,6 +250,19 @@ class Model:
     def image_only(self) -> bool:
         """True for models that output images but no text."""
         return self.outputs_images and not self.outputs_text
+
+    @property
+    def available(self) -> bool | None:
+        """``False`` when the model is listed but no provider serves it on any API; else unknown.
+
+        Set from an endpoints record listing no endpoint (or a listing entry embedding
+        ``endpoints: []``), or from the service's ``no_endpoints`` answer; such a model is refused
+        before sending.
+        """
+        states = [caps.available for caps in self.apis.values()]
+        if states and all(state is False for state in states):
+            return False
+        return True if any(states) else None
 
     @property
     def pricing(self) -> Mapping[str, float | None]:

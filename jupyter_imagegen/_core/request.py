@@ -5,11 +5,17 @@ way: a :class:`Request`. It is checked once, against the model's own
 :class:`~jupyter_imagegen._core.model.Model` record (not against tables a front end keeps), and
 then spelled for the wire by one of two adapters. A result keeps its request, so ``edit()``, the
 widget's "reuse", the replay-cache key and saved metadata read the same fields on both APIs.
+
+The Image API's options are not a hand-kept list: a keyword the kit has no name for
+(``output_compression=80``, or whatever parameter a listing adds) is kept in ``parameters`` and
+checked against the model's own descriptor before sending; a model that does not declare it gets a
+refusal naming the parameters it does declare, and ``extra_body`` sends a field unchecked.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +23,7 @@ from typing import Any
 from .._exceptions import InvalidInputError, ModelCapabilityError
 from .._wire.sizes import parse_size, spell_ratio, spell_tier
 from .inputs import ImageURLs, to_image_urls
-from .model import API_ONLY, Model
+from .model import API_ONLY, UNDECLARED, Model
 
 __all__ = ["OPTION_NAMES", "Request"]
 
@@ -28,6 +34,11 @@ OPTION_NAMES = frozenset({
     "extra_body", "api",
 })
 _APIS = ("chat", "images", "auto")
+_PARAMETER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+#: Wire fields the request carries under its own names (passing the wire name is a mistake).
+_WIRE_NAMES = {"input_references": "images", "prompt": "the prompt argument",
+               "model": "the model argument", "stream": "stream=True on generate()",
+               "partial_images": "extra_body"}
 
 
 def _tier(value: object) -> str | None:
@@ -55,6 +66,9 @@ class Request:
     messages: tuple[Mapping[str, Any], ...] = ()
     extra_body: Mapping[str, Any] | None = None
     api: str | None = None  # "chat", "images", "auto", or None for the client's default
+    #: Image API parameters the kit has no name for (``output_compression``...), checked against
+    #: the model's descriptors; ``None`` when there are none.
+    parameters: Mapping[str, Any] | None = None
 
     @classmethod
     def build(cls, prompt: str, model: str, **options: Any) -> Request:
@@ -64,10 +78,7 @@ class Request:
         a ``size`` of ``WIDTHxHEIGHT`` is kept apart as ``pixels``. Spelling is normalised here,
         once, for every front end: ``16x9`` is ``16:9`` and ``512`` or ``0.5k`` is ``0.5K``.
         """
-        unknown = set(options) - OPTION_NAMES
-        if unknown:
-            raise InvalidInputError(f"unknown option(s) {', '.join(sorted(unknown))}; valid: "
-                                    f"{', '.join(sorted(OPTION_NAMES))}")
+        parameters = _parameters({k: v for k, v in options.items() if k not in OPTION_NAMES})
         if not isinstance(prompt, str) or not prompt.strip():
             raise InvalidInputError("the prompt is empty: describe the image you want")
         if not isinstance(model, str) or not model.strip():
@@ -99,7 +110,7 @@ class Request:
             background=_str(options.get("background")), provider=options.get("provider"),
             modalities=tuple(modalities) if modalities is not None else None,
             image_config=options.get("image_config"), messages=tuple(messages),
-            extra_body=options.get("extra_body"), api=api,
+            extra_body=options.get("extra_body"), api=api, parameters=parameters,
         )
 
     def options(self) -> dict[str, Any]:
@@ -111,7 +122,9 @@ class Request:
             "background": self.background, "provider": self.provider,
             "modalities": self.modalities, "image_config": self.image_config,
             "messages": self.messages, "extra_body": self.extra_body, "api": self.api}
-        return {k: v for k, v in opts.items() if v not in (None, ())}
+        opts.update(self.parameters or {})
+        return {k: v for k, v in opts.items() if v is not None and not (
+            isinstance(v, tuple) and not v)}
 
     def with_options(self, prompt: str | None = None, model: str | None = None,
                      **changes: Any) -> Request:
@@ -133,9 +146,16 @@ class Request:
         """Refuse options ``api`` does not have (the other API's), which it would drop unseen."""
         other = "images" if api == "chat" else "chat"
         foreign = [name for name in API_ONLY[other] if getattr(self, name)]
-        if foreign:
+        if foreign == ["parameters"] and self.parameters:
+            names = ", ".join(sorted(self.parameters))
             raise InvalidInputError(
-                f"the {api} API has no option(s) {', '.join(foreign)}; "
+                f"{names}: not an option of generate() (valid: {', '.join(sorted(OPTION_NAMES))}),"
+                f" and the {api} API takes no Image API parameters. For a model that declares it,"
+                f" use api={other!r}; extra_body={{...}} sends a field unchecked")
+        if foreign:
+            shown = [n for n in foreign if n != "parameters"] + sorted(self.parameters or ())
+            raise InvalidInputError(
+                f"the {api} API has no option(s) {', '.join(shown)}; "
                 f"use api={other!r} or leave them out")
 
     def validated(self, model: Model, api: str) -> Request:
@@ -151,10 +171,18 @@ class Request:
                 f"{model.id!r} is not served by the {api!r} API here (it is on: "
                 f"{', '.join(model.apis) or 'none'}); use api='auto' or "
                 f"api={next(iter(model.apis), 'auto')!r}")
+        if caps.available is False:
+            raise ModelCapabilityError(
+                f"{model.id!r} is listed, but no provider serves it right now (its endpoints "
+                "record lists no endpoint). Nothing was sent; pick another model from "
+                "client.models().")
         problems = caps.problems(self, api)
         if problems:
+            escape = (" To send a field the listing does not declare anyway, pass it in "
+                      "extra_body={...} (unchecked)." if any(UNDECLARED in p for p in problems)
+                      else "")
             raise ModelCapabilityError(f"{model.id} on the {api} API does not take "
-                                       f"{'; '.join(problems)}. Nothing was sent.")
+                                       f"{'; '.join(problems)}. Nothing was sent.{escape}")
         return self
 
     def identity(self) -> dict[str, Any]:
@@ -171,6 +199,29 @@ class Request:
         if self.images:
             keep["input_images"] = len(self.images)
         return keep
+
+
+def _parameters(extra: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Keywords the kit has no name for, kept as Image API parameters (checked per model later).
+
+    Values are what a descriptor can describe (strings, numbers, booleans); anything structured
+    goes in ``extra_body``. A wire name the request spells otherwise says which one to use.
+    """
+    kept: dict[str, Any] = {}
+    for name, value in extra.items():
+        if name in _WIRE_NAMES:
+            raise InvalidInputError(f"{name!r} is spelled {_WIRE_NAMES[name]} here")
+        if not isinstance(name, str) or not _PARAMETER_NAME.match(name):
+            raise InvalidInputError(f"unknown option {name!r}; valid: "
+                                    f"{', '.join(sorted(OPTION_NAMES))}")
+        if value is None:
+            continue
+        if not isinstance(value, (str, int, float, bool)):
+            raise InvalidInputError(f"{name} must be a string, a number or a boolean (the "
+                                    f"values a model's descriptor can declare), not {value!r}; "
+                                    "send structured fields in extra_body={...}")
+        kept[name] = value
+    return kept or None
 
 
 def _ratio(value: object) -> str | None:

@@ -6,12 +6,17 @@ since 2026-08-19 model availability errors add ``error.availability`` and may ca
 ``error_type`` and ``http_status`` with no ``code`` at all (OpenRouterTeam/docs
 ``errors-and-debugging.mdx`` at 4e27fe52). Every shape goes through :func:`error_from_envelope`, so
 each documented failure lands on the same class of the exception tree whichever API produced it.
+
+It also names the *refusal families*: the ways the real service says "this model is served by the
+other API" (see :data:`WRONG_ENDPOINT`, :data:`WRONG_MODALITIES` and :func:`route_refusal`), so the
+router reads a typed ``error.refusal`` and ``error.endpoint_hint`` instead of matching one sentence.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,26 +36,60 @@ from .._exceptions import (
 from .common import as_float, loads
 
 __all__ = [
+    "IMAGE_ONLY_SERVER_ERROR",
     "RETRYABLE_STATUSES",
     "WRONG_ENDPOINT",
+    "WRONG_MODALITIES",
     "error_body",
     "error_from_envelope",
     "error_from_response",
     "images_error",
     "parse_retry_after",
     "retry_delay",
+    "route_refusal",
 ]
 
 #: Statuses worth retrying: timeouts, rate limits and provider trouble. Never 400/401/402/403.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 524, 529})
 
-#: The ``code`` given to "this model is served by the other API" refusals, whichever form they took:
-#: the availability code ``wrong_endpoint`` (400, docs 4e27fe52), or the 404 real chat/completions
-#: traffic shows for image-only models ("... is an image generation model and cannot be used with
-#: the chat/completions endpoint. Use the /api/v1/images endpoint instead.").
+# -- refusal families ---------------------------------------------------------------------------
+# What the real service answers when a model is sent to the API that does not serve it, as public
+# projects recorded it (each family is ``error.refusal``; the API it names is ``endpoint_hint``):
+#
+# (a) chat/completions, an image-only model the Image API serves, no ``modalities`` or
+#     ``["image"]``: 404 ``{"error": {"message": "<model> is an image generation model and cannot be
+#     used with the chat/completions endpoint. Use the /api/v1/images endpoint instead.",
+#     "code": 404}}`` (openrouter-changes-2026.md "Not in the docs but in real traffic"; the same
+#     body for meta/muse-image after ``["image"]``, and the modalities 404 below first for
+#     ``["image", "text"]``, in a public image-gen plugin that retries through both).
+# (b) chat/completions with ``modalities`` the model cannot output (``["image", "text"]`` to an
+#     image-only model): 404 ``{"error": {"message": "No endpoints found that support the requested
+#     output modalities: image, text", "code": 404, "metadata": {"routing_funnel": [{"step":
+#     "Initial Endpoints", "endpoint_count": 1}], "failed_routing_step": "Filter by Model Output
+#     Modalities"}}}`` (HKUDS/DeepTutor#1348, bytedance-seed/seedream-5-0-lite; the same message
+#     without metadata for openai/gpt-image-2 in BerriAI/litellm#34908 and Pasta-Devs/Marinara-Engine
+#     #5749). It names no endpoint: the router tries the other API.
+# (c) chat/completions, ``["image"]``, some image-only models: a bare 500 (SillyTavern/SillyTavern
+#     #5962: bytedance-seed/seedream-5-0-pro, which the Image API serves). No body was published, so
+#     this family is known from context only: :func:`route_refusal`.
+# (d) the documented availability code ``wrong_endpoint`` (400, ``error.availability`` with
+#     ``constraint.detail`` naming the endpoint to retry on; docs errors-and-debugging at 4e27fe52).
+# (e) the reverse, a chat-only model sent to the Image API: no real answer is recorded; the docs'
+#     (d) is the documented one, and is read the same way.
+
+#: Family (a) and (d), and the ``code`` given to both: "use the endpoint named here instead".
 WRONG_ENDPOINT = "wrong_endpoint"
-_WRONG_ENDPOINT_TEXT = ("is an image generation model and cannot be used with the chat/completions",
-                        "use the /api/v1/images endpoint")
+#: Family (b): no endpoint of the model outputs the requested modalities (names no endpoint).
+WRONG_MODALITIES = "wrong_modalities"
+#: Family (c): the bare 500 of chat/completions for an image-only model (context only).
+IMAGE_ONLY_SERVER_ERROR = "image_only_server_error"
+_WRONG_ENDPOINT_TEXT = "cannot be used with the chat/completions endpoint"
+_MODALITIES_TEXT = "no endpoints found that support the requested output modalities"
+_MODALITIES_STEP = "filter by model output modalities"
+#: The kit's two APIs by the path the service names ("Use the /api/v1/images endpoint").
+_APIS = {"images": "images", "chat/completions": "chat"}
+_USE = re.compile(r"\buse (?:the )?((?:/api/v1)?/[a-z][a-z0-9_/-]*)", re.IGNORECASE)
+_PATH = re.compile(r"((?:/api/v1)?/[a-z][a-z0-9_/-]*)", re.IGNORECASE)
 
 # String error codes seen in Image API errors (``{"code": "server_error"}``, openapi example
 # ``upstream_error``), as HTTP statuses so they map onto the same classes as numeric codes.
@@ -124,7 +163,8 @@ def error_from_envelope(
     error_type = str(metadata.get("error_type") or err.get("error_type") or err.get("type") or "")[:100]
     if not error_type and isinstance(code, str):
         error_type = code.lower()[:100]
-    if _is_wrong_endpoint(code, message):
+    refusal, hint = _refusal_of(code, message, metadata, availability)
+    if refusal == WRONG_ENDPOINT:
         code = WRONG_ENDPOINT
     if retry_after is None:
         retry_after = parse_retry_after(availability.get("retry_after"))
@@ -145,12 +185,53 @@ def error_from_envelope(
             message = f"{message} (reasons: {', '.join(map(str, reasons))})"
     error = cls(message, hint=_HINTS.get(numeric or 0), **kwargs)
     error.retry_after = retry_after
+    error.refusal, error.endpoint_hint = refusal, hint
     return error
 
 
-def _is_wrong_endpoint(code: int | str | None, message: str) -> bool:
+def _refusal_of(code: int | str | None, message: str, metadata: Mapping[str, Any],
+                availability: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The refusal family of an envelope (families (a), (b), (d) above) and the API it names."""
     lowered = message.lower()
-    return code == WRONG_ENDPOINT or all(part in lowered for part in _WRONG_ENDPOINT_TEXT)
+    if code == WRONG_ENDPOINT:
+        constraint = availability.get("constraint")
+        detail = constraint.get("detail") if isinstance(constraint, Mapping) else None
+        named = _endpoint_in(str(detail)[:300], _PATH) if detail else None
+        return WRONG_ENDPOINT, named or _endpoint_in(message, _USE)
+    if _WRONG_ENDPOINT_TEXT in lowered:
+        return WRONG_ENDPOINT, _endpoint_in(message, _USE)
+    step = metadata.get("failed_routing_step")
+    if lowered.startswith(_MODALITIES_TEXT) or (
+            isinstance(step, str) and step.lower() == _MODALITIES_STEP):
+        return WRONG_MODALITIES, None
+    return None, None
+
+
+def _endpoint_in(text: str, pattern: re.Pattern[str]) -> str | None:
+    """``"images"``/``"chat"`` for the kit's APIs, the path itself for another endpoint, or None."""
+    found = pattern.search(text)
+    if found is None:
+        return None
+    named = found.group(1).rstrip("/.")
+    return _APIS.get(named.lower().removeprefix("/api/v1").lstrip("/"), named[:100])
+
+
+def route_refusal(error: ImageGenError, *, api: str, image_only: bool | None) -> str | None:
+    """The refusal family ``error`` belongs to, for a request sent to ``api``; ``None`` if none.
+
+    Families (a), (b), (d) and (e) are read from the answer itself (``error.refusal``). The 500 of
+    family (c) carries nothing of its own, and a 500 may be a generation that failed late, so it
+    counts only where it was recorded: chat/completions, a model the listing says outputs images
+    and no text, and an envelope without usage (SillyTavern/SillyTavern#5962: seedream-5-0-pro
+    answered 500 there and was served by ``POST /api/v1/images``, whose billing is all-or-nothing,
+    docs 55128d8c). Any other 500 is never a reason to send the request again elsewhere.
+    """
+    if error.refusal is not None:
+        return error.refusal
+    if (api == "chat" and image_only and error.status == 500 and isinstance(error, ProviderError)
+            and "usage" not in error.metadata):
+        return IMAGE_ONLY_SERVER_ERROR
+    return None
 
 
 def _status_of(code: int | str | None, err: Mapping[str, Any], status: int | None) -> int | None:

@@ -22,8 +22,8 @@ from .._exceptions import ResponseError
 from .common import as_float, as_str, created_of
 
 __all__ = [
-    "ImageModelInfo", "ImageParameter", "ModelInfo", "PriceLine", "closest_ids", "parse_endpoints",
-    "parse_image_models", "parse_models",
+    "EndpointsRecord", "ImageModelInfo", "ImageParameter", "ModelInfo", "PriceLine", "closest_ids",
+    "parse_endpoint_record", "parse_endpoints", "parse_image_models", "parse_models",
 ]
 
 
@@ -166,9 +166,15 @@ class ImageParameter:
         )
 
     def allows(self, value: Any) -> bool:
-        """Whether ``value`` is acceptable for this parameter."""
+        """Whether ``value`` is acceptable for this parameter.
+
+        ``enum`` values are strings on the wire (``"512"`` is a resolution), so a number is held
+        to its spelling; ``boolean`` is "a supported-or-not flag: present means accepted" (the
+        spec's ``BooleanCapability``), so any value passes, as does a type the kit does not know
+        (the service decides what it never described).
+        """
         if self.type == "enum":
-            return str(value) in self.values
+            return not isinstance(value, bool) and str(value) in self.values
         if self.type == "range":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return False
@@ -272,6 +278,23 @@ class ImageModelInfo:
         return self._range_max("input_references", 0)
 
     @property
+    def min_input_references(self) -> int:
+        """The fewest ``input_references`` a request must carry (a style model needs one)."""
+        param = self.supported_parameters.get("input_references")
+        return max(0, param.min) if param is not None and param.min is not None else 0
+
+    @property
+    def available(self) -> bool | None:
+        """``False`` when the entry embeds ``endpoints: []`` (no provider serves it); else unknown.
+
+        The listing normally holds the endpoints *URL*; an embedded empty list, like an endpoints
+        record with no endpoints (recorded for meta/muse-image, rbb-dev/Open-WebUI-OpenRouter-pipe
+        @25465782: tests/fixtures/openrouter_image_endpoints_meta_muse-image.json), means no
+        endpoint would take a request.
+        """
+        return False if self.endpoints == () else None
+
+    @property
     def supports_seed(self) -> bool:
         """Whether ``seed`` is honoured."""
         return "seed" in self.supported_parameters
@@ -284,7 +307,9 @@ class ImageModelInfo:
     def check(self, params: Mapping[str, Any]) -> list[str]:
         """Problems with request fields ``params`` (``None`` values skipped); empty when fine.
 
-        ``quality`` is skipped when unsupported, since providers without the knob ignore it.
+        The descriptors are read whole: ``input_references`` against both its ``min`` and
+        ``max``, every other field against its own descriptor, and a field the model does not
+        declare is a problem (an absent key means unsupported), except ``n=1``, the default.
         """
         problems: list[str] = []
         for name, value in params.items():
@@ -292,22 +317,29 @@ class ImageModelInfo:
                 continue
             if name == "input_references":
                 count = len(value) if isinstance(value, (list, tuple)) else 1
-                if count and count > self.max_input_references:
-                    problems.append(f"{self.id} accepts at most {self.max_input_references} "
-                                    f"input reference(s), got {count}")
+                problems += self._references_problem(count)
                 continue
             param = self.supported_parameters.get(name)
             if param is None:
-                if name == "n" and value == 1:
-                    continue
-                if name not in ("quality", "output_compression"):
-                    problems.append(f"{self.id} does not support {name!r}")
+                if not (name == "n" and value == 1):
+                    problems.append(f"{self.id} does not support {name!r} (its parameters: "
+                                    f"{', '.join(sorted(self.supported_parameters)) or 'none'})")
             elif not param.allows(value):
                 problems.append(f"{self.id} does not accept {name}={value!r}; valid: "
                                 f"{param.describe()}")
+        if params.get("input_references") is None:
+            problems += self._references_problem(0)
         if params.get("stream") and not self.supports_streaming:
             problems.append(f"{self.id} does not support streaming")
         return problems
+
+    def _references_problem(self, count: int) -> list[str]:
+        low, high = self.min_input_references, self.max_input_references
+        if count < low:
+            return [f"{self.id} needs at least {low} input reference(s), got {count}"]
+        if count > high:
+            return [f"{self.id} accepts at most {high} input reference(s), got {count}"]
+        return []
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> ImageModelInfo:
@@ -376,21 +408,41 @@ class PriceLine:
         return cls(billable[:40], unit[:40], cost, (as_str(obj.get("variant")) or None), provider)
 
 
-def parse_endpoints(obj: Any) -> tuple[ImageModelInfo | None, list[PriceLine]]:
-    """Parse ``GET /images/models/{author}/{slug}/endpoints`` into descriptors and price lines.
+@dataclass(frozen=True)
+class EndpointsRecord:
+    """``GET /images/models/{author}/{slug}/endpoints`` read whole.
 
-    The spec's answer is ``{"id", "endpoints": [...]}``; a ``{"data": {...}}`` wrapper is accepted
-    too. The descriptors are the union over endpoints (the first endpoint's wins on conflicts).
+    ``endpoints`` counts the provider endpoints listed: ``0`` is a model no provider serves (as
+    recorded for meta/muse-image, ``{"endpoints": [], "id": "meta/muse-image"}``), which the
+    catalogue marks unavailable. ``info`` holds the union of the endpoints' descriptors.
+    """
+
+    info: ImageModelInfo | None
+    lines: tuple[PriceLine, ...]
+    endpoints: int
+
+
+def parse_endpoint_record(obj: Any) -> EndpointsRecord:
+    """Parse an endpoints record (the spec's ``{"id", "endpoints": [...]}``, or wrapped in ``data``).
+
+    The descriptors are the union over endpoints (the first endpoint's wins on conflicts).
     """
     data = obj.get("data", obj) if isinstance(obj, Mapping) else None
     if not isinstance(data, Mapping) or not isinstance(data.get("endpoints"), list):
         raise ResponseError("the endpoints record has no 'endpoints' list")
+    endpoints = [e for e in data["endpoints"] if isinstance(e, Mapping)]
     lines: list[PriceLine] = []
-    for endpoint in data["endpoints"]:
-        if not isinstance(endpoint, Mapping) or not isinstance(endpoint.get("pricing"), list):
+    for endpoint in endpoints:
+        if not isinstance(endpoint.get("pricing"), list):
             continue
         provider = as_str(endpoint.get("provider_slug")) or as_str(endpoint.get("provider_name"))
         lines += [line for line in (PriceLine.from_json(p, provider) for p in endpoint["pricing"])
                   if line is not None]
     info = ImageModelInfo.from_json(data) if data.get("id") else None
-    return info, lines
+    return EndpointsRecord(info, tuple(lines), len(endpoints))
+
+
+def parse_endpoints(obj: Any) -> tuple[ImageModelInfo | None, list[PriceLine]]:
+    """Descriptors and price lines of an endpoints record (see :func:`parse_endpoint_record`)."""
+    record = parse_endpoint_record(obj)
+    return record.info, list(record.lines)

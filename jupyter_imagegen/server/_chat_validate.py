@@ -1,14 +1,18 @@
 """Validate a ``POST /chat/completions`` body the way the service does, or say why not.
 
 Each rejection carries the HTTP status and message a client would meet online, so error handling
-written against this server holds up against the real one.
+written against this server holds up against the real one. A model this endpoint does not serve
+is refused in the order the real service refuses it (each wording cited where it is built):
+modalities the model cannot output first (404 "No endpoints found that support the requested
+output modalities"), then, for models only the Image API serves, the 500 recorded for some of them
+with ``["image"]``, else the 404 "... Use the /api/v1/images endpoint instead.".
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Container, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +24,8 @@ from jupyter_imagegen._wire.images import images_pixel_size
 from jupyter_imagegen._wire.sizes import ASPECT_RATIOS, IMAGE_SIZES, pixel_size
 
 from ._chat_catalog import ModelSpec
+from ._data import catalogue_data
+from ._images_catalog import ImageApiModel
 
 __all__ = ["ChatRequest", "Rejected", "parse_chat_request"]
 
@@ -33,15 +39,19 @@ class Rejected(Exception):
     """
 
     def __init__(self, status: int, message: str, metadata: Mapping[str, Any] | None = None,
-                 availability: Mapping[str, Any] | None = None):
+                 availability: Mapping[str, Any] | None = None,
+                 envelope: Mapping[str, Any] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.metadata = dict(metadata or {})
         self.availability = dict(availability) if availability else None
+        self.envelope = dict(envelope) if envelope else None  # a whole body, as the docs shape it
 
     def body(self) -> dict[str, Any]:
         """The JSON error envelope (``{"error": {code, message, metadata?, availability?}}``)."""
+        if self.envelope is not None:
+            return dict(self.envelope)
         err: dict[str, Any] = {"code": self.status, "message": self.message}
         if self.metadata:
             err["metadata"] = self.metadata
@@ -58,9 +68,47 @@ def model_not_found(model: str) -> Rejected:
 
 
 def image_api_only(model: str) -> Rejected:
-    """A model only the Image API serves, asked on chat/completions (wording as recorded)."""
+    """A model only the Image API serves, asked on chat/completions (wording as recorded).
+
+    ``{"error": {"message": ..., "code": 404}}`` as quoted for qwen/qwen-image-3 and
+    openai/gpt-image-2 (openrouter-changes-2026.md, "Not in the docs but in real traffic"), and
+    for meta/muse-image with ``modalities: ["image"]``.
+    """
     return Rejected(404, f"{model} is an image generation model and cannot be used with the "
                     "chat/completions endpoint. Use the /api/v1/images endpoint instead.")
+
+
+def wrong_modalities(asked: tuple[str, ...], endpoints: int) -> Rejected:
+    """Modalities no endpoint of the model outputs: the real 404 and its routing metadata.
+
+    As recorded for bytedance-seed/seedream-5-0-lite with ``["image", "text"]``
+    (HKUDS/DeepTutor#1348): ``{"error": {"message": "No endpoints found that support the
+    requested output modalities: image, text", "code": 404, "metadata": {"routing_funnel":
+    [{"step": "Initial Endpoints", "endpoint_count": 1}], "failed_routing_step": "Filter by Model
+    Output Modalities"}}}``; the same message for openai/gpt-image-2 in BerriAI/litellm#34908.
+    """
+    return Rejected(404, "No endpoints found that support the requested output modalities: "
+                    f"{', '.join(asked)}", {
+                        "routing_funnel": [{"step": "Initial Endpoints",
+                                            "endpoint_count": max(1, endpoints)}],
+                        "failed_routing_step": "Filter by Model Output Modalities"})
+
+
+def _image_api_refusal(model: str, outputs: tuple[str, ...], endpoints: int,
+                       modalities: tuple[str, ...] | None) -> Rejected:
+    """Why chat/completions refuses a model only the Image API serves, in the real order.
+
+    Modalities it cannot output come first (a public image-gen plugin saw the modalities 404 for
+    meta/muse-image with ``["image", "text"]``, then the "/api/v1/images" 404 with ``["image"]``).
+    Models in the data's ``chat_server_error`` answer ``["image"]`` with a bare 500
+    (SillyTavern/SillyTavern#5962: bytedance-seed/seedream-5-0-pro; no body was published, so
+    the generic envelope is sent).
+    """
+    if modalities is not None and not set(modalities) <= set(outputs):
+        return wrong_modalities(modalities, endpoints)
+    if modalities == ("image",) and model in catalogue_data()["chat_server_error"]:
+        return Rejected(500, "Internal Server Error")
+    return image_api_only(model)
 
 
 @dataclass(frozen=True)
@@ -149,12 +197,29 @@ def _no_endpoints(what: str) -> Rejected:
     return Rejected(404, f"No endpoints found that support {what}")
 
 
+def _modalities(body: Mapping[str, Any]) -> tuple[str, ...] | None:
+    modalities = body.get("modalities")
+    if modalities is None:
+        return None
+    if not isinstance(modalities, list) or not modalities or not all(
+            m in _MODALITIES for m in modalities):
+        raise Rejected(400, "modalities must be a non-empty array of "
+                       f"{', '.join(map(repr, _MODALITIES))}; got {modalities!r}")
+    return tuple(modalities)
+
+
+def _endpoint_count(image: ImageApiModel | None) -> int:
+    return len(image.endpoints) if image is not None and image.endpoints else 1
+
+
 def parse_chat_request(body: Any, catalogue: Mapping[str, ModelSpec],
-                       image_only: Container[str] = ()) -> ChatRequest:
+                       images: Mapping[str, ImageApiModel] | None = None) -> ChatRequest:
     """Check ``body`` against the catalogue; raise :class:`Rejected` like the service would.
 
-    ``image_only`` names models served only by the Image API (refused here with a 404).
+    ``images`` is the Image API catalogue: a model only it serves is refused here as the real
+    service refuses it (see :func:`_image_api_refusal`).
     """
+    images = images or {}
     if not isinstance(body, Mapping):
         raise Rejected(400, "Request body must be a JSON object")
     model = body.get("model")
@@ -165,26 +230,20 @@ def parse_chat_request(body: Any, catalogue: Mapping[str, ModelSpec],
         raise Rejected(400, "'messages' is required and must be a non-empty array")
     if not all(isinstance(m, Mapping) and isinstance(m.get("role"), str) for m in messages):
         raise Rejected(400, "Each message must be an object with a 'role'")
+    modalities = _modalities(body)
     spec = catalogue.get(model)
-    if spec is None:
-        if model in image_only:
-            raise image_api_only(model)
-        raise model_not_found(model)
-    if not spec.chat:
-        raise image_api_only(model)
+    image = images.get(model)
+    if spec is None or not spec.chat:
+        if image is not None:
+            raise _image_api_refusal(model, image.outputs, _endpoint_count(image), modalities)
+        if spec is None:
+            raise model_not_found(model)
+        raise _image_api_refusal(model, spec.outputs, 1, modalities)
     if spec.route_to:
         spec = catalogue[spec.route_to]
-
-    modalities = body.get("modalities")
-    if modalities is not None:
-        if not isinstance(modalities, list) or not modalities or not all(
-                m in _MODALITIES for m in modalities):
-            raise Rejected(400, "modalities must be a non-empty array of "
-                           f"{', '.join(map(repr, _MODALITIES))}; got {modalities!r}")
-        modalities = tuple(modalities)
     asked = modalities or ("text",)
     if not set(asked) <= set(spec.outputs):
-        raise _no_endpoints(f"the requested output modalities: {', '.join(asked)}")
+        raise wrong_modalities(asked, _endpoint_count(image))
 
     config = body.get("image_config")
     if config is not None and not isinstance(config, Mapping):

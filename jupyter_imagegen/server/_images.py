@@ -173,7 +173,8 @@ def handle_images(handler: Handler, body: bytes, fault: Fault | None) -> None:
     app = handler.server.app
     started = time.monotonic()
     try:
-        req = parse_images_request(json.loads(body), app.image_catalogue)
+        chat_only = {k for k, v in app.catalogue.items() if v.chat and v.makes_images}
+        req = parse_images_request(json.loads(body), app.image_catalogue, chat_only)
     except ValueError as exc:
         handler._error(400, f"Invalid JSON in request body: {exc}")
         return

@@ -58,6 +58,7 @@ class ImageApiModel:
     created: int = _CREATED
     price_lines: tuple[dict[str, Any], ...] = field(default=(), compare=False)
     endpoints: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    served: bool = True  # False: its recorded endpoints record lists no endpoint (meta/muse-image)
 
     @property
     def aspect_ratios(self) -> tuple[str, ...]:
@@ -95,6 +96,12 @@ class ImageApiModel:
         return _max(self.params, "input_references", 0)
 
     @property
+    def min_references(self) -> int:
+        """Lower bound of ``input_references`` (a style model needs one; 0 when not listed)."""
+        refs = self.params.get("input_references")
+        return int(refs.get("min") or 0) if isinstance(refs, dict) else 0
+
+    @property
     def seed(self) -> bool:
         """Whether ``seed`` is honoured."""
         return "seed" in self.params
@@ -122,6 +129,8 @@ class ImageApiModel:
 
     def endpoint_json(self) -> dict[str, Any]:
         """The ``GET /images/models/{id}/endpoints`` body: ``{endpoints: [...], id}``."""
+        if not self.served:
+            return {"endpoints": [], "id": self.id}
         endpoints = list(self.endpoints) or [{
             "allowed_passthrough_parameters": [], "pricing": list(self.price_lines),
             "provider_name": PROVIDER_NAME, "provider_slug": PROVIDER_SLUG,
@@ -150,6 +159,7 @@ def _real(entry: Mapping[str, Any], data: Mapping[str, Any]) -> ImageApiModel:
     model_id = entry["id"]
     record = image_endpoints_record(model_id)
     endpoints = tuple(record["endpoints"]) if record else ()
+    served = record is None or bool(endpoints)
     params = entry["supported_parameters"]
     return ImageApiModel(
         id=model_id, name=entry["name"], description=entry["description"] + _STAND_IN,
@@ -157,8 +167,9 @@ def _real(entry: Mapping[str, Any], data: Mapping[str, Any]) -> ImageApiModel:
         outputs=tuple(entry["architecture"]["output_modalities"]),
         streaming=entry["supports_streaming"], default_format=_default_format(model_id, params, data),
         style=data["stand_in_styles"].get(model_id.split("/", 1)[0], "photo"),
-        created=entry["created"], endpoints=endpoints,
-        price_lines=tuple(endpoints[0]["pricing"]) if endpoints else _SIMULATED)
+        created=entry["created"] if entry["created"] is not None else _CREATED,
+        endpoints=endpoints, served=served,
+        price_lines=tuple(endpoints[0]["pricing"]) if endpoints else (_SIMULATED if served else ()))
 
 
 def build_image_catalogue(aliases: bool = True) -> dict[str, ImageApiModel]:
@@ -167,4 +178,6 @@ def build_image_catalogue(aliases: bool = True) -> dict[str, ImageApiModel]:
     specs = [_offline(item) for item in data["offline"] if item.get("image_api")]
     if aliases:
         specs += [_real(entry, data) for entry in data["image_models"]]
+        # listing entries built from recorded endpoints records (data/README.md says which fields)
+        specs += [_real(entry, data) for entry in data["image_models_from_records"]]
     return {spec.id: spec for spec in specs}

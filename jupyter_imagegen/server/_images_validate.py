@@ -1,19 +1,27 @@
 """Validate a ``POST /images`` body the way the service does, or say why not.
 
+A model the Image API does not serve is refused with the docs' availability errors
+(errors-and-debugging at 4e27fe52): a model only chat/completions serves gets ``wrong_endpoint``
+(400, ``constraint.detail`` naming the endpoint to retry on; no real answer to this case is
+recorded, and this is the documented one), a listed model whose endpoints record lists no endpoint
+(meta/muse-image) gets ``no_endpoints`` (404).
+
 The model's listed ``supported_parameters`` decide (an absent key means unsupported, as the
 docs say). A value outside the documented vocabulary is a 400. A documented ``aspect_ratio`` the
 model does not list is clamped to its closest listed ratio ("Providers clamp to their supported
 subset"); parameters a model does not list at all (``quality``, ``seed``, ``background``,
 ``resolution``, ``output_format``) are ignored, as the docs say providers do, and ``stream`` is
 ignored by models that cannot stream (they answer in one piece). Listed parameters are checked
-against their listed values, and ``n`` above the listed maximum is refused (single-image providers
-reject ``n > 1``).
+against their listed values, whatever they are (an ``enum``'s values, a ``range``'s bounds, so a
+parameter a future listing adds is held to its descriptor too), ``n`` above the listed maximum is
+refused (single-image providers reject ``n > 1``), and fewer ``input_references`` than the listed
+minimum is a 400 (a style model needs a reference; the wording is this server's own).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +34,7 @@ from jupyter_imagegen._wire.images import (
     parse_size,
 )
 
+from ._availability import availability_body
 from ._chat_validate import Rejected, _decode_inputs, model_not_found
 from ._images_catalog import ALL_RATIOS, ImageApiModel
 
@@ -92,7 +101,7 @@ def _int(name: str, value: Any, low: int, high: int | None = None) -> int | None
 
 def _reference_urls(spec: ImageApiModel, refs: Any) -> list[str]:
     if refs is None:
-        return []
+        refs = []
     if not isinstance(refs, list):
         raise _bad("input_references must be an array of {type: 'image_url', image_url: {url}}")
     urls = []
@@ -105,7 +114,46 @@ def _reference_urls(spec: ImageApiModel, refs: Any) -> list[str]:
     if len(urls) > spec.max_references:
         raise _bad(f"Too many input_references for {spec.id}: got {len(urls)}, the maximum is "
                    f"{spec.max_references}")
+    if len(urls) < spec.min_references:
+        raise _bad(f"Too few input_references for {spec.id}: got {len(urls)}, the minimum is "
+                   f"{spec.min_references}")
     return urls
+
+
+#: Fields checked on their own above (or not descriptor-shaped); the rest meet their descriptor.
+_OWN_CHECKS = frozenset({"model", "prompt", "n", "resolution", "aspect_ratio", "output_format",
+                         "quality", "background", "output_compression", "seed", "stream",
+                         "partial_images", "provider", "input_references", "size"})
+
+
+def _declared(spec: ImageApiModel, body: Mapping[str, Any]) -> None:
+    """Every other listed parameter the body carries, against its own enum or range."""
+    for name, descriptor in spec.params.items():
+        value = body.get(name)
+        if name in _OWN_CHECKS or value is None or not isinstance(descriptor, Mapping):
+            continue
+        kind = descriptor.get("type")
+        if kind == "enum" and str(value) not in descriptor.get("values", ()):
+            raise _bad(f"Invalid {name} {value!r} for {spec.id}; valid values: "
+                       f"{', '.join(map(str, descriptor.get('values', ())))}")
+        if kind == "range" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                or not descriptor.get("min", value) <= value
+                                <= descriptor.get("max", value)):
+            raise _bad(f"{name} must be between {descriptor.get('min')} and "
+                       f"{descriptor.get('max')}, got {value!r}")
+
+
+def _not_served(model: str, spec: ImageApiModel | None, chat: Container[str]) -> Rejected | None:
+    """The availability error for a model this API does not serve, or ``None`` when it does."""
+    if spec is None and model in chat:
+        body = availability_body("wrong_endpoint", model, endpoint="/api/v1/chat/completions")
+        return Rejected(400, body["error"]["message"], envelope=body)
+    if spec is None:
+        return model_not_found(model)
+    if not spec.served:
+        body = availability_body("no_endpoints", model)
+        return Rejected(404, body["error"]["message"], envelope=body)
+    return None
 
 
 def _tier_of(size: tuple[int, int]) -> str:
@@ -154,16 +202,21 @@ def _explicit_size(spec: ImageApiModel, size: str, ratio: str | None,
     return pixels
 
 
-def parse_images_request(body: Any, catalogue: Mapping[str, ImageApiModel]) -> ImagesRequest:
-    """Check ``body`` against the image catalogue; raise :class:`Rejected` like the service."""
+def parse_images_request(body: Any, catalogue: Mapping[str, ImageApiModel],
+                         chat: Container[str] = ()) -> ImagesRequest:
+    """Check ``body`` against the image catalogue; raise :class:`Rejected` like the service.
+
+    ``chat`` names the image models only chat/completions serves (``wrong_endpoint`` here).
+    """
     if not isinstance(body, Mapping):
         raise _bad("Request body must be a JSON object")
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise _bad("No model specified: 'model' must be a model id string")
     spec = catalogue.get(model)
-    if spec is None:
-        raise model_not_found(model)
+    refusal = _not_served(model, spec, chat)
+    if refusal is not None or spec is None:
+        raise refusal or model_not_found(model)
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise _bad("'prompt' is required and must be a non-empty string")
@@ -197,6 +250,7 @@ def parse_images_request(body: Any, catalogue: Mapping[str, ImageApiModel]) -> I
     if provider is not None and not isinstance(provider, Mapping):
         raise _bad("provider must be an object")
 
+    _declared(spec, body)
     urls = _reference_urls(spec, body.get("input_references"))
     inputs, digest = _decode_inputs(urls)
 
