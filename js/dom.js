@@ -6,13 +6,16 @@
 
 /**
  * An image model and the controls it takes (one entry of the `models` trait).
+ * `price_label` is the kernel's label (offline: "... (simulated price line)"); `simulated` is true
+ * when the price is the offline server's, which nobody is charged.
  * @typedef {{id: string, name: string, price: number | null, accepts_images: boolean,
- *   aspect_ratios: string[], sizes: string[], seed: boolean, max_n: number}} ModelEntry
+ *   aspect_ratios: string[], sizes: string[], seed: boolean, max_n: number,
+ *   price_basis?: string, price_label?: string, simulated?: boolean}} ModelEntry
  * A raster preview (always raster: SVG never reaches the page).
  * @typedef {{data: DataView, mime: string, width: number, height: number, index: number,
  *   full_width?: number, full_height?: number}} Picture
  * @typedef {{key: string, prompt: string, model: string, caption: string, cost: number | null,
- *   text: string, thumbs: Picture[], aspect_ratio?: string | null,
+ *   simulated?: boolean, text: string, thumbs: Picture[], aspect_ratio?: string | null,
  *   image_size?: string | null}} HistoryEntry
  * The synced traits of ImageGenWidget.
  * @typedef {{model: string, prompt: string, aspect_ratio: string, image_size: string, n: number,
@@ -104,11 +107,17 @@ export class UrlBag {
   }
 }
 
-/** @param {number | null | undefined} price */
-export function priceLabel(price) {
-  if (price === null || price === undefined) return "price not listed";
-  if (price === 0) return "free";
-  return `$${price < 0.01 ? price.toFixed(4) : price.toFixed(3)}/image`;
+/**
+ * A model's price as the kernel labels it (amount and basis, "simulated" offline); a state saved
+ * by an older kernel has no label: the amount alone, still marked when it is simulated.
+ * @param {Pick<ModelEntry, "price" | "price_label" | "simulated">} entry
+ */
+export function priceLabel(entry) {
+  if (entry.price_label) return entry.price_label;
+  const { price } = entry;
+  const amount = price === null || price === undefined ? "price not listed"
+    : price === 0 ? "free" : `$${price < 0.01 ? price.toFixed(4) : price.toFixed(3)}/image`;
+  return entry.simulated ? `${amount} (simulated)` : amount;
 }
 
 /** @param {DataView | null | undefined} data */

@@ -41,8 +41,10 @@ function buildPicker() {
 function drawPickerValue(model, p) {
   if (document.activeElement !== p.search) p.search.value = model.get("model");
   const entry = currentModel(model);
-  p.price.textContent = entry && p.list.hidden ? priceLabel(entry.price) : "";
+  p.price.textContent = entry && p.list.hidden ? priceLabel(entry) : "";
   p.price.hidden = !p.price.textContent;
+  p.price.classList.toggle("ig-simulated", Boolean(entry?.simulated));
+  p.price.title = entry?.simulated ? "Offline: a simulated price, nothing is charged" : "";
 }
 
 /**
@@ -62,7 +64,7 @@ function drawModelList(model, p, pick) {
     item.dataset.id = m.id;
     item.setAttribute("aria-selected", String(i === p.highlighted));
     item.append(el("span", "ig-option-name", m.name), el("span", "ig-option-id", m.id),
-      el("span", "ig-option-price", priceLabel(m.price)));
+      el("span", "ig-option-price", priceLabel(m)));
     item.addEventListener("mousedown", (event) => { event.preventDefault(); pick(m.id); });
     return item;
   }));

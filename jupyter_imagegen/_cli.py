@@ -266,6 +266,8 @@ def _models(args: argparse.Namespace) -> int:
         for info in listed:
             print(f"{info.id:<{width}}  {'+'.join(info.output_modalities)}")
         return 0
+    from ._results.labels import is_offline_client, price_label, prices_simulated
+
     models = client.catalogue.models_with_prices()
     width = max((len(m.id) for m in models), default=10)
     print(f"{'model':<{width}}  {'api':<11}  {'outputs':<10}  {'ratios':<24}  {'sizes':<15}  price")
@@ -274,13 +276,15 @@ def _models(args: argparse.Namespace) -> int:
         ratios = ", ".join(m.aspect_ratios[:4]) + (f" +{len(m.aspect_ratios) - 4}"
                                                     if len(m.aspect_ratios) > 4 else "")
         print(f"{m.id:<{width}}  {'+'.join(sorted(m.apis)):<11}  {kind:<10}  {ratios or '-':<24}  "
-              f"{', '.join(m.sizes) or '-':<15}  {m.price()}")
+              f"{', '.join(m.sizes) or '-':<15}  "
+              f"{price_label(m.price(), simulated=prices_simulated(client, m.id))}")
+    if is_offline_client(client):
+        print("Offline local server: prices are simulated, nothing is charged (spend limits "
+              "still count them).")
     return 0
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .server._chat import PROVIDER as OFFLINE_PROVIDER
-
     _make_folder(Path(args.out))  # before the request: a bad folder must not cost a generation
     client = _client(args.base_url)
     result = client.generate(args.prompt, model=args.model, aspect_ratio=args.aspect_ratio,
@@ -290,8 +294,8 @@ def _generate(args: argparse.Namespace) -> int:
     for path in result.save(args.out):
         print(f"saved {path}")
     if result.cost is not None:
-        # The offline server names itself as the provider; its prices are simulated, not billed.
-        simulated = " (simulated)" if result.provider == OFFLINE_PROVIDER else ""
+        # An offline answer's price is simulated, not billed (whichever API answered).
+        simulated = " (simulated)" if result.offline else ""
         print(f"model {result.model}, cost ${result.cost:.4f}{simulated}, id {result.id}")
     return 0
 

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
 
-from .._api import is_offline, offline, online
+from .._api import offline, online
 from .._exceptions import ImageGenError
-from .._results.labels import is_offline_client, money
+from .._results.labels import is_offline_client, money, price_label, prices_simulated
 from .status import Table
 
 if TYPE_CHECKING:
@@ -44,7 +44,10 @@ def usage_error(message: str, error_type: str = "UsageError") -> UsageError:
 
 
 def _models(magics: ImageGenMagics, words: list[str]) -> Table:
-    """Image-capable models as a table; every search word must match the id or the name."""
+    """Image-capable models as a table; every search word must match the id or the name.
+
+    Offline, every price reads as simulated (the guard still counts it, so limits can be tried).
+    """
     client = magics.client()
     try:
         models = client.catalogue.models_with_prices()
@@ -53,10 +56,14 @@ def _models(magics: ImageGenMagics, words: list[str]) -> Table:
     terms = [w.lower() for w in words]
     found = [m for m in models if all(t in f"{m.id} {m.name}".lower() for t in terms)]
     rows = [[m.id, m.name, "+".join(sorted(m.apis)), ", ".join(m.aspect_ratios) or "-",
-             str(m.price()), ", ".join(m.input_modalities)] for m in found]
-    where = "offline local server" if is_offline() else client.base_url
+             price_label(m.price(), simulated=prices_simulated(client, m.id)),
+             ", ".join(m.input_modalities)] for m in found]
+    offline = is_offline_client(client)
+    where = "offline local server" if offline else client.base_url
     matching = f" matching {' '.join(words)!r}" if words else ""
     caption = f"{len(found)} image model{'s' * (len(found) != 1)}{matching} at {where}"
+    if offline:
+        caption += "; prices are simulated, nothing is charged"
     if words and not found:
         caption += f"; all {len(models)}: %imagegen models"
     return Table(["id", "name", "api", "aspect ratios", "price/image", "inputs"], rows,
@@ -66,7 +73,8 @@ def _models(magics: ImageGenMagics, words: list[str]) -> Table:
 def _config(magics: ImageGenMagics, words: list[str]) -> Table:
     """The settings a cell would use now, and how to change each."""
     client = magics.client()
-    service = f"{client.base_url} (offline local server)" if is_offline() else client.base_url
+    offline = is_offline_client(client)
+    service = f"{client.base_url} (offline local server)" if offline else client.base_url
     model = magics.default_model or f"{client.default_model} (client default)"
     change = "%config ImageGenMagics."
     rows = [
@@ -82,9 +90,10 @@ def _config(magics: ImageGenMagics, words: list[str]) -> Table:
          change + "timeout"],
         ["short errors", str(magics.short_errors), change + "short_errors"],
         ["replay cache", magics.cache or "(off)", change + "cache"],
-        ["spent this session", _spent(client), "(reported by the service; cache hits are free)"],
-        ["spend limit", "(none)" if client.spend_limit is None else f"${client.spend_limit:.2f}",
-         change + "spend_limit"],
+        ["spent this session", _spent(client),
+         "(simulated by the offline server; the spend limit counts it)" if offline
+         else "(reported by the service; cache hits are free)"],
+        ["spend limit", _limit(client.spend_limit, offline=offline), change + "spend_limit"],
     ]
     return Table(["setting", "value", "change with"], rows, caption="%config ImageGenMagics lists all")
 
@@ -94,6 +103,13 @@ def _spent(client: Client) -> str:
     if is_offline_client(client):
         return f"$0.00 (offline; simulated prices total {money(client.spent)}, not charged)"
     return money(client.spent)
+
+
+def _limit(limit: float | None, *, offline: bool) -> str:
+    """The limit, and offline that it holds on the simulated prices (so it can be tried)."""
+    if limit is None:
+        return "(none)"
+    return f"${limit:.2f} (enforced on simulated prices)" if offline else f"${limit:.2f}"
 
 
 def _offline(magics: ImageGenMagics, words: list[str]) -> None:

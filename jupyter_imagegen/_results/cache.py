@@ -42,6 +42,7 @@ from typing import Any
 from .._exceptions import InvalidInputError
 from .._wire.common import Usage
 from .._wire.dataurl import EXTENSIONS
+from .labels import SIMULATED
 from .result import GeneratedImage, ImageResult
 
 __all__ = ['FORMAT', 'CacheEntry', 'ReplayCache', 'default_cache_dir', 'load_entry', 'manifest_for']
@@ -106,6 +107,8 @@ def manifest_for(key: str, result: ImageResult) -> dict[str, Any]:
                                for name in (*_STR_FIELDS, *_OPTIONAL_STR_FIELDS)}
     fields_.update(usage=usage, params=dict(result.params), created=float(result.created),
                    original_elapsed=result.elapsed)
+    if result.offline:  # the replay is offline too, whichever client reads it back
+        fields_[SIMULATED] = True
     images = [{"file": f"{position}{EXTENSIONS.get(g.mime, '.bin')}", "mime": g.mime, "index": g.index,
                "bytes": len(g.data), "crc32": zlib.crc32(g.data)}
               for position, g in enumerate(result.generated)]
@@ -155,6 +158,9 @@ def load_entry(entry: Path, key: str, raw: bytes) -> ImageResult:
             raise ValueError(f"manifest usage.{name} is not an integer")
     if not _finite(fields_["created"], 0, 253402300799):  # datetime's range: up to year 9999
         raise ValueError("manifest created is not a time")
+    simulated = fields_.get(SIMULATED, False)  # absent: a real answer (or an older manifest)
+    if not isinstance(simulated, bool):
+        raise ValueError("manifest simulated is not a boolean")
     return ImageResult(
         prompt=_str(fields_["prompt"]),
         model=_str(fields_["model"]),
@@ -170,6 +176,7 @@ def load_entry(entry: Path, key: str, raw: bytes) -> ImageResult:
         requested_model=_optional_str(fields_["requested_model"]),
         created=float(fields_["created"]),
         cached=True,
+        _simulated=simulated,
     )
 
 

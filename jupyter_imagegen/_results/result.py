@@ -28,7 +28,7 @@ from .._version import __version__
 from .._wire.common import ChatCompletion, Usage
 from .._wire.dataurl import EXTENSIONS, encode_data_url
 from .files import atomic_write, claim_name, png_with_text, safe_name, slug
-from .labels import is_offline_result, money
+from .labels import SIMULATED, is_offline_result, money
 from .marimo import MarimoDisplay
 from .safeimage import open_image, page_image
 
@@ -127,6 +127,9 @@ class ImageResult(MarimoDisplay):
     request: Recipe | None = field(default=None, repr=False, compare=False)
     #: The client that made this result (``edit`` continues with it); never saved or shown.
     _client: Maker | None = field(default=None, repr=False, compare=False)
+    #: Marked simulated where it was made (offline), for when the client that knew is gone: a
+    #: replay-cache hit, an unpickled worker's answer. Read it as :attr:`offline`.
+    _simulated: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def from_completion(
@@ -159,8 +162,9 @@ class ImageResult(MarimoDisplay):
 
     def __getstate__(self) -> dict[str, Any]:
         # A pickled result (joblib, a Dask worker's answer) must not carry the client, whose
-        # configuration holds the API key.
+        # configuration holds the API key. Whether it was offline is kept: only the client knew.
         state = dict(self.__dict__)
+        state["_simulated"] = self.offline
         state["_client"] = None
         return state
 
@@ -211,8 +215,12 @@ class ImageResult(MarimoDisplay):
     # -- provenance ---------------------------------------------------------------------------
 
     def metadata(self) -> dict[str, Any]:
-        """Provenance: prompt, model, parameters, generation id, cost. Never any credential."""
-        return {
+        """Provenance: prompt, model, parameters, generation id, cost. Never any credential.
+
+        An offline result adds ``simulated: True`` (its cost was simulated, nobody paid), so a
+        saved file read later cannot pass for a billed one; a real result has no such key.
+        """
+        meta: dict[str, Any] = {
             "prompt": self.prompt,
             "model": self.model,
             "requested_model": self.requested_model,
@@ -223,6 +231,9 @@ class ImageResult(MarimoDisplay):
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
             "software": f"jupyter_imagegen {__version__}",
         }
+        if self.offline:
+            meta[SIMULATED] = True
+        return meta
 
     @property
     def offline(self) -> bool:

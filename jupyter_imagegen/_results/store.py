@@ -32,6 +32,7 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw, ImageFont
 
 from .._exceptions import InvalidInputError
+from .labels import SIMULATED
 from .result import ImageResult
 from .safeimage import open_image, safe_to_link
 
@@ -88,7 +89,8 @@ def _well_formed(record: Any) -> bool:
                                                   and isinstance(record[k], int))
                         for k in ("width", "height"))
                 and all(record.get(k) is None or isinstance(record[k], str)
-                        for k in ("mime", "sha256", "generation_id")))
+                        for k in ("mime", "sha256", "generation_id"))
+                and isinstance(record.get(SIMULATED, False), bool))
     except (TypeError, ValueError, OverflowError):
         return False
 
@@ -188,7 +190,7 @@ def _card(entry: StoreEntry, base: Path) -> str:
     if entry.width and entry.height:
         meta.append(f"{entry.width}x{entry.height}")
     if entry.cost is not None:
-        meta.append(f"${entry.cost:.4f}")
+        meta.append(f"{SIMULATED} ${entry.cost:.4f}" if entry.simulated else f"${entry.cost:.4f}")
     alt = html.escape(entry.prompt)
     image = f'<img src="{src}" alt="{alt}" title="{alt}">'
     link = f'<a href="{html.escape(href)}">{image}</a>' if linkable else image
@@ -275,6 +277,8 @@ class StoreEntry:
     width: int | None
     height: int | None
     sha256: str | None = None
+    #: True when the image came from the offline renderer: ``cost`` was simulated, nobody paid.
+    simulated: bool = False
 
     @property
     def image(self) -> Image.Image:
@@ -369,6 +373,8 @@ class ImageStore:
                 "params": dict(result.params), "index": g.index, "mime": g.mime,
                 "width": width, "height": height, "sha256": digest, "bytes": len(g.data),
             }
+            if result.offline:  # absent for real answers, as in what save() writes
+                record[SIMULATED] = True
             self._append(record)
             known[digest] = record
             entries.append(self._entry(record))
@@ -426,6 +432,7 @@ class ImageStore:
             cost=record.get("cost"), params=dict(record.get("params") or {}),
             index=int(record.get("index", 0)), mime=str(record.get("mime", "")),
             width=record.get("width"), height=record.get("height"), sha256=record.get("sha256"),
+            simulated=record.get(SIMULATED) is True,
         )
 
     def _all(self) -> list[StoreEntry]:

@@ -21,6 +21,7 @@ from PIL import Image
 
 from .._core.inputs import to_image_urls
 from .._exceptions import ImageGenError, InvalidInputError, redact
+from .._results.labels import price_label, prices_simulated, shown_price
 from .._results.result import GeneratedImage, ImageResult
 from .._results.safeimage import page_image
 from .._wire.dataurl import decode_data_url
@@ -54,13 +55,17 @@ def model_choices(client: Client) -> list[dict[str, Any]]:
 
     The catalogue merges both listings and the endpoints records, so ratios, sizes, ``n``, seed,
     input images and the price (with its basis) are the model's own, whichever API serves it.
+    An offline price is the simulated amount the guard counts, its basis and label say so
+    (``simulated price line``), and ``simulated`` lets the page mark it.
     """
     entries: list[dict[str, Any]] = []
     for model in client.catalogue.models_with_prices():
-        price = model.price()
+        simulated = prices_simulated(client, model.id)
+        price = shown_price(model.price(), simulated=simulated)
         caps = model.caps(model.default_api)
         entries.append({
             "id": model.id, "name": model.name, "price": price.usd, "price_basis": price.basis,
+            "price_label": price_label(price, simulated=simulated), "simulated": simulated,
             "accepts_images": model.accepts_images, "api": model.default_api,
             "seed": model.supports_seed, "max_n": model.max_n,
             "streaming": bool(caps and caps.streaming),
@@ -115,6 +120,7 @@ def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
         "model": result.model,
         "caption": result.caption(),
         "cost": result.cost,
+        "simulated": result.offline,  # the caption says so too; the page may mark the card
         "text": result.text,
         "thumbs": [preview(g, THUMB_PX) for g in result.generated],
         # So "reuse this prompt" brings the shape back too ("" lets the model choose).

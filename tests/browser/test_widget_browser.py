@@ -82,7 +82,7 @@ def _check_full(nb: NotebookPage, zoomed: Locator, size: tuple[int, int], which:
 def test_lab_main_path(page: Page, jupyter: JupyterServer, backend: LocalServer, artifact: Any) -> None:
     nb, widget = _open(page, jupyter)
     nb.choose_model("offline/poster")
-    expect(widget.locator(".ig-price")).to_have_text("$0.040/image")
+    expect(widget.locator(".ig-price")).to_have_text("$0.0400/image (simulated price line)")
     widget.locator("select.ig-aspect").select_option("16:9")
     widget.locator("select.ig-size").select_option("0.5K")
     _generate(widget, "a red circle and a blue square")

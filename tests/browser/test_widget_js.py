@@ -7,12 +7,18 @@ change events, custom messages), so object-URL lifetimes and redraws are checked
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
+import jupyter_imagegen as ig
+from jupyter_imagegen._results.labels import mark_offline
 from jupyter_imagegen._widget.assets import assemble
+from jupyter_imagegen._widget.data import model_choices
+from jupyter_imagegen.server import LocalServer
 
 pytestmark = pytest.mark.browser
 
@@ -208,3 +214,39 @@ def test_reuse_restores_aspect_ratio_and_size(widget_page: Page) -> None:
     page.locator(".ig-card").nth(0).locator("button.ig-reuse").click()
     expect(page.locator("textarea.ig-prompt")).to_have_value("a plain blue square")
     assert page.evaluate("() => window.model.get('aspect_ratio')") == "16:9"
+
+
+def test_picker_and_header_say_a_price_is_simulated(widget_page: Page, server: LocalServer,
+                                                    artifact: Any) -> None:
+    # The entries exactly as the kernel sends them for the kit's offline client, plus one a client
+    # not known to be offline sends for a real model (the control: no "simulated" there).
+    with ig.Client(api_key="", base_url=server.base_url) as offline, \
+            ig.Client(api_key="", base_url=server.base_url) as plain:
+        mark_offline(offline)
+        entries = {e["id"]: e for e in model_choices(offline)}
+        real = next(e for e in model_choices(plain) if e["id"] == "openai/gpt-image-1")
+    models = [entries["offline/sketch"], entries["google/gemini-2.5-flash-image"],
+              {**real, "id": "real/gpt-image-1", "name": "A real model"}]
+    page = widget_page
+    page.evaluate("models => window.model.update({models, model: 'offline/sketch'})", models)
+    header = page.locator(".ig-price")
+    expect(header).to_have_text("$0.0390/image (simulated price line)")
+    expect(header).to_have_class(re.compile(r"\big-simulated\b"))
+    expect(header).to_have_attribute("title", "Offline: a simulated price, nothing is charged")
+    page.locator("input.ig-model-search").click()
+    options = page.locator(".ig-model-option .ig-option-price")
+    expect(options).to_have_count(3)
+    expect(options.nth(0)).to_have_text("$0.0390/image (simulated price line)")
+    expect(options.nth(1)).to_contain_text("simulated")
+    expect(options.nth(2)).to_have_text("$0.0516/image (price line)")
+    artifact(page, "simulated-picker")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(header).to_have_text("$0.0516/image (price line)")
+    expect(header).not_to_have_class(re.compile(r"\big-simulated\b"))
+    # A state saved by an older kernel has only the amount: still marked when simulated.
+    page.evaluate("""() => window.model.update({models: [{id: 'offline/sketch', name: 'Sketch',
+      price: 0.039, simulated: true, accepts_images: false, aspect_ratios: [], sizes: []}],
+      model: 'offline/sketch'})""")
+    expect(header).to_have_text("$0.039/image (simulated)")

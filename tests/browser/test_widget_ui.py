@@ -61,7 +61,7 @@ def _check_picker_and_generate_button(nb: NotebookPage, widget: Locator) -> None
     search.press("Enter")  # the first match
     expect(search).to_have_value("offline/editor")
     expect(widget.locator(".ig-model-list")).to_be_hidden()
-    expect(widget.locator(".ig-price")).to_have_text("$0.039/image")
+    expect(widget.locator(".ig-price")).to_have_text("$0.0390/image (simulated price line)")
     assert nb.kernel_print("print(w.model)") == "offline/editor\n"
     # Arrow keys move through the matches; Escape leaves the model as it was.
     search.click()
