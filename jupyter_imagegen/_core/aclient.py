@@ -25,10 +25,10 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from .._exceptions import CancelledError, InvalidInputError
+from .._exceptions import CancelledError
 from .._results.result import ImageResult
 from .adapters import StreamEvent
-from .batch import BatchItem, BatchResult, Comparison, batch_items
+from .batch import BatchItem, BatchResult, Comparison, batch_items, compare_axes
 from .client import Client
 from .model import Model, Price
 from .request import Request
@@ -189,12 +189,9 @@ class AsyncClient:
     async def compare(self, prompts: str | Sequence[str], models: Sequence[str], *,
                       concurrency: int = 4, **options: Any) -> Comparison:
         """Every prompt on every model, side by side (see :meth:`Client.compare`)."""
-        prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
-        if isinstance(models, str) or not prompt_list or not list(models):
-            raise InvalidInputError("compare() needs at least one prompt and a list of models, e.g. "
-                                    "compare('a fox', ['offline/sketch', 'offline/photo'])")
-        batch = await self.generate_many(prompt_list, list(models), concurrency=concurrency, **options)
-        return Comparison(prompt_list, list(models), batch)
+        prompt_list, model_list = compare_axes(prompts, models)
+        batch = await self.generate_many(prompt_list, model_list, concurrency=concurrency, **options)
+        return Comparison(prompt_list, model_list, batch)
 
 
 class _Failure:

@@ -30,7 +30,8 @@ from .._results.marimo import MarimoDisplay
 from .._results.preview import thumbnail
 from .._results.result import ImageResult
 
-__all__ = ["BatchItem", "BatchResult", "Comparison", "batch_items", "compare", "generate_many"]
+__all__ = ["BatchItem", "BatchResult", "Comparison", "batch_items", "compare", "compare_axes",
+           "generate_many"]
 
 if TYPE_CHECKING:  # the client imports this module when a batch runs: a back-reference
     from .client import Client
@@ -395,6 +396,18 @@ class Comparison(MarimoDisplay):
                 f"{self.batch.summary()}>")
 
 
+def compare_axes(prompts: str | Sequence[str], models: Sequence[str]) -> tuple[list[str], list[str]]:
+    """A comparison's rows and columns; a misuse is refused before anything runs (sync and async)."""
+    prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
+    if isinstance(models, str):
+        raise InvalidInputError(f"models must be a list of model ids, not one string: [{models!r}]")
+    model_list = list(models)
+    if not prompt_list or not model_list:
+        raise InvalidInputError("compare() needs at least one prompt and one model, e.g. "
+                                "compare('a fox', ['offline/sketch', 'offline/photo'])")
+    return prompt_list, model_list
+
+
 def compare(
     client: Client,
     prompts: str | Sequence[str],
@@ -406,13 +419,7 @@ def compare(
     **options: Any,
 ) -> Comparison:
     """Run every prompt on every model in parallel; the :class:`Comparison` shows them side by side."""
-    prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
-    if isinstance(models, str):
-        raise InvalidInputError(f"models must be a list of model ids, not one string: [{models!r}]")
-    model_list = list(models)
-    if not prompt_list or not model_list:
-        raise InvalidInputError("compare() needs at least one prompt and one model, e.g. "
-                                "compare('a fox', ['offline/sketch', 'offline/photo'])")
+    prompt_list, model_list = compare_axes(prompts, models)
     batch = generate_many(client, prompt_list, model_list, concurrency=concurrency, executor=executor,
                           progress=progress, **options)
     return Comparison(prompt_list, model_list, batch)
