@@ -5,34 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
+from async_helpers import run_async
 from magic_helpers import run, shell_bound_to
 
 import jupyter_imagegen as ig
 from jupyter_imagegen.server import Fault, LocalServer
-
-T = TypeVar("T")
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` in a fresh thread: the suite's browser tests leave a loop in this one."""
-    box: dict[str, Any] = {}
-
-    def main() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=main)
-    thread.start()
-    thread.join(60)
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def posts(server: LocalServer) -> list:
@@ -158,3 +138,14 @@ def test_agenerate_keeps_one_wrapper_for_the_current_default(server: LocalServer
         _default._async.clear()
         first.close()
         second.close()
+
+
+def test_no_test_calls_asyncio_run_in_the_main_thread() -> None:
+    """Playwright's loop stays in the main thread: ``asyncio.run`` there fails by file order."""
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    offenders = [str(p.relative_to(here)) for p in here.rglob("*.py")
+                 if p.name != "async_helpers.py" and p != Path(__file__)
+                 and "asyncio.run(" in p.read_text(encoding="utf-8")]
+    assert offenders == [], f"use async_helpers.run_async instead of asyncio.run in {offenders}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
+from async_helpers import run_async
 
 import jupyter_imagegen as ig
 
@@ -103,8 +104,6 @@ def test_every_misuse_is_a_typed_error(client: ig.Client, tmp_path: object, misu
 
 
 def test_async_batch_misuse_is_typed(server: object) -> None:
-    import asyncio
-
     async def run() -> None:
         async with ig.AsyncClient(base_url=server.base_url) as client:  # type: ignore[attr-defined]
             with pytest.raises(ig.InvalidInputError):
@@ -114,4 +113,4 @@ def test_async_batch_misuse_is_typed(server: object) -> None:
             comparison = await client.compare("a fox", ["offline/sketch", "offline/poster"])
             assert comparison.cell("a fox", "offline/sketch").result is not None
 
-    asyncio.run(run())
+    run_async(run())
