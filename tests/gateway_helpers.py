@@ -128,3 +128,69 @@ def post_json(url: str, body: Mapping[str, Any], token: str, timeout: float = 60
     """One POST with a student's token."""
     return httpx.post(url, content=json.dumps(body), headers={**auth(token),
                       "Content-Type": "application/json"}, timeout=timeout)
+
+
+# -- a throwaway PostgreSQL cluster --------------------------------------------------------------
+
+def postgres_bin() -> Path | None:
+    """Debian's PostgreSQL binaries (``/usr/lib/postgresql/<version>/bin``), newest first."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return found[-1].parent if found else None
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[str]:
+    """A PostgreSQL server in a temporary folder on 127.0.0.1; yields its URL; removed after.
+
+    ``initdb`` and ``pg_ctl`` refuse to run as root, so as root they run as the ``postgres`` user
+    (the Debian package's), which must own the folder.
+    """
+    import shutil
+    import tempfile
+
+    bindir = postgres_bin()
+    if bindir is None:
+        if os.environ.get("CI"):
+            raise AssertionError("PostgreSQL is not installed (.ci/run installs Debian's package)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="imagegen-pg-", dir="/tmp"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        import pwd
+
+        owner = pwd.getpwnam("postgres")
+        os.chown(folder, owner.pw_uid, owner.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    data = folder / "data"
+    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True,  # noqa: E731
+                                      timeout=120)
+    try:
+        run(str(bindir / "initdb"), "-D", str(data), "-U", "test", "-A", "trust", "--no-sync")
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        yield f"postgresql://test@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                        "stop"], capture_output=True, timeout=60, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def reset_postgres(url: str) -> None:
+    """Drop the gateway's tables, so each test starts from an empty ledger."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in ("gw_students", "gw_class", "gw_reservations", "gw_calls", "gw_instances",
+                      "gw_images"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")

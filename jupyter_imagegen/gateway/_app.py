@@ -208,18 +208,22 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+async def _sweep(state: GatewayState) -> None:
+    """Beat this process's heartbeat, and release what stopped processes held."""
+    await state.run(state.ledger.heartbeat)
+    released = await state.run(state.ledger.sweep, state.config.stale_after)
+    if released:
+        log.warning("released %d reservation(s) of a gateway process that stopped", released)
+
+
 async def _beat(state: GatewayState) -> None:
     """Heartbeat and sweep, forever (every ``heartbeat`` seconds)."""
     while True:
+        await anyio.sleep(state.config.heartbeat)
         try:
-            await state.run(state.ledger.heartbeat)
-            released = await state.run(state.ledger.sweep, state.config.stale_after)
-            if released:
-                log.warning("released %d reservation(s) of a gateway process that stopped",
-                            released)
+            await _sweep(state)
         except Exception:
             log.exception("ledger heartbeat failed")
-        await anyio.sleep(state.config.heartbeat)
 
 
 def create_app(config: GatewayConfig, ledger: Ledger, *,
@@ -232,8 +236,7 @@ def create_app(config: GatewayConfig, ledger: Ledger, *,
         state = GatewayState(config, ledger)
         app.state.gateway = state
         await state.run(ledger.set_class_budget, config.class_budget)
-        await state.run(ledger.heartbeat)
-        await state.run(ledger.sweep, config.stale_after)
+        await _sweep(state)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_beat, state)
             try:

@@ -76,8 +76,8 @@ def to_usd(nano: int | None) -> float:
 
 
 def new_token() -> str:
-    """A fresh student token: ``sk-gw-`` and 256 random bits."""
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+    """A fresh student token: ``sk-gw-`` and 256 random bits (hex: no character needs quoting)."""
+    return TOKEN_PREFIX + secrets.token_hex(32)
 
 
 def hash_token(token: str) -> str:
