@@ -34,6 +34,7 @@ __all__ = ["create_app", "key_info"]
 log = logging.getLogger("jupyter_imagegen.gateway")
 PREFIX = "/api/v1"
 _LISTING_BYTES = 64 * 1024 * 1024
+FREE_DAILY = 1000
 
 
 class ConnectionCap:
@@ -100,7 +101,9 @@ def key_info(ledger: Ledger, student: Student) -> dict[str, Any]:
     its daily/weekly/monthly parts, byok_usage*, is_free_tier, ...). ``limit`` is the student's
     budget; ``limit_remaining`` is what can still be reserved (budget less spent and running).
     """
-    day, week, month = (to_usd(ledger.spent_since(student.id, t)) for t in _period_starts())
+    starts = _period_starts()
+    day, week, month = (to_usd(ledger.spent_since(student.id, t)) for t in starts)
+    free = ledger.free_calls_since(student.id, starts[0])
     return {
         "label": student.name, "limit": to_usd(student.budget),
         "limit_remaining": to_usd(student.left), "limit_reset": None,
@@ -108,7 +111,12 @@ def key_info(ledger: Ledger, student: Student) -> dict[str, Any]:
         "usage_weekly": week, "usage_monthly": month, "byok_usage": 0.0,
         "byok_usage_daily": 0.0, "byok_usage_weekly": 0.0, "byok_usage_monthly": 0.0,
         "is_free_tier": False, "is_management_key": False, "is_provisioning_key": False,
-        "creator_user_id": None, "expires_at": None,
+        "creator_user_id": None, "expires_at": None, "allowed_data_regions": ["global"],
+        "budgets": [], "effective_budget": None, "organization_id": None, "workspace_id": None,
+        # OpenRouter allows 1000 free-model requests a day to a key with credits (docs
+        # limits.mdx); the class shares one key, so this is the student's share of what is used.
+        "free_model_daily_requests": {"limit": FREE_DAILY, "used": free,
+                                      "remaining": max(0, FREE_DAILY - free)},
         "rate_limit": {"requests": -1, "interval": "10s",
                        "note": "This field is deprecated and safe to ignore."},
     }

@@ -438,6 +438,14 @@ class Ledger:
             return int(cur.fetchone()[0])
         return self.db.transaction(work)
 
+    def free_calls_since(self, student_id: int, since: float) -> int:
+        """How many of ``student_id``'s settled calls since ``since`` cost nothing."""
+        def work(cur: Cursor) -> int:
+            cur.execute("SELECT COUNT(*) FROM gw_calls WHERE student_id = ? AND finished >= ? "
+                        "AND cost = 0 AND outcome = 'settled'", (student_id, since))
+            return int(cur.fetchone()[0])
+        return self.db.transaction(work)
+
     def usage(self) -> dict[str, Any]:
         """Spent, reserved, budget and calls per student, and the class totals (USD)."""
         listed = self.students()
