@@ -123,6 +123,8 @@ def _gateway_parser(gateway: argparse.ArgumentParser) -> None:
     serve.add_argument("--max-connections", type=int, default=256, help="requests at once")
     serve.add_argument("--deadline", type=float, default=600.0, help="seconds a call may take")
     serve.add_argument("--access-log", action="store_true", help="log request lines (never headers)")
+    serve.add_argument("--fsync", action="store_true", help="SQLite: fsync every commit (survives "
+                       "a power cut, not only a crash; ~1-3 ms more per call)")
     add = sub.add_parser("add", help="add a student; prints their token as the last line")
     add.add_argument("name")
     add.add_argument("--budget", type=_usd, required=True, metavar="USD")

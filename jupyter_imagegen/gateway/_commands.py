@@ -68,7 +68,7 @@ def run_serve(args: Any, upstream: str, out: TextIO = sys.stdout) -> int:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s gateway %(levelname)s: %(message)s"))
     logging.getLogger("jupyter_imagegen.gateway").addHandler(handler)
-    ledger = Ledger(args.db)
+    ledger = Ledger(args.db, fsync=args.fsync)
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:

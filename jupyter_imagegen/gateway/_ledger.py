@@ -161,9 +161,9 @@ def _pid_alive(pid: int) -> bool:
 class Ledger:
     """Budgets that hold across processes: see the module docstring for the transactions."""
 
-    def __init__(self, where: str, *, db: Database | None = None) -> None:
+    def __init__(self, where: str, *, db: Database | None = None, fsync: bool = False) -> None:
         self.where = where
-        self.db = db or open_database(where)
+        self.db = db or open_database(where, fsync=fsync)
         self.instance = uuid.uuid4().hex
         self.host = socket.gethostname()
         self._create()

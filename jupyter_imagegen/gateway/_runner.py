@@ -22,9 +22,14 @@ __all__ = ["Gateway", "bind", "serve"]
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (``port=0``: a free one)."""
+    """A listening TCP socket on ``host:port`` (``port=0``: a free one).
+
+    Made with ``proto=IPPROTO_TCP``: asyncio sets ``TCP_NODELAY`` on accepted connections only
+    when the listening socket says TCP, and without it every answer sent as headers then body
+    waited out a 40 ms delayed ACK (Nagle).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(1024)

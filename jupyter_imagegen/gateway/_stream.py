@@ -36,6 +36,10 @@ log = logging.getLogger("jupyter_imagegen.gateway")
 _BACK = ("content-type", "x-generation-id", "cache-control", "retry-after", "content-length")
 
 Settle = Callable[[Bill, str], Awaitable[None]]
+#: httpcore reads at most 64 KiB at a time: a read of that size means more bytes are waiting.
+FULL_READ = 64 * 1024
+#: At most this many bytes are gathered into one write to the student (fewer, larger writes).
+COALESCE = 512 * 1024
 
 
 def forward_headers(upstream: httpx.Response) -> list[tuple[bytes, bytes]]:
@@ -75,22 +79,39 @@ class PassThrough(Response):
     async def _pump(self, send: Send) -> str:
         """Copy chunks until the answer ends; returns how it ended."""
         sending = True
+        pending: list[bytes] = []
+        size = 0
         with anyio.move_on_after(max(0.0, self.deadline - time.monotonic())) as limit:
             try:
                 async for chunk in self.upstream.aiter_raw():
                     self.scanner.feed(chunk)
                     if self.on_chunk is not None:
                         self.on_chunk(chunk)
+                    pending.append(chunk)
+                    size += len(chunk)
+                    # A full read means more is waiting: gather up to COALESCE bytes into one
+                    # write. A short read (an SSE event, a keep-alive) goes out at once.
+                    if len(chunk) >= FULL_READ and size < COALESCE:
+                        continue
                     if sending:
-                        try:
-                            await send({"type": "http.response.body", "body": chunk,
-                                        "more_body": True})
-                        except OSError:  # the student hung up: keep reading for the bill
-                            sending = False
+                        sending = await self._write(send, pending)
+                    pending, size = [], 0
+                if pending and sending:
+                    await self._write(send, pending)
             except httpx.HTTPError as exc:
                 log.warning("upstream answer broke off: %s", type(exc).__name__)
                 return "upstream broke"
         return "deadline" if limit.cancelled_caught else "complete"
+
+    @staticmethod
+    async def _write(send: Send, chunks: list[bytes]) -> bool:
+        """Send ``chunks`` as one body message; False once the student has hung up."""
+        try:
+            await send({"type": "http.response.body", "more_body": True,
+                        "body": chunks[0] if len(chunks) == 1 else b"".join(chunks)})
+        except OSError:  # the student hung up: keep reading for the bill
+            return False
+        return True
 
     async def _finish(self, how: str) -> None:
         with contextlib.suppress(Exception):  # closing a broken stream may fail; the bill matters

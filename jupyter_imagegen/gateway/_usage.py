@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ __all__ = ["WINDOW", "Bill", "UsageScanner"]
 
 #: Bytes kept of a JSON body's head and tail, and the longest SSE line read.
 WINDOW = 256 * 1024
-_USAGE_KEY = re.compile(rb'(?<!\\)"usage"\s*:\s*\{')
+_OPEN_OBJECT = re.compile(rb"\s*:\s*\{")
 _ID_KEY = re.compile(rb'(?<!\\)"id"\s*:\s*"([A-Za-z0-9_.:-]{1,120})"')
 
 
@@ -41,18 +42,31 @@ def _usage_cost(usage: Any) -> float | None:
 
 
 def _last_usage(data: bytes) -> float | None:
-    """The ``cost`` of the last decodable ``"usage": {...}`` object in ``data``."""
+    """The ``cost`` of the last decodable ``"usage": {...}`` object in ``data``.
+
+    Searched backwards with ``rfind`` (memchr speed: the usage object sits at the end, after
+    megabytes of base64 in which a regular expression crawled); a ``"usage"`` preceded by a
+    backslash is inside a string, not a key.
+    """
     decoder = json.JSONDecoder()
-    cost = None
-    for match in _USAGE_KEY.finditer(data):
-        start = match.end() - 1
+    end = len(data)
+    for _ in range(64):
+        at = data.rfind(b'"usage"', 0, end)
+        if at < 0:
+            return None
+        end = at
+        brace = _OPEN_OBJECT.match(data, at + 7)
+        if (at and data[at - 1:at] == b"\\") or brace is None:
+            continue
+        start = brace.end() - 1
         try:
             obj, _ = decoder.raw_decode(data[start:start + 64 * 1024].decode("utf-8", "replace"))
         except ValueError:
             continue
-        found = _usage_cost(obj)
-        cost = found if found is not None else cost
-    return cost
+        cost = _usage_cost(obj)
+        if cost is not None:
+            return cost
+    return None
 
 
 class UsageScanner:
@@ -65,7 +79,8 @@ class UsageScanner:
         self.sse = sse
         self.bytes = 0
         self._head = bytearray()
-        self._tail = bytearray()
+        self._tail: deque[bytes] = deque()  # the newest chunks, at least WINDOW bytes of them
+        self._tail_bytes = 0
         self._line = bytearray()
         self._skipping = False  # inside an over-long line (an image): dropped until its end
         self._bill = Bill()
@@ -78,9 +93,10 @@ class UsageScanner:
             return
         if len(self._head) < WINDOW:
             self._head += chunk[: WINDOW - len(self._head)]
-        self._tail += chunk
-        if len(self._tail) > 2 * WINDOW:
-            del self._tail[: len(self._tail) - WINDOW]
+        self._tail.append(chunk)  # chunks are kept, not copied: O(1) per chunk
+        self._tail_bytes += len(chunk)
+        while self._tail_bytes - len(self._tail[0]) >= WINDOW:
+            self._tail_bytes -= len(self._tail.popleft())
 
     def _feed_lines(self, chunk: bytes) -> None:
         start = 0
@@ -128,7 +144,7 @@ class UsageScanner:
                 self._read_line(bytes(self._line).rstrip(b"\r"))
                 self._line.clear()
             return self._bill
-        tail = bytes(self._tail if len(self._head) >= WINDOW else b"")
+        tail = b"".join(self._tail) if len(self._head) >= WINDOW else b""
         body = tail or bytes(self._head)
         cost = _last_usage(body)
         if cost is None and tail:
