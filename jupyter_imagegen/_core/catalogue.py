@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._exceptions import ImageGenError, ModelCapabilityError, NotFoundError
+from .._wire.image_tokens import shape_key
 from .._wire.listings import (
     EXCLUDED_IDS,
     ImageModelInfo,
@@ -36,7 +37,8 @@ from .._wire.listings import (
     parse_image_models,
     parse_models,
 )
-from .model import ApiCaps, Model, Price, chat_caps, images_caps
+from .._wire.prices import Order, Quote
+from .model import ApiCaps, Model, chat_caps, images_caps
 
 __all__ = ["Catalogue", "Fetch"]
 
@@ -75,8 +77,9 @@ class Catalogue:
         self._refused: set[tuple[str, str]] = set()
         self._served: dict[str, str] = {}  # model -> the API that answered after a refusal
         self._unavailable: set[tuple[str, str]] = set()  # (model, api) no endpoint serves
-        self._billed: dict[str, float] = {}  # model -> last billed USD per image
-        self._tokens: dict[str, int] = {}  # model -> image tokens per image, as billed
+        # model -> shape (size and quality) -> USD per image / image tokens per image, as billed
+        self._billed: dict[str, dict[str, float]] = {}
+        self._tokens: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
         self._version = 0  # bumped by what answers teach: merged records are rebuilt then
         self._merged: tuple[tuple[Any, ...], list[Model], dict[str, Model]] | None = None
@@ -190,15 +193,15 @@ class Catalogue:
         assert source is not None
         caps = self._caps(source.id, chat, images)
         with self._lock:
-            billed = self._billed.get(source.id)
-            tokens = self._tokens.get(source.id)
+            billed = dict(self._billed.get(source.id, {}))
+            tokens = dict(self._tokens.get(source.id, {}))
             lines = tuple(self._endpoints.get(source.id, ()))
         return Model(
             id=source.id, name=source.name, description=source.description,
             input_modalities=(chat or images).input_modalities,  # type: ignore[union-attr]
             output_modalities=(chat or images).output_modalities,  # type: ignore[union-attr]
             apis=caps, token_prices=dict(chat.pricing) if chat else {},
-            price_lines=lines, last_billed=billed, image_tokens=tokens,
+            price_lines=lines, billed=billed, learned_tokens=tokens,
             listed_in_images=images is not None, has_endpoints=source.id in self._endpoints,
         )
 
@@ -226,14 +229,14 @@ class Catalogue:
 
     # -- prices (lazy) --------------------------------------------------------------------------
 
-    def price_for(self, model: Model | None, tier: str | None, aspect_ratio: str | None, *,
-                  fetch: bool) -> Price:
-        """The estimated price of one image; ``fetch`` reads the endpoints record's price lines."""
+    def quote(self, model: Model | None, order: Order, api: str | None = None, *,
+              fetch: bool) -> Quote:
+        """Price ``order`` on ``model``; ``fetch`` reads the endpoints record's price lines first."""
         if model is None:
-            return Price(None, "unknown", "check_models=False")
+            return Quote.unknown("the model was not checked: check_models=False", order.images)
         if fetch:
             model = self.with_prices(model)  # one endpoints request per model
-        return model.price(tier, aspect_ratio)
+        return model.quote(order, api)
 
     def editors(self, n: int = 5) -> list[str]:
         """Up to ``n`` models that take input images, for an error that names alternatives."""
@@ -301,15 +304,20 @@ class Catalogue:
             self._version += 1
 
     def learn_billed(self, model_id: str, cost: float | None, images: int,
-                     image_tokens: int = 0) -> None:
-        """Remember the billed cost per image (and image tokens per image) of a real answer."""
+                     image_tokens: int = 0, order: Order | None = None) -> None:
+        """Remember what a real answer billed per image (and its image tokens per image).
+
+        Kept by shape (size tier or pixels, and quality): a 4K answer says nothing of a 1K price.
+        """
         if images <= 0:
             return
+        shape = shape_key(order or Order())
         with self._lock:
-            before = (self._billed.get(model_id), self._tokens.get(model_id))
+            billed, tokens = self._billed.setdefault(model_id, {}), self._tokens.setdefault(model_id, {})
+            before = (billed.get(shape), tokens.get(shape))
             if cost is not None and cost > 0:
-                self._billed[model_id] = cost / images
+                billed[shape] = cost / images
             if image_tokens > 0:
-                self._tokens[model_id] = image_tokens // images
-            if before != (self._billed.get(model_id), self._tokens.get(model_id)):
+                tokens[shape] = image_tokens // images
+            if before != (billed.get(shape), tokens.get(shape)):
                 self._version += 1
