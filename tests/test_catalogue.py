@@ -245,3 +245,36 @@ class TestSpendGuard:
             pass
         with SpendGuard(None).reserve("m", ig.Quote.unknown("x")):
             pass  # no limit: nothing to protect
+
+
+def test_reading_every_endpoints_record_merges_each_model_once_more_not_all() -> None:
+    """Issue 19: each endpoints record re-merged every model (600 models took 16 s, 2,000 never
+    ended); now a record, or what an answer teaches, rebuilds only its own model."""
+    count = 2000
+
+    def entry(i: int) -> dict[str, object]:
+        return {"id": f"a/m{i}", "name": f"M{i}", "supported_parameters": {},
+                "architecture": {"input_modalities": ["text"], "output_modalities": ["image"]}}
+
+    def fetch(path: str, params: object) -> object:
+        if path in ("models", "images/models"):
+            return {"data": [entry(i) for i in range(count)]}
+        return {"id": path, "endpoints": [{"provider_slug": "p", "pricing": [
+            {"billable": "output_image", "unit": "image", "cost_usd": 0.04}]}]}
+
+    catalogue = Catalogue(fetch)
+    merges = 0
+    real_merge = catalogue._merge
+
+    def counting(*args: object) -> object:
+        nonlocal merges
+        merges += 1
+        return real_merge(*args)  # type: ignore[arg-type]
+
+    catalogue._merge = counting  # type: ignore[method-assign]
+    priced = catalogue.models_with_prices(workers=4)
+    catalogue.learn_billed("a/m7", 0.05, 1)
+    assert [m.price().usd for m in priced[:3]] == [0.04, 0.04, 0.04]
+    assert catalogue.require("a/m1999").has_endpoints
+    assert catalogue.require("a/m7").last_billed == pytest.approx(0.05)
+    assert merges <= 2 * count + 1  # one merge per model, one more per record, one per lesson

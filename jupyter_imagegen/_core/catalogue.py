@@ -59,6 +59,17 @@ class _Listing:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+@dataclass
+class _Merged:
+    """The merged records of one listing fetch, with what each was merged from."""
+
+    key: tuple[Any, ...]
+    models: list[Model]
+    by_id: dict[str, Model]
+    index: dict[str, int]
+    sources: dict[str, tuple[ModelInfo | None, ImageModelInfo | None]]
+
+
 class Catalogue:
     """Image models as the service lists them, cached for ``ttl`` seconds.
 
@@ -81,8 +92,8 @@ class Catalogue:
         self._billed: dict[str, dict[str, float]] = {}
         self._tokens: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
-        self._version = 0  # bumped by what answers teach: merged records are rebuilt then
-        self._merged: tuple[tuple[Any, ...], list[Model], dict[str, Model]] | None = None
+        self._merge_lock = threading.RLock()
+        self._merged: _Merged | None = None
 
     # -- listings -------------------------------------------------------------------------------
 
@@ -110,6 +121,10 @@ class Catalogue:
 
     def models(self, *, refresh: bool = False) -> list[Model]:
         """Every image model either listing names, merged, in listing order."""
+        return list(self._records(refresh).models)
+
+    def _records(self, refresh: bool = False) -> _Merged:
+        """The merged records, built once per listing fetch (what answers teach updates one)."""
         chat: list[ModelInfo] = []
         images: list[ImageModelInfo] = []
         failures: list[ImageGenError] = []
@@ -123,22 +138,39 @@ class Catalogue:
             failures.append(exc)
         if len(failures) == 2:
             raise failures[0]
-        key = (self._chat.fetched, self._images.fetched, self._version, len(failures))
-        cached = self._merged
-        if cached is not None and cached[0] == key:
-            return list(cached[1])  # every call reads the catalogue: merge once per change
-        by_image_id = {m.id: m for m in images}
-        merged = [self._merge(info, by_image_id.pop(info.id, None)) for info in chat
-                  if info.id not in EXCLUDED_IDS]
-        merged += [self._merge(None, info) for info in by_image_id.values()]
-        self._merged = (key, merged, {m.id: m for m in merged})
-        return list(merged)
+        key = (self._chat.fetched, self._images.fetched, len(failures))
+        with self._merge_lock:
+            cached = self._merged
+            if cached is not None and cached.key == key:
+                return cached  # every call reads the catalogue: merge once per listing
+            by_image_id = {m.id: m for m in images}
+            sources: list[tuple[ModelInfo | None, ImageModelInfo | None]] = [
+                (info, by_image_id.pop(info.id, None)) for info in chat
+                if info.id not in EXCLUDED_IDS]
+            sources += [(None, info) for info in by_image_id.values()]
+            merged = [self._merge(c, i) for c, i in sources]
+            self._merged = _Merged(key, merged, {m.id: m for m in merged},
+                                   {m.id: n for n, m in enumerate(merged)},
+                                   {m.id: src for m, src in zip(merged, sources, strict=True)})
+            return self._merged
+
+    def _refresh(self, model_id: str) -> None:
+        """Rebuild the one record an answer or an endpoints record changed (never all of them).
+
+        Reading a record per model used to re-merge every model each time: quadratic work for a
+        picker that prices a long listing. Only ``model_id``'s record is rebuilt here.
+        """
+        with self._merge_lock:
+            merged = self._merged
+            if merged is None or model_id not in merged.sources:
+                return
+            record = self._merge(*merged.sources[model_id])
+            merged.models[merged.index[model_id]] = record
+            merged.by_id[model_id] = record
 
     def get(self, model_id: str) -> Model | None:
         """The record of ``model_id`` (a ``:variant`` suffix falls back to the base id)."""
-        self.models()
-        assert self._merged is not None
-        records = self._merged[2]
+        records = self._records().by_id
         return records.get(model_id) or records.get(model_id.split(":", 1)[0])
 
     def lookup(self, model_id: str) -> Model | None:
@@ -267,7 +299,7 @@ class Catalogue:
             self._endpoints[model.id] = lines
             if count == 0:
                 self._unavailable.add((model.id, "images"))
-            self._version += 1
+        self._refresh(model.id)
         return self.get(model.id) or model
 
     def models_with_prices(self, *, workers: int = 8) -> list[Model]:
@@ -290,7 +322,7 @@ class Catalogue:
             self._refused.add((model_id, api))
             if served is not None:
                 self._served[model_id] = served
-            self._version += 1
+        self._refresh(model_id)
 
     def route_for(self, model_id: str) -> str | None:
         """The API that served ``model_id`` after the other refused it, if one did."""
@@ -301,7 +333,7 @@ class Catalogue:
         """The service said no endpoint serves ``model_id`` on ``api`` (``no_endpoints``)."""
         with self._lock:
             self._unavailable.add((model_id, api))
-            self._version += 1
+        self._refresh(model_id)
 
     def learn_billed(self, model_id: str, cost: float | None, images: int,
                      image_tokens: int = 0, order: Order | None = None) -> None:
@@ -319,5 +351,6 @@ class Catalogue:
                 billed[shape] = cost / images
             if image_tokens > 0:
                 tokens[shape] = image_tokens // images
-            if before != (billed.get(shape), tokens.get(shape)):
-                self._version += 1
+            changed = before != (billed.get(shape), tokens.get(shape))
+        if changed:
+            self._refresh(model_id)
