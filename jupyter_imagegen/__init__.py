@@ -59,6 +59,7 @@ from ._results.result import GeneratedImage, ImageResult
 from ._results.store import ImageStore, StoreEntry
 from ._version import __version__
 from ._wire.common import Usage
+from ._wire.prices import Quote
 from ._wire.sizes import ASPECT_RATIOS, IMAGE_SIZES
 
 __all__ = [
@@ -92,6 +93,7 @@ __all__ = [
     "PermissionDeniedError",
     "Price",
     "ProviderError",
+    "Quote",
     "RateLimitError",
     "ReplayCache",
     "Request",

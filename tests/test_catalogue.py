@@ -110,11 +110,20 @@ def test_per_token_price_lines_use_known_image_tokens(service: FakeService) -> N
         catalogue = Catalogue(service)
         gemini = catalogue.with_prices(catalogue.require("google/gemini-2.5-flash-image"))
         assert gemini.price("1K").usd == pytest.approx(0.00012 * 1290)
-        assert gemini.price("4K").usd == pytest.approx(0.00012 * 1290 * 16)  # worst case by area
-        catalogue.learn_billed(gemini.id, 0.0387036, 1, 1290)
+        # Google documents 1290 tokens per gemini-2.5-flash-image image at every size it makes
+        assert gemini.price("4K").usd == pytest.approx(0.00012 * 1290)
+        assert gemini.price("1K").basis == "token estimate"
+        order = ig.Client(base_url="http://127.0.0.1:9/api/v1", api_key="k").request(
+            "x", gemini.id, image_size="1K")
+        from jupyter_imagegen._core.request import order_for
+
+        catalogue.learn_billed(gemini.id, 0.0387036, 1, 1290, order_for(order, gemini))
         again = catalogue.require(gemini.id)
         assert again.last_billed == pytest.approx(0.0387036)
-        assert again.price("1K").basis == "price line"  # the listed price is higher: it stands
+        learnt = again.price("1K")  # what the service billed for this size is what it costs ...
+        assert (learnt.usd, learnt.basis) == (pytest.approx(0.0387036), "last billed")
+        assert learnt.worst == pytest.approx(0.00012 * 1290)  # ... and the worst case never drops
+        assert again.price("2K").basis == "token estimate"  # another size learnt nothing
     finally:
         del ENDPOINTS["images/models/google/gemini-2.5-flash-image/endpoints"]
 
@@ -222,17 +231,50 @@ class TestErrors:
 class TestSpendGuard:
     def test_reserves_the_worst_case_and_counts_unreported_cost(self) -> None:
         guard = SpendGuard(0.10)
-        price = ig.Price(0.03, "price line")
-        with guard.reserve("m", price, images=3) as held:
-            assert guard.reserved == pytest.approx(0.09)
-            with pytest.raises(ig.SpendLimitError), guard.reserve("m", price, images=1):
+        with guard.reserve("m", ig.Quote(0.09, 0.06, "price line", images=3)) as held:
+            assert guard.reserved == pytest.approx(0.09)  # the worst case, not the expected
+            with pytest.raises(ig.SpendLimitError, match=r"up to \$0\.0300 \(1 image"), \
+                    guard.reserve("m", ig.Quote(0.03, 0.03, "price line")):
                 pass
             guard.settle(None, held)  # no usage.cost came back: the hold counts
         assert guard.spent == pytest.approx(0.09) and guard.reserved == 0
 
     def test_unknown_price_under_a_limit_is_refused_with_the_way_out(self) -> None:
         with pytest.raises(ig.SpendLimitError, match=r"prices=\{"), \
-                SpendGuard(1.0).reserve("m", ig.Price(None, "unknown"), 1):
+                SpendGuard(1.0).reserve("m", ig.Quote.unknown("input_text per 'second'")):
             pass
-        with SpendGuard(None).reserve("m", ig.Price(None, "unknown"), 1):
+        with SpendGuard(None).reserve("m", ig.Quote.unknown("x")):
             pass  # no limit: nothing to protect
+
+
+def test_reading_every_endpoints_record_merges_each_model_once_more_not_all() -> None:
+    """Issue 19: each endpoints record re-merged every model (600 models took 16 s, 2,000 never
+    ended); now a record, or what an answer teaches, rebuilds only its own model."""
+    count = 2000
+
+    def entry(i: int) -> dict[str, object]:
+        return {"id": f"a/m{i}", "name": f"M{i}", "supported_parameters": {},
+                "architecture": {"input_modalities": ["text"], "output_modalities": ["image"]}}
+
+    def fetch(path: str, params: object) -> object:
+        if path in ("models", "images/models"):
+            return {"data": [entry(i) for i in range(count)]}
+        return {"id": path, "endpoints": [{"provider_slug": "p", "pricing": [
+            {"billable": "output_image", "unit": "image", "cost_usd": 0.04}]}]}
+
+    catalogue = Catalogue(fetch)
+    merges = 0
+    real_merge = catalogue._merge
+
+    def counting(*args: object) -> object:
+        nonlocal merges
+        merges += 1
+        return real_merge(*args)  # type: ignore[arg-type]
+
+    catalogue._merge = counting  # type: ignore[method-assign]
+    priced = catalogue.models_with_prices(workers=4)
+    catalogue.learn_billed("a/m7", 0.05, 1)
+    assert [m.price().usd for m in priced[:3]] == [0.04, 0.04, 0.04]
+    assert catalogue.require("a/m1999").has_endpoints
+    assert catalogue.require("a/m7").last_billed == pytest.approx(0.05)
+    assert merges <= 2 * count + 1  # one merge per model, one more per record, one per lesson

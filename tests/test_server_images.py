@@ -251,8 +251,9 @@ def test_stream_partials_before_completed_then_done(srv: LocalServer) -> None:
     assert [o["partial_image_index"] for o in objs if "partial_image_index" in o] == [0, 1, 0, 1]
     completed = [o for o in objs if o["type"] == "image_generation.completed"]
     assert "usage" not in completed[0]
-    # recorded gpt-image-1 price line: output_image 4e-05 USD per token; 1290 tokens per 1K image
-    assert completed[1]["usage"]["cost"] == pytest.approx(2 * 1290 * 4e-05)
+    # recorded gpt-image-1 price lines: output_image 4e-05 USD per token x OpenAI's documented
+    # 1056 tokens (medium, 1024x1024) per image, input_text 5e-06 per prompt token (4 characters)
+    assert completed[1]["usage"]["cost"] == pytest.approx(2 * 1056 * 4e-05 + 5e-06 * 4)
     assert all(o["media_type"] == "image/png" and isinstance(o["created"], int)
                for o in completed)
     final = picture(completed[0]["b64_json"])
@@ -272,7 +273,7 @@ def test_stream_partials_before_completed_then_done(srv: LocalServer) -> None:
     result = acc.result().require_images()
     assert [i.url for i in result.images] == [
         f"data:image/png;base64,{o['b64_json']}" for o in completed]
-    assert result.usage.cost == pytest.approx(2 * 1290 * 4e-05)
+    assert result.usage.cost == pytest.approx(2 * 1056 * 4e-05, abs=1e-4)
     record = requests.get(f"{srv.base_url}/generation", params={"id": gen_id}, timeout=30)
     assert record.json()["data"]["streamed"] is True
     assert record.json()["data"]["num_media_completion"] == 2

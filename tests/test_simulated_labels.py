@@ -131,7 +131,7 @@ def test_cli_generate_says_simulated_for_an_image_api_answer(tmp_path: Path,
     # Image API answers name no provider: the offline client is what tells.
     assert main(["generate", "a lighthouse", "-m", IMAGE_API, "-o", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"cost \$0\.0516 \(simulated\), id ", out), out
+    assert re.search(r"cost \$0\.0423 \(simulated\), id ", out), out
     (saved,) = tmp_path.iterdir()
     with Image.open(saved) as image:
         assert image.text["simulated"] == "true"  # type: ignore[attr-defined]
@@ -159,8 +159,8 @@ def test_widget_model_entries_say_simulated_and_keep_the_amounts(offline_client:
 def test_widget_entries_of_a_client_not_known_offline(client: ig.Client) -> None:
     entries = {e["id"]: e for e in wd.model_choices(client)}
     gpt, sketch = entries[IMAGE_API], entries["offline/sketch"]
-    assert (gpt["simulated"], gpt["price_basis"]) == (False, "price line")
-    assert gpt["price_label"] == "$0.0516/image (price line)"
+    assert (gpt["simulated"], gpt["price_basis"]) == (False, "token estimate")
+    assert gpt["price_label"] == "$0.0422/image (token estimate)"
     assert (sketch["simulated"], sketch["price_basis"]) == (True, "simulated price line")
 
 
@@ -168,7 +168,7 @@ def test_widget_history_entries_and_downloads_carry_the_flag(offline_client: ig.
                                                             client: ig.Client) -> None:
     fake = offline_client.generate("a lighthouse", IMAGE_API)
     entry = wd.history_entry("r1", fake)
-    assert entry["simulated"] is True and "simulated $0.0516" in entry["caption"]
+    assert entry["simulated"] is True and "simulated $0.0423" in entry["caption"]
     data, _mime, _name = wd.download(fake, 0)
     assert b"simulated" in data
     real = client.generate("a lighthouse", IMAGE_API)
@@ -185,10 +185,10 @@ def test_offline_image_api_result_is_simulated_in_every_form(offline_client: ig.
     result = offline_client.generate("a lighthouse", IMAGE_API)
     assert result.provider is None  # as real Image API answers: no provider to tell by
     assert result.offline
-    assert "offline · simulated $0.0516" in result.caption()
-    assert "offline simulated_cost=$0.0516" in repr(result)
+    assert "offline · simulated $0.0423" in result.caption()
+    assert "offline simulated_cost=$0.0423" in repr(result)
     meta = result.metadata()
-    assert meta["simulated"] is True and meta["cost"] == pytest.approx(0.0516)
+    assert meta["simulated"] is True and meta["cost"] == pytest.approx(0.0423, abs=5e-5)
     (path,) = result.save(tmp_path / "out")
     with Image.open(path) as image:
         assert image.text["simulated"] == "true"  # type: ignore[attr-defined]
@@ -210,7 +210,7 @@ def test_a_real_result_has_no_simulated_flag(client: ig.Client, tmp_path: Path) 
     assert not result.offline
     assert "simulated" not in result.metadata()
     assert "simulated" not in result.caption() + repr(result)
-    assert "$0.0516" in result.caption()
+    assert "$0.0423" in result.caption()
     (path,) = result.save(tmp_path)
     with Image.open(path) as image:
         assert "simulated" not in image.text  # type: ignore[attr-defined]
@@ -234,7 +234,7 @@ def test_store_entries_say_simulated(offline_client: ig.Client, tmp_path: Path) 
     with Image.open(entry.path) as image:
         assert image.text["simulated"] == "true"  # type: ignore[attr-defined]
     page = store.export_html(tmp_path / "gallery.html").read_text()
-    assert "simulated $0.0516" in page
+    assert "simulated $0.0423" in page
 
 
 def test_store_skips_a_damaged_simulated_field(tmp_path: Path, offline_client: ig.Client) -> None:
@@ -255,7 +255,7 @@ def test_replay_cache_keeps_the_mark_for_any_reader(offline_client: ig.Client, s
     with ig.Client(api_key="", base_url=server.base_url, cache=tmp_path / "cache") as stranger:
         hit = stranger.generate("a lighthouse", IMAGE_API)
     assert hit.cached and hit.offline and hit.metadata()["simulated"] is True
-    assert "simulated $0.0516" in hit.caption()
+    assert "simulated $0.0423" in hit.caption()
     sent = [r for r in server.requests if r.method == "POST"]
     assert len(sent) == 1 and first.id == hit.id  # served from disk, nothing sent
 

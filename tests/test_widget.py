@@ -77,10 +77,10 @@ def test_controls_come_from_the_listings(client: ig.Client) -> None:
     assert quartet["sizes"] == ["0.5K", "1K", "2K", "4K"]
     assert "auto" not in quartet["aspect_ratios"] and "16:9" in quartet["aspect_ratios"]
     # Only the Image API lists it: no seed (its listing has none), n up to 10, priced by its
-    # endpoints record's price line.
+    # endpoints record's per-token price line times OpenAI's documented image tokens.
     gpt = entries["openai/gpt-image-1"]
     assert (gpt["api"], gpt["seed"], gpt["max_n"]) == ("images", False, 10)
-    assert gpt["price"] and gpt["price_basis"] == "price line"
+    assert gpt["price"] == pytest.approx(1056 * 4e-05, abs=1e-4) and gpt["price_basis"] == "token estimate"
     assert gpt["accepts_images"] is True
     assert gpt["sizes"] == []  # its recorded listing declares no resolution: not selectable
 

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from .._exceptions import CancelledError
 from .._results.result import ImageResult
+from .._wire.prices import Quote
 from .adapters import StreamEvent
 from .batch import BatchItem, BatchResult, Comparison, batch_items, compare_axes
 from .client import Client
@@ -102,6 +103,10 @@ class AsyncClient:
     async def price(self, model: str | None = None, **options: Any) -> Price:
         """The estimated price of one image, with its basis."""
         return await self._call(lambda _c: self.sync.price(model, **options))
+
+    async def quote(self, prompt: str, model: str | None = None, **options: Any) -> Quote:
+        """What ``generate(prompt, model, **options)`` may bill, is expected to bill, and why."""
+        return await self._call(lambda _c: self.sync.quote(prompt, model, **options))
 
     async def generation(self, generation_id: str) -> dict[str, Any]:
         """The service's record of one generation."""

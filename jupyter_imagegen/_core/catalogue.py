@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._exceptions import ImageGenError, ModelCapabilityError, NotFoundError
+from .._wire.image_tokens import shape_key
 from .._wire.listings import (
     EXCLUDED_IDS,
     ImageModelInfo,
@@ -36,7 +37,8 @@ from .._wire.listings import (
     parse_image_models,
     parse_models,
 )
-from .model import ApiCaps, Model, Price, chat_caps, images_caps
+from .._wire.prices import Order, Quote
+from .model import ApiCaps, Model, chat_caps, images_caps
 
 __all__ = ["Catalogue", "Fetch"]
 
@@ -57,6 +59,17 @@ class _Listing:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+@dataclass
+class _Merged:
+    """The merged records of one listing fetch, with what each was merged from."""
+
+    key: tuple[Any, ...]
+    models: list[Model]
+    by_id: dict[str, Model]
+    index: dict[str, int]
+    sources: dict[str, tuple[ModelInfo | None, ImageModelInfo | None]]
+
+
 class Catalogue:
     """Image models as the service lists them, cached for ``ttl`` seconds.
 
@@ -75,11 +88,12 @@ class Catalogue:
         self._refused: set[tuple[str, str]] = set()
         self._served: dict[str, str] = {}  # model -> the API that answered after a refusal
         self._unavailable: set[tuple[str, str]] = set()  # (model, api) no endpoint serves
-        self._billed: dict[str, float] = {}  # model -> last billed USD per image
-        self._tokens: dict[str, int] = {}  # model -> image tokens per image, as billed
+        # model -> shape (size and quality) -> USD per image / image tokens per image, as billed
+        self._billed: dict[str, dict[str, float]] = {}
+        self._tokens: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
-        self._version = 0  # bumped by what answers teach: merged records are rebuilt then
-        self._merged: tuple[tuple[Any, ...], list[Model], dict[str, Model]] | None = None
+        self._merge_lock = threading.RLock()
+        self._merged: _Merged | None = None
 
     # -- listings -------------------------------------------------------------------------------
 
@@ -107,6 +121,10 @@ class Catalogue:
 
     def models(self, *, refresh: bool = False) -> list[Model]:
         """Every image model either listing names, merged, in listing order."""
+        return list(self._records(refresh).models)
+
+    def _records(self, refresh: bool = False) -> _Merged:
+        """The merged records, built once per listing fetch (what answers teach updates one)."""
         chat: list[ModelInfo] = []
         images: list[ImageModelInfo] = []
         failures: list[ImageGenError] = []
@@ -120,22 +138,39 @@ class Catalogue:
             failures.append(exc)
         if len(failures) == 2:
             raise failures[0]
-        key = (self._chat.fetched, self._images.fetched, self._version, len(failures))
-        cached = self._merged
-        if cached is not None and cached[0] == key:
-            return list(cached[1])  # every call reads the catalogue: merge once per change
-        by_image_id = {m.id: m for m in images}
-        merged = [self._merge(info, by_image_id.pop(info.id, None)) for info in chat
-                  if info.id not in EXCLUDED_IDS]
-        merged += [self._merge(None, info) for info in by_image_id.values()]
-        self._merged = (key, merged, {m.id: m for m in merged})
-        return list(merged)
+        key = (self._chat.fetched, self._images.fetched, len(failures))
+        with self._merge_lock:
+            cached = self._merged
+            if cached is not None and cached.key == key:
+                return cached  # every call reads the catalogue: merge once per listing
+            by_image_id = {m.id: m for m in images}
+            sources: list[tuple[ModelInfo | None, ImageModelInfo | None]] = [
+                (info, by_image_id.pop(info.id, None)) for info in chat
+                if info.id not in EXCLUDED_IDS]
+            sources += [(None, info) for info in by_image_id.values()]
+            merged = [self._merge(c, i) for c, i in sources]
+            self._merged = _Merged(key, merged, {m.id: m for m in merged},
+                                   {m.id: n for n, m in enumerate(merged)},
+                                   {m.id: src for m, src in zip(merged, sources, strict=True)})
+            return self._merged
+
+    def _refresh(self, model_id: str) -> None:
+        """Rebuild the one record an answer or an endpoints record changed (never all of them).
+
+        Reading a record per model used to re-merge every model each time: quadratic work for a
+        picker that prices a long listing. Only ``model_id``'s record is rebuilt here.
+        """
+        with self._merge_lock:
+            merged = self._merged
+            if merged is None or model_id not in merged.sources:
+                return
+            record = self._merge(*merged.sources[model_id])
+            merged.models[merged.index[model_id]] = record
+            merged.by_id[model_id] = record
 
     def get(self, model_id: str) -> Model | None:
         """The record of ``model_id`` (a ``:variant`` suffix falls back to the base id)."""
-        self.models()
-        assert self._merged is not None
-        records = self._merged[2]
+        records = self._records().by_id
         return records.get(model_id) or records.get(model_id.split(":", 1)[0])
 
     def lookup(self, model_id: str) -> Model | None:
@@ -190,15 +225,15 @@ class Catalogue:
         assert source is not None
         caps = self._caps(source.id, chat, images)
         with self._lock:
-            billed = self._billed.get(source.id)
-            tokens = self._tokens.get(source.id)
+            billed = dict(self._billed.get(source.id, {}))
+            tokens = dict(self._tokens.get(source.id, {}))
             lines = tuple(self._endpoints.get(source.id, ()))
         return Model(
             id=source.id, name=source.name, description=source.description,
             input_modalities=(chat or images).input_modalities,  # type: ignore[union-attr]
             output_modalities=(chat or images).output_modalities,  # type: ignore[union-attr]
             apis=caps, token_prices=dict(chat.pricing) if chat else {},
-            price_lines=lines, last_billed=billed, image_tokens=tokens,
+            price_lines=lines, billed=billed, learned_tokens=tokens,
             listed_in_images=images is not None, has_endpoints=source.id in self._endpoints,
         )
 
@@ -226,14 +261,14 @@ class Catalogue:
 
     # -- prices (lazy) --------------------------------------------------------------------------
 
-    def price_for(self, model: Model | None, tier: str | None, aspect_ratio: str | None, *,
-                  fetch: bool) -> Price:
-        """The estimated price of one image; ``fetch`` reads the endpoints record's price lines."""
+    def quote(self, model: Model | None, order: Order, api: str | None = None, *,
+              fetch: bool) -> Quote:
+        """Price ``order`` on ``model``; ``fetch`` reads the endpoints record's price lines first."""
         if model is None:
-            return Price(None, "unknown", "check_models=False")
+            return Quote.unknown("the model was not checked: check_models=False", order.images)
         if fetch:
             model = self.with_prices(model)  # one endpoints request per model
-        return model.price(tier, aspect_ratio)
+        return model.quote(order, api)
 
     def editors(self, n: int = 5) -> list[str]:
         """Up to ``n`` models that take input images, for an error that names alternatives."""
@@ -264,7 +299,7 @@ class Catalogue:
             self._endpoints[model.id] = lines
             if count == 0:
                 self._unavailable.add((model.id, "images"))
-            self._version += 1
+        self._refresh(model.id)
         return self.get(model.id) or model
 
     def models_with_prices(self, *, workers: int = 8) -> list[Model]:
@@ -287,7 +322,7 @@ class Catalogue:
             self._refused.add((model_id, api))
             if served is not None:
                 self._served[model_id] = served
-            self._version += 1
+        self._refresh(model_id)
 
     def route_for(self, model_id: str) -> str | None:
         """The API that served ``model_id`` after the other refused it, if one did."""
@@ -298,18 +333,24 @@ class Catalogue:
         """The service said no endpoint serves ``model_id`` on ``api`` (``no_endpoints``)."""
         with self._lock:
             self._unavailable.add((model_id, api))
-            self._version += 1
+        self._refresh(model_id)
 
     def learn_billed(self, model_id: str, cost: float | None, images: int,
-                     image_tokens: int = 0) -> None:
-        """Remember the billed cost per image (and image tokens per image) of a real answer."""
+                     image_tokens: int = 0, order: Order | None = None) -> None:
+        """Remember what a real answer billed per image (and its image tokens per image).
+
+        Kept by shape (size tier or pixels, and quality): a 4K answer says nothing of a 1K price.
+        """
         if images <= 0:
             return
+        shape = shape_key(order or Order())
         with self._lock:
-            before = (self._billed.get(model_id), self._tokens.get(model_id))
+            billed, tokens = self._billed.setdefault(model_id, {}), self._tokens.setdefault(model_id, {})
+            before = (billed.get(shape), tokens.get(shape))
             if cost is not None and cost > 0:
-                self._billed[model_id] = cost / images
+                billed[shape] = cost / images
             if image_tokens > 0:
-                self._tokens[model_id] = image_tokens // images
-            if before != (self._billed.get(model_id), self._tokens.get(model_id)):
-                self._version += 1
+                tokens[shape] = image_tokens // images
+            changed = before != (billed.get(shape), tokens.get(shape))
+        if changed:
+            self._refresh(model_id)

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import requests
@@ -43,13 +43,14 @@ from .._results.result import GeneratedImage, ImageResult
 from .._wire.common import ChatCompletion, loads
 from .._wire.dataurl import lift_data_urls
 from .._wire.listings import parse_models
+from .._wire.prices import Order, Quote
 from .adapters import ADAPTERS, StreamEvent, choose_api, decode_payload
 from .catalogue import Catalogue
 from .config import Settings
 from .model import Model, Price
 from .policies import CacheSetting, Keepers, SpendGuard, StoreSetting
 from .reading import Watchdog, drain, iter_events, read_body
-from .request import Request
+from .request import Request, order_for
 from .routing import confirm_available, learned_route, neither_serves, retry_route
 from .transport import Limits, RateGate, Timeout, Transport
 
@@ -236,9 +237,12 @@ class Client:
         return [m for m in self.catalogue.models(refresh=refresh) if "images" in m.apis]
 
     def price(self, model: str | None = None, **options: Any) -> Price:
-        """The estimated price of one image of ``model`` for these options, and its basis."""
-        request = self.request("price", model, **options)
-        return self._price(self._record(request.model, required=True), request, fetch=True)
+        """The expected (and worst) price of one image of ``model`` for these options, with its basis."""
+        return Price.of(quote_call(self, "an image", model, options, per_image=True))
+
+    def quote(self, prompt: str, model: str | None = None, **options: Any) -> Quote:
+        """What ``generate(prompt, model, **options)`` may bill (``worst``), is expected to, and why."""
+        return quote_call(self, prompt, model, options)
 
     def generation(self, generation_id: str) -> dict[str, Any]:
         """The service's record of one generation (``GET /generation?id=...``)."""
@@ -374,13 +378,13 @@ class Client:
         model = self._record(request.model)
         api = choose_api(request, model, self.api)
         self._check(request, model, api)
-        price = self._price(model, request)
-        worst = request.n or (model.max_images if model is not None else 1)
-        with self._guard.reserve(request.model, price, worst) as held:
+        order = order_for(request, model, api)
+        quote = quote_request(self, model, request, order, api)
+        with self._guard.reserve(request.model, quote) as held:
             result = yield from self._send_with_fallback(request, model, api, call)
             self._guard.settle(result.cost, held)
         self.catalogue.learn_billed(request.model, result.cost, len(result.generated),
-                                    result.usage.image_tokens)
+                                    result.usage.image_tokens, order)
         return result
 
     def _send_with_fallback(self, request: Request, model: Model | None, api: str,
@@ -461,12 +465,35 @@ class Client:
                 f"{', '.join(editors) or 'none listed'}.", alternatives=editors)
         request.validated(model, api)
 
-    def _price(self, model: Model | None, request: Request, *, fetch: bool = False) -> Price:
-        """The estimated price of one image: the user's own price, else the catalogue's."""
-        if request.model in self.prices:
-            return Price(float(self.prices[request.model]), "your price", "Client(prices=...)")
-        return self.catalogue.price_for(model, request.size, request.aspect_ratio,
-                                        fetch=fetch or self.spend_limit is not None)
+def quote_call(client: Client, prompt: str, model: str | None, options: dict[str, Any], *,
+               per_image: bool = False) -> Quote:
+    """The price model of :mod:`jupyter_imagegen._wire.prices` over a generate call's request.
+
+    The model's endpoints record is fetched once; the quote counts every image the answer may
+    hold, input images and prompt text, on the API the call would take. ``per_image`` prices one
+    image alone (a label: no prompt or reply text).
+    """
+    request = client.request(prompt, model, **options)
+    record = client._record(request.model, required=True)
+    if per_image:
+        single = replace(order_for(request, record), images=1, likely=1)
+        return quote_request(client, record, request, single, None, fetch=True)
+    api = choose_api(request, record, client.api)
+    client._check(request, record, api)  # a request that would be refused has no price
+    return quote_request(client, record, request, order_for(request, record, api), api, fetch=True)
+
+
+def quote_request(client: Client, model: Model | None, request: Request, order: Order,
+                  api: str | None = None, *, fetch: bool = False) -> Quote:
+    """A request priced: the user's own price per image, else the catalogue's price model.
+
+    Under a spend limit the endpoints record is read first (its price lines are the price).
+    """
+    if request.model in client.prices:
+        usd = float(client.prices[request.model])
+        return Quote(usd * max(1, order.images), usd * order.expected_images, "your price",
+                     "Client(prices=...)", order.images, expected_images=order.expected_images)
+    return client.catalogue.quote(model, order, api, fetch=fetch or client.spend_limit is not None)
 
 
 @dataclass(frozen=True)

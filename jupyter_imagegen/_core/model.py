@@ -16,11 +16,14 @@ does (``extra_body`` sends a field unchecked). An absent key means unsupported (
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._wire.image_tokens import image_tokens, shape_key
 from .._wire.listings import ImageModelInfo, ImageParameter, ModelInfo, PriceLine
+from .._wire.prices import Order, Quote, chat_text_part, listing_quote, quote
 from .._wire.sizes import (
     ASPECT_RATIOS,
     CHAT_SIZES,
@@ -33,7 +36,8 @@ from .._wire.sizes import (
 if TYPE_CHECKING:  # the request is checked against these records: a type-only back-reference
     from .request import Request
 
-__all__ = ["API_ONLY", "UNDECLARED", "ApiCaps", "Model", "Price", "chat_caps", "images_caps"]
+__all__ = ["API_ONLY", "UNDECLARED", "ApiCaps", "Model", "Price", "chat_caps", "images_caps",
+           "largest_area", "single_order"]
 
 #: Options only one API has; the other would silently drop them.
 API_ONLY = {"chat": ("modalities", "image_config", "messages"),
@@ -41,9 +45,6 @@ API_ONLY = {"chat": ("modalities", "image_config", "messages"),
 #: The words that mark a problem as "not declared" (validation then names the ``extra_body`` way out).
 UNDECLARED = "not among its parameters"
 _EXTENDED_CHAT = {"google/gemini-3.1-flash-image-preview"}
-#: Image tokens of one 1K image: the recorded gemini-2.5-flash-image answer billed 1290 image
-#: tokens for one 1024x1024 image (openrouter-protocol.md §2). Larger tiers scale by area.
-TOKENS_PER_1K_IMAGE = 1290
 
 
 @dataclass(frozen=True)
@@ -197,21 +198,30 @@ def images_caps(info: ImageModelInfo, available: bool | None = None) -> ApiCaps:
 
 @dataclass(frozen=True)
 class Price:
-    """An estimated price per output image and what it rests on.
+    """The estimated price of one output image, the most it may bill, and what both rest on.
 
-    ``basis`` is ``"price line"`` (the Image API endpoints record), ``"listing"``
-    (``pricing.image_output``), ``"token estimate"`` (a per-token price times image tokens),
-    ``"last billed"`` (this session's last answer from the model) or ``"unknown"``.
+    ``usd`` is the expected price (what labels show), ``worst`` the most one image of this request
+    may bill (what the spend guard reserves; ``None`` when unknown). ``basis`` is
+    ``"price line"`` (the Image API endpoints record), ``"listing"`` (``pricing.image_output``),
+    ``"token estimate"`` (a per-token price times documented or billed image tokens),
+    ``"last billed"`` (this session's answers for the same model and size), ``"your price"`` or
+    ``"unknown"``; ``detail`` says which lines and counts were used.
     """
 
     usd: float | None
     basis: str
     detail: str = ""
+    worst: float | None = None
 
     def __str__(self) -> str:
         if self.usd is None:
             return "price unknown"
         return f"${self.usd:.4f}/image ({self.basis})"
+
+    @classmethod
+    def of(cls, quote: Quote) -> Price:
+        """A request's quote read per image."""
+        return cls(quote.per_image, quote.basis, quote.detail, quote.worst_per_image)
 
 
 @dataclass(frozen=True)
@@ -226,8 +236,10 @@ class Model:
     apis: Mapping[str, ApiCaps] = field(default_factory=dict)
     token_prices: Mapping[str, float | None] = field(default_factory=dict)
     price_lines: tuple[PriceLine, ...] = ()
-    last_billed: float | None = None
-    image_tokens: int | None = None
+    #: What billed answers taught, by :func:`~jupyter_imagegen._wire.image_tokens.shape_key`:
+    #: USD per image, and image tokens per image.
+    billed: Mapping[str, float] = field(default_factory=dict)
+    learned_tokens: Mapping[str, int] = field(default_factory=dict)
     listed_in_images: bool = False
     has_endpoints: bool = False
 
@@ -327,43 +339,61 @@ class Model:
         """True when some API honours ``seed`` for this model."""
         return any(c.seed for c in self.apis.values())
 
-    def price(self, tier: str | None = None, aspect_ratio: str | None = None) -> Price:
-        """The estimated price of one output image at ``tier`` (worst case over providers)."""
-        estimate = self._listed_price(tier or "1K", aspect_ratio)
-        if self.last_billed is not None and (estimate.usd is None or self.last_billed > estimate.usd):
-            return Price(self.last_billed, "last billed", "this session's last answer")
-        return estimate
+    @property
+    def last_billed(self) -> float | None:
+        """The highest USD per image this session's answers from the model billed (any size)."""
+        return max(self.billed.values(), default=None)
 
-    def _tokens(self, tier: str) -> int:
-        if self.image_tokens:
-            return self.image_tokens
-        scale = IMAGES_RESOLUTIONS.get(images_resolution(tier) or tier, 1.0)
-        return round(TOKENS_PER_1K_IMAGE * max(1.0, scale * scale))
+    def price(self, tier: str | None = None, aspect_ratio: str | None = None,
+              quality: str | None = None) -> Price:
+        """The expected (and worst) price of one output image at ``tier`` over every provider."""
+        return Price.of(self.quote(single_order(tier, aspect_ratio, quality)))
 
-    def _listed_price(self, tier: str, aspect_ratio: str | None) -> Price:
-        lines = [line for line in self.price_lines if line.billable == "output_image"]
-        wanted = {tier.lower(), (images_resolution(tier) or tier).lower()}
-        matching = [line for line in lines if line.variant and line.variant.lower() in wanted]
-        matching = matching or [line for line in lines if not line.variant] or lines
-        costs: list[float] = []
-        for line in matching:
-            if line.unit in ("image", "request"):
-                costs.append(line.cost_usd)
-            elif line.unit == "megapixel":
-                try:
-                    width, height = images_pixel_size(aspect_ratio, tier)
-                except ValueError:
-                    width, height = images_pixel_size(None, tier)
-                costs.append(line.cost_usd * width * height / 1e6)
-            elif line.unit == "token":
-                costs.append(line.cost_usd * self._tokens(tier))
-        if costs:
-            return Price(max(costs), "price line", f"{len(matching)} endpoint price line(s)")
-        listed = self.token_prices.get("image_output")
-        if listed:
-            return Price(listed, "listing", "pricing.image_output")
-        per_token = self.token_prices.get("image_token")
-        if per_token:
-            return Price(per_token * self._tokens(tier), "token estimate",
-                         f"pricing.image_token x {self._tokens(tier)} image tokens")
-        return Price(None, "unknown")
+    def quote(self, order: Order, api: str | None = None) -> Quote:
+        """Price ``order`` from this model's price lines (else its listing), on ``api``.
+
+        With an ``api`` the prompt and reply text are added at the listing's per-token prices
+        (both APIs bill them); ``None`` prices the images alone (a label's "per image"). What
+        billed answers taught for the same size and quality raises the worst case to at least
+        what was billed, and is expected; where nothing else tells a price, it is the price.
+        """
+        tokens = image_tokens(self.id, order, self.learned_tokens, self._union("qualities"))
+        if self.price_lines:
+            found = quote(self.price_lines, order, tokens)
+        else:
+            found = listing_quote(self.token_prices, order, tokens)
+        if api is not None and self.token_prices:
+            # Text+image models bill the prompt and any reply text or reasoning besides the images
+            # on either API (gemini-3-pro-image's Image API answers billed 87-101 completion
+            # tokens beyond image_tokens; holiday-card@0cd1cfc7)
+            found = found.plus(chat_text_part(self.token_prices, order,
+                                              text_output=self.outputs_text))
+        billed = self.billed.get(shape_key(order))
+        if billed is None:
+            return found
+        total, likely = billed * max(1, order.images), billed * order.expected_images
+        if found.worst is None and found.expected is None:
+            return Quote(total, likely, "last billed", "this session's answers for this size",
+                         order.images, expected_images=order.expected_images)
+        worst = None if found.worst is None else max(found.worst, total)
+        return dataclasses.replace(found, worst=worst, expected=likely, basis="last billed",
+                                   detail=f"this session's answers for this size; {found.detail}")
+
+
+def single_order(tier: str | None = None, aspect_ratio: str | None = None,
+                 quality: str | None = None, *, images: int = 1) -> Order:
+    """The order of ``images`` output images at ``tier`` and ``aspect_ratio`` (a label's price)."""
+    width, height = largest_area(aspect_ratio, tier)
+    return Order(images=images, tier=tier, width=width, height=height, quality=quality)
+
+
+def largest_area(aspect_ratio: str | None, tier: str | None) -> tuple[int, int]:
+    """The pixel size of ``aspect_ratio`` at ``tier`` (1K when unset); no ratio: the largest."""
+    ratios = [aspect_ratio] if aspect_ratio not in (None, "", "auto") else list(ASPECT_RATIOS)
+    sizes = []
+    for ratio in ratios:
+        try:
+            sizes.append(images_pixel_size(ratio, tier))
+        except ValueError:
+            sizes.append(images_pixel_size(None, tier))
+    return max(sizes, key=lambda wh: wh[0] * wh[1])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
 from .._exceptions import SpendLimitError
-from .model import Price
+from .._wire.prices import Quote
 from .request import Request
 
 if TYPE_CHECKING:
@@ -59,26 +59,32 @@ class SpendGuard:
         self._lock = threading.Lock()
 
     @contextmanager
-    def reserve(self, model: str, price: Price, images: int) -> Iterator[Reservation]:
-        """Hold the worst case of one request for the time it runs (nothing when no limit)."""
+    def reserve(self, model: str, quote: Quote) -> Iterator[Reservation]:
+        """Hold the worst case of one request for the time it runs (nothing when no limit).
+
+        An unknown worst case is refused under a limit, never guessed: the quote's detail says
+        which charge could not be counted.
+        """
         limit = self.limit
         if limit is None:
             yield Reservation()
             return
-        if price.usd is None:
+        if quote.worst is None:
+            why = f" ({quote.detail})" if quote.detail else ""
             raise SpendLimitError(
-                f"the price of {model!r} is unknown, so a spend limit (${limit:.2f}) cannot be "
-                "enforced; nothing was sent. Tell the client its price with "
-                f"Client(prices={{{model!r}: USD_PER_IMAGE}}), or lift the limit (spend_limit=None).")
-        amount = price.usd * max(1, images)
+                f"the price of {model!r} is unknown for this request{why}, so a spend limit "
+                f"(${limit:.2f}) cannot be enforced; nothing was sent. Tell the client its price "
+                f"with Client(prices={{{model!r}: USD_PER_IMAGE}}), or lift the limit "
+                "(spend_limit=None).")
+        amount = quote.worst
         with self._lock:
             committed = self.spent + self.reserved
             if committed + amount > limit + 1e-12:
                 raise SpendLimitError(
                     f"spend limit reached: ${committed:.4f} spent or running of ${limit:.2f}, and "
-                    f"this request to {model!r} may cost up to ${amount:.4f} ({max(1, images)} "
-                    f"image(s) at {price}). Nothing was sent. Raise the spend limit (or set it to "
-                    "None) to continue.")
+                    f"this request to {model!r} may cost up to ${amount:.4f} ({quote.images} "
+                    f"image(s); {quote.basis}: {quote.detail or 'no detail'}). Nothing was sent. "
+                    "Raise the spend limit (or set it to None) to continue.")
             self.reserved += amount
         reservation = Reservation(amount)
         try:

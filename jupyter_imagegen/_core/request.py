@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._exceptions import InvalidInputError, ModelCapabilityError
+from .._wire.dataurl import decode_data_url
+from .._wire.prices import Order
 from .._wire.sizes import parse_size, spell_ratio, spell_tier
 from .inputs import ImageURLs, to_image_urls
-from .model import API_ONLY, UNDECLARED, Model
+from .model import API_ONLY, UNDECLARED, Model, largest_area
 
-__all__ = ["OPTION_NAMES", "Request"]
+__all__ = ["OPTION_NAMES", "Request", "order_for"]
 
 #: Keyword arguments a generate call accepts besides prompt and model (the public vocabulary).
 OPTION_NAMES = frozenset({
@@ -199,6 +201,43 @@ class Request:
         if self.images:
             keep["input_images"] = len(self.images)
         return keep
+
+
+def order_for(request: Request, model: Model | None, api: str | None = None) -> Order:
+    """What ``request`` asks for in price terms: the images it may get, their size, its inputs.
+
+    The image count is the most the answer may hold: ``n``, else one on the Image API (its
+    documented default) and the model's ``max_images`` on chat, whose answers "can" hold several
+    (docs 1c9b4627) and where no ``n`` bounds them; the
+    size is the explicit pixels, else the tier at the ratio (the largest ratio when none is given);
+    input sizes are read from the images' headers (megapixel and tile prices need them).
+    """
+    images = request.n or (model.max_images if model is not None and api != "images" else 1)
+    pixels = parse_size(request.pixels) if request.pixels else None
+    width, height = pixels or largest_area(request.aspect_ratio, request.size)
+    inputs = tuple(_input_size(url) for url in request.images)  # headers only: cheap
+    text = request.prompt + "".join(str(message.get("content", "")) for message in request.messages)
+    return Order(images=images, tier=request.size, width=width, height=height,
+                 quality=request.quality, inputs=inputs, prompt_chars=len(text),
+                 prompt_bytes=len(text.encode("utf-8", "replace")), sized=pixels is not None,
+                 likely=request.n or 1)
+
+
+def _input_size(url: str) -> tuple[int, int] | None:
+    """The pixel size of an input image given as a data URL; ``None`` for a URL or junk."""
+    if not url.startswith("data:"):
+        return None
+    import io
+
+    from PIL import Image
+
+    try:
+        _, data = decode_data_url(url)
+        with Image.open(io.BytesIO(data)) as image:  # the header only: nothing is decoded
+            width, height = image.size
+            return int(width), int(height)
+    except Exception:  # an unreadable input is refused elsewhere; here its area is unknown
+        return None
 
 
 def _parameters(extra: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from jupyter_imagegen._wire.dataurl import encode_data_url, is_base64, plain_data_url
-from jupyter_imagegen._wire.sizes import IMAGE_SIZES
 
 from ._chat_validate import ChatRequest
+from ._pricing import order_of, tokens_per_image
 from ._render import RenderCache, encode_image, parse_prompt, render, seed_for
 
 __all__ = ["PROVIDER", "Answer", "completion_json", "compose", "stream_chunks"]
@@ -98,12 +98,13 @@ def compose(req: ChatRequest, cache: RenderCache, *, drop_images: bool = False,
     urls = _image_urls(req, cache) if images else ()
     if bad_base64 and urls:
         urls = (BAD_BASE64_URL, *urls[1:])
-    scale = IMAGE_SIZES[req.image_size]
-    image_tokens = round(1290 * max(1.0, scale)) * len(urls)
+    order = order_of(len(urls), req.size, req.image_size,
+                     inputs=[image.size for image in req.inputs])
+    per_image = tokens_per_image(req.spec.id, order)
+    image_tokens = per_image * len(urls)
     prompt_tokens = max(1, _tokens(req.prompt)) + 258 * len(req.inputs)
     text_tokens = _tokens(text) + _tokens(reasoning)
-    prompt_cost, completion_cost = req.spec.cost(prompt_tokens, text_tokens, len(urls),
-                                                 image_tokens, req.size, req.image_size)
+    prompt_cost, completion_cost = req.spec.cost(prompt_tokens, text_tokens, order, per_image)
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": text_tokens + image_tokens,

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._data import catalogue_data, price_lines_for
-from ._pricing import image_cost
+from ._pricing import charge
+
+if TYPE_CHECKING:
+    from jupyter_imagegen._wire.prices import Order
 
 __all__ = ["ModelSpec", "build_catalogue", "filter_models", "model_json"]
 
@@ -77,13 +80,16 @@ class ModelSpec:
         params = ["max_tokens", "seed", "stop", "temperature", "top_p"]
         return params + (["include_reasoning", "reasoning"] if self.reasoning else [])
 
-    def cost(self, prompt_tokens: int, text_tokens: int, images: int, image_tokens: int = 0,
-             size: tuple[int, int] = (1024, 1024), tier: str = "1K") -> tuple[float, float]:
-        """Simulated ``(prompt_cost, completion_cost)`` in USD for one generation."""
+    def cost(self, prompt_tokens: int, text_tokens: int, order: Order,
+             tokens_per_image: int) -> tuple[float, float]:
+        """Simulated ``(prompt_cost, completion_cost)`` in USD for one generation.
+
+        Text at the listing's per-token prices, the images (and inputs) by the shared price model.
+        """
         if self.prompt_price.startswith("-"):  # a router: priced by the model it routes to
             return 0.0, 0.0
         prompt = prompt_tokens * float(self.prompt_price)
-        pictures = image_cost(self.price_lines, images, size, tier, image_tokens)
+        pictures = charge(self.price_lines, order, tokens_per_image)
         completion = text_tokens * float(self.completion_price) + pictures
         return round(prompt, 10), round(completion, 10)
 

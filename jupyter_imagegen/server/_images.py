@@ -23,7 +23,7 @@ from ._chat import sse_parts
 from ._chat_validate import Rejected
 from ._faults import Fault
 from ._images_validate import ImagesRequest, parse_images_request
-from ._pricing import image_cost, input_cost
+from ._pricing import charge, order_of, tokens_per_image
 from ._records import GenerationRecord, new_generation_id
 from ._render import RenderCache, backdrop, encode_image, render
 
@@ -121,15 +121,13 @@ def compose_images(req: ImagesRequest, cache: RenderCache, *, partials: bool = F
     count = 0 if drop_images else req.n
     made = [_variant(req, cache, i, req.partials if partials else 0) for i in range(count)]
     prompt_tokens = max(1, math.ceil(len(req.prompt) / 4)) + 258 * len(req.inputs)
-    per_image = max(1, round(1290 * req.size[0] * req.size[1] / (1024 * 1024)))
+    order = order_of(count, req.size, req.resolution, req.quality,
+                     [image.size for image in req.inputs], req.prompt)
+    per_image = tokens_per_image(req.spec.id, order)
     completion = per_image * count
-    lines = req.spec.price_lines
-    cost = image_cost(lines, count, req.size, req.resolution, completion)
-    if count:
-        cost += input_cost(lines, len(req.inputs), req.size)
     # the shape of a recorded POST /images answer (rbb-dev/Open-WebUI-OpenRouter-pipe@067605d6:
-    # tests/fixtures/openrouter_image_generate_1K.json); the offline server bills no prompt
-    cost = round(cost, 10)
+    # tests/fixtures/openrouter_image_generate_1K.json); prompt text and inputs are in the cost
+    cost = charge(req.spec.price_lines, order, per_image)
     usage = {"completion_tokens": completion,
              "completion_tokens_details": {"image_tokens": completion, "reasoning_tokens": 0},
              "cost": cost,
