@@ -77,6 +77,24 @@ class HostCheck:
         await self.app(scope, receive, send)
 
 
+class StripPrefix:
+    """Serve under a path prefix too: a JupyterHub service is reached at ``/services/<name>/``.
+
+    The Hub's proxy forwards the whole path (``JUPYTERHUB_SERVICE_PREFIX`` included); requests
+    without the prefix (straight to the gateway's port) are served as they are.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app, self.prefix = app, "/" + prefix.strip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
+            scope = {**scope, "path": path[len(self.prefix):] or "/",
+                     "raw_path": (path[len(self.prefix):] or "/").encode()}
+        await self.app(scope, receive, send)
+
+
 def loopback_hosts(host: str, port: int) -> frozenset[str] | None:
     """The ``Host`` values a gateway bound to loopback ``host:port`` answers (``None``: any)."""
     if host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("127."):
@@ -258,6 +276,8 @@ def create_app(config: GatewayConfig, ledger: Ledger, *,
     app = Starlette(routes=[*routes(), *(extra_routes or [])], lifespan=lifespan,
                     exception_handlers={404: _not_found, 405: _not_allowed})
     wrapped: ASGIApp = ConnectionCap(app, config.max_connections)
+    if config.path_prefix.strip("/"):
+        wrapped = StripPrefix(wrapped, config.path_prefix)
     if hosts is not None and config.check_host:
         wrapped = HostCheck(wrapped, hosts)
     return _LifespanPassthrough(wrapped, app)

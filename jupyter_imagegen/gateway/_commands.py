@@ -59,7 +59,19 @@ def config_from(args: Any, upstream: str, env: dict[str, str] | os._Environ[str]
         upstream=upstream, upstream_key=key, models=models, class_budget=args.class_budget,
         admin_token=admin or None, blocked_words=_words(args.block_words, args.block_words_file),
         hub=_hub(args, env), max_connections=args.max_connections, deadline=args.deadline,
-        check_host=not args.hub)
+        check_host=not args.hub,
+        path_prefix=(env.get("JUPYTERHUB_SERVICE_PREFIX") or "") if args.hub else "")
+
+
+def _address(args: Any, env: dict[str, str] | os._Environ[str]) -> tuple[str, int]:
+    """Where to listen: ``--host``/``--port``, or a Hub service's ``JUPYTERHUB_SERVICE_URL``."""
+    url = env.get("JUPYTERHUB_SERVICE_URL") if args.hub and not args.port else None
+    if not url:
+        return args.host, args.port
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.hostname or args.host, parts.port or 80
 
 
 def run_serve(args: Any, upstream: str, out: TextIO = sys.stdout) -> int:
@@ -69,12 +81,13 @@ def run_serve(args: Any, upstream: str, out: TextIO = sys.stdout) -> int:
     handler.setFormatter(logging.Formatter("%(asctime)s gateway %(levelname)s: %(message)s"))
     logging.getLogger("jupyter_imagegen.gateway").addHandler(handler)
     ledger = Ledger(args.db, fsync=args.fsync)
+    where, port = _address(args, os.environ)
     try:
-        sock = bind(args.host, args.port)
+        sock = bind(where, port)
     except OSError as exc:
         ledger.close()
-        raise ImageGenError(f"cannot bind {args.host}:{args.port}: {exc.strerror or exc}") from None
-    host = f"[{args.host}]" if ":" in args.host else args.host
+        raise ImageGenError(f"cannot bind {where}:{port}: {exc.strerror or exc}") from None
+    host = f"[{where}]" if ":" in where else where
     url = f"http://{host}:{sock.getsockname()[1]}/api/v1"
     print(f"Gateway at {url}", file=out)
     print(f"Upstream: {config.upstream_url} (its key stays here: "
@@ -82,11 +95,15 @@ def run_serve(args: Any, upstream: str, out: TextIO = sys.stdout) -> int:
     print(f"Ledger: {_where(args.db)}; students point any OpenRouter client at it with:", file=out)
     print(f"  export OPENROUTER_BASE_URL={url}", file=out)
     print("  export OPENROUTER_API_KEY=<their token from `jupyter-imagegen gateway add`>", file=out)
+    if config.hub is not None:
+        print(f"JupyterHub mode: Hub API {config.hub.api_url}, service "
+              f"{config.hub.service_name or '(unnamed)'}, new users get "
+              f"${config.hub.default_budget:.2f}", file=out)
     if config.admin_token:
         print(f"Teacher's page: http://{host}:{sock.getsockname()[1]}/admin", file=out)
     out.flush()
     try:
-        serve(config, ledger, sock, args.host, access_log=args.access_log)
+        serve(config, ledger, sock, where, access_log=args.access_log)
     finally:
         ledger.close()
     return 0

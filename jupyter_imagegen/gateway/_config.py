@@ -53,6 +53,8 @@ class GatewayConfig:
     stale_after: float = 15.0
     check_host: bool = True
     thumbnails: bool = True
+    #: Also serve under this path (a Hub service's ``JUPYTERHUB_SERVICE_PREFIX``).
+    path_prefix: str = ""
 
     @property
     def upstream_url(self) -> str:
