@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._version import __version__
 from .._wire.errors import error_body
+from ._admin import admin_routes
 from ._config import GatewayConfig
 from ._ledger import Ledger, Student, to_usd
 from ._proxy import error, generate
@@ -90,8 +91,8 @@ class StripPrefix:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
-            scope = {**scope, "path": path[len(self.prefix):] or "/",
-                     "raw_path": (path[len(self.prefix):] or "/").encode()}
+            # ASGI's way: the path keeps the prefix, root_path names it; Starlette routes the rest
+            scope = {**scope, "root_path": self.prefix}
         await self.app(scope, receive, send)
 
 
@@ -177,10 +178,16 @@ async def _forward_get(state: GatewayState, path: str, params: Any, *,
                     media_type=answer.headers.get("content-type", "application/json"))
 
 
+def route_path(request: Request) -> str:
+    """The request's path below the prefix it was served under (``root_path``)."""
+    path, root = str(request.scope["path"]), str(request.scope.get("root_path", ""))
+    return path[len(root):] if root and path.startswith(root + "/") else path
+
+
 async def _listing(request: Request) -> Response:
     """The public listings, passed through (filtered to the class's models when it has a list)."""
     state: GatewayState = request.app.state.gateway
-    path = request.url.path[len(PREFIX) + 1:]
+    path = route_path(request)[len(PREFIX) + 1:]
     answer = await _forward_get(state, path, list(request.query_params.multi_items()))
     allowed = state.config.models
     if allowed is None or answer.status_code != 200 or path not in ("models", "images/models"):
@@ -211,13 +218,13 @@ async def _root(request: Request) -> Response:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return JSONResponse(error_body(404, f"Not found: {request.method} {request.url.path}"),
+    return JSONResponse(error_body(404, f"Not found: {request.method} {route_path(request)}"),
                         status_code=404)
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(405, f"Method {request.method} not allowed on "
-                                        f"{request.url.path}"), status_code=405)
+                                        f"{route_path(request)}"), status_code=405)
 
 
 def routes() -> list[BaseRoute]:
@@ -273,7 +280,7 @@ def create_app(config: GatewayConfig, ledger: Ledger, *,
                     await state.aclose()
                     await state.run(ledger.retire)
 
-    app = Starlette(routes=[*routes(), *(extra_routes or [])], lifespan=lifespan,
+    app = Starlette(routes=[*routes(), *admin_routes(), *(extra_routes or [])], lifespan=lifespan,
                     exception_handlers={404: _not_found, 405: _not_allowed})
     wrapped: ASGIApp = ConnectionCap(app, config.max_connections)
     if config.path_prefix.strip("/"):

@@ -446,6 +446,29 @@ class Ledger:
             return int(cur.fetchone()[0])
         return self.db.transaction(work)
 
+    def add_image(self, student_id: int, call_id: str, prompt: str, mime: str, thumb: bytes,
+                  *, keep: int = 500) -> None:
+        """Keep a thumbnail of a call's first image (only the newest ``keep`` stay)."""
+        def work(cur: Cursor) -> None:
+            cur.execute("INSERT INTO gw_images (student_id, call_id, prompt, mime, thumb, created) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (student_id, call_id, prompt[:2000], mime, thumb, time.time()))
+            cur.execute("DELETE FROM gw_images WHERE id NOT IN (SELECT id FROM gw_images "
+                        "ORDER BY created DESC LIMIT ?)", (keep,))
+        self.db.transaction(work)
+
+    def latest_images(self, limit: int = 24) -> list[dict[str, Any]]:
+        """The newest thumbnails with their student, prompt, model and cost (for the teacher)."""
+        def work(cur: Cursor) -> list[dict[str, Any]]:
+            cur.execute("SELECT s.name, i.prompt, i.mime, i.thumb, i.created, c.model, c.cost "
+                        "FROM gw_images i JOIN gw_students s ON s.id = i.student_id "
+                        "LEFT JOIN gw_calls c ON c.id = i.call_id ORDER BY i.created DESC LIMIT ?",
+                        (limit,))
+            return [{"student": name, "prompt": prompt or "", "mime": mime, "thumb": bytes(thumb),
+                     "created": created, "model": model or "", "cost": to_usd(cost)}
+                    for name, prompt, mime, thumb, created, model, cost in cur.fetchall()]
+        return self.db.transaction(work)
+
     def usage(self) -> dict[str, Any]:
         """Spent, reserved, budget and calls per student, and the class totals (USD)."""
         listed = self.students()

@@ -24,6 +24,7 @@ from .._wire.errors import error_body
 from ._ledger import Refusal, Reservation, Student, to_nano, to_usd
 from ._pricing import models_of, worst_case_usd
 from ._stream import PassThrough
+from ._thumbs import FirstImage, thumbnail
 from ._usage import Bill
 
 if TYPE_CHECKING:  # the gateway state builds the routes that call this module
@@ -172,11 +173,23 @@ async def _send(state: GatewayState, request: Request, student: Student, held: R
     if upstream.status_code >= 400:
         return await _upstream_error(state, upstream, held)
 
+    catcher = FirstImage() if state.keeps_thumbnails else None
+
     async def settle(bill: Bill, how: str) -> None:
         await _settle(state, held, bill, how, prompt)
+        b64 = catcher.base64 if catcher is not None else None
+        if b64 is not None and bill.cost is not None:
+            await state.run(_keep_thumbnail, state, held, prompt, b64)
 
     return PassThrough(upstream, settle, deadline,
-                       on_chunk=state.thumbnailer(held, student) if state.config.thumbnails else None)
+                       on_chunk=catcher.feed if catcher is not None else None)
+
+
+def _keep_thumbnail(state: GatewayState, held: Reservation, prompt: str, b64: bytes) -> None:
+    """Make and keep the small preview the teacher's page shows (in a worker thread)."""
+    made = thumbnail(b64)
+    if made is not None:
+        state.ledger.add_image(held.student_id, held.id, prompt, made[0], made[1])
 
 
 async def _upstream_error(state: GatewayState, upstream: httpx.Response,

@@ -144,9 +144,10 @@ class GatewayState:
         key = self.config.upstream_key
         return text.replace(key, "[gateway key hidden]") if key else text
 
-    def thumbnailer(self, held: Reservation, student: Student) -> Callable[[bytes], None] | None:
-        """A chunk watcher that keeps a small preview of the answer's first image (admin page)."""
-        return None
+    @property
+    def keeps_thumbnails(self) -> bool:
+        """Whether answers' first images are kept small for the teacher's page (it is on)."""
+        return self.config.thumbnails and bool(self.config.admin_token)
 
     def finished(self, held: Reservation, bill: Bill) -> None:
         """A call was settled (kept briefly for the admin page)."""
