@@ -69,7 +69,7 @@ window.setup = async () => {
     model: "offline/sketch", prompt: "", aspect_ratio: "", image_size: "",
     input_image: new DataView(new ArrayBuffer(0)), input_mime: "", input_name: "",
     models: MODELS, models_status: "ready", notice: "", status: "idle", status_text: "",
-    stream_text: "", elapsed: 0, error: "", latest: [], history: [],
+    stream_text: "", elapsed: 0, error: "", key_left: "", latest: [], history: [],
   });
   const host = document.getElementById("host");
   host.replaceChildren();
@@ -250,3 +250,13 @@ def test_picker_and_header_say_a_price_is_simulated(widget_page: Page, server: L
       price: 0.039, simulated: true, accepts_images: false, aspect_ratios: [], sizes: []}],
       model: 'offline/sketch'})""")
     expect(header).to_have_text("$0.039/image (simulated)")
+
+
+def test_the_key_line_shows_what_the_service_says_is_left(widget_page: Page) -> None:
+    key = widget_page.locator(".ig-key")
+    expect(key).to_be_hidden()
+    widget_page.evaluate("window.model.update({key_left: '$0.92 left of $1.00 (alice)'})")
+    expect(key).to_be_visible()
+    expect(key).to_have_text("$0.92 left of $1.00 (alice)")
+    widget_page.evaluate("window.model.update({key_left: ''})")
+    expect(key).to_be_hidden()
