@@ -7,6 +7,7 @@ page is driven like a teacher would, and screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,6 @@ def test_the_teacher_reads_spend_and_images_and_uses_the_controls(
     after = classroom.ledger.student("chen")
     assert after is not None and after.budget == 2_500_000_000
     artifact(page, "after-controls")
+    if os.environ.get("JUPYTER_IMAGEGEN_UPDATE_DOCS"):  # `make docs-images`: docs/gateway.md's
+        page.screenshot(path=str(Path(__file__).resolve().parents[2] / "docs" / "images"
+                                 / "gateway-admin.png"))
