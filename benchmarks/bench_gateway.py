@@ -6,7 +6,8 @@
 * Sequential calls at zero upstream latency, with plain ``requests`` (bodies read, not decoded):
   the milliseconds the gateway adds per call (target <= 10 ms).
 * Memory per in-flight call: the gateway process's resident memory sampled while 16 calls are
-  in flight, less its resident memory at rest, divided by 16.
+  in flight, less its resident memory at rest, divided by 16; again with the teacher's page on
+  (each call then keeps its first image's base64 for the thumbnail).
 * LiteLLM's proxy in front of the same upstream, as a baseline, when a ``litellm`` command with
   the proxy extra is found (``LITELLM_PROXY_BIN``, or ``litellm`` on PATH); it is not a
   dependency of the kit: make one with ``python -m venv /tmp/litellm-venv &&
@@ -191,12 +192,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _gateway(upstream: str, folder: Path, name: str) -> tuple[subprocess.Popen[bytes], str, str]:
+def _gateway(upstream: str, folder: Path, name: str,
+             *extra: str) -> tuple[subprocess.Popen[bytes], str, str]:
     db = str(folder / f"{name}.db")
     added = subprocess.run(_cli("gateway", "add", "bench", "--budget", "1000", "--db", db),
                            capture_output=True, text=True, env=_env(), check=True)
     token = added.stdout.strip().splitlines()[-1]
-    proc, url = _start(_cli("gateway", "serve", "--db", db, "--upstream", upstream),
+    proc, url = _start(_cli("gateway", "serve", "--db", db, "--upstream", upstream, *extra),
                        r"Gateway at (http://\S+/api/v1)", _env(OPENROUTER_API_KEY=KEY),
                        folder / f"{name}.log")
     return proc, url, token
@@ -217,6 +219,12 @@ def main() -> int:
         gw_fast, gw_fast_url, token_fast = _gateway(fast_url, folder, "gw-fast")
         procs += [slow, fast, gw_slow, gw_fast]
         report(slow_url, gw_slow_url, token, fast_url, gw_fast_url, token_fast, gw_slow.pid)
+        gw_page, gw_page_url, token_page = _gateway(slow_url, folder, "gw-page", "--admin-token",
+                                                    "bench-admin-token")
+        procs.append(gw_page)
+        per_call, idle = in_flight_memory(gw_page_url, token_page, gw_page.pid)
+        print(f"  with the teacher's page on (thumbnails caught): {idle / 1e6:.0f} MB at rest, "
+              f"{per_call:.2f} MB more per in-flight call")
         litellm = _litellm(slow_url, folder)
         if litellm is None:
             print("LiteLLM proxy: not found (set LITELLM_PROXY_BIN; see the module docstring)")
