@@ -307,8 +307,11 @@ class ImageGenWidget(anywidget.AnyWidget):
             if image is None:
                 self.error = "That file is not an image, nor the .json sidecar of one the kit saved."
                 return
-            self.set_input_image(image[1])
-            self.input_name = Path(image[0]).name or "image"
+            data, mime = wd.input_image(image[1])
+            with self.hold_sync():  # the name first: the page draws the thumbnail on the image
+                self.input_name = Path(image[0]).name or "image"
+                self.input_mime = mime
+                self.input_image = data
             return
         settings, source = found
         with self.hold_sync():
