@@ -1,7 +1,8 @@
 """A per-folder (or per-notebook) store of every generated image, searchable from Python.
 
-Images are written with :meth:`ImageResult.save` (the original bytes, metadata in the PNG or a
-JSON sidecar) under ``<store>/<yyyy-mm>/``, and one JSON line per image is appended to
+Images are written with :meth:`ImageResult.save` (a signed image byte for byte with a JSON
+sidecar; others with their metadata and the XMP AI mark in the file, see :mod:`.provenance`) under
+``<store>/<yyyy-mm>/``, and one JSON line per image, the request as sent, is appended to
 ``<store>/index.jsonl``. The index is append-only: each line goes out in a single ``write`` on an
 ``O_APPEND`` descriptor, so two kernels appending at once interleave whole lines, never bytes. A line
 torn by a crash is skipped when reading, and the next writer starts on a fresh line.
