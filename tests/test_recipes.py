@@ -228,3 +228,17 @@ def test_dropped_recipe_reads_only_what_it_understands() -> None:
         "prompt": "p", "model": "m", "parameters": {"seed": True, "n": 2, "aspect_ratio": 3}}).encode())])
     assert found == ({"prompt": "p", "model": "m", "aspect_ratio": "", "image_size": "", "n": 2},
                      "x.json")
+
+
+def test_params_turn_back_into_the_same_request() -> None:
+    given = ig.Request.build(
+        "a poster", "vendor/model", aspect_ratio="16x9", size="1536x1024", n=2, seed=3,
+        quality="high", output_format="png", background="transparent", provider={"sort": "price"},
+        modalities=["image"], image_config={"aspect_ratio": "16:9"}, extra_body={"x": 1},
+        api="images", output_compression=80)
+    params = json.loads(json.dumps(given.params()))  # as a file holds them
+    assert ig.Request.from_params("a poster", "vendor/model", params).identity() == given.identity()
+    kit = given.replace(seed=7, auto_seed=True)
+    back = ig.Request.from_params("a poster", "vendor/model", json.loads(json.dumps(kit.params())))
+    assert (back.seed, back.auto_seed) == (7, True) and back.identity() == kit.identity()
+    assert "seed" not in kit.identity() and kit.params()["seed"] == 7

@@ -1,12 +1,14 @@
 """Generated images and results: lazy decoding, lossless saving, notebook display.
 
-The bytes the model sent are kept as they came: saving writes them unchanged (plus metadata) and
+The bytes the model sent are kept as they came: saving splices metadata in without re-encoding
+(and leaves a signed image byte for byte, its metadata in a sidecar: :mod:`.provenance`), and
 display hands them straight to the front end, so nothing is re-encoded on the way. A
 :class:`GeneratedImage` holds one image's original bytes and decodes them on first use,
 pixel-capped (:mod:`.safeimage`); what a page is handed is raster by magic bytes.
 
 Results sit below the core that makes them, so the two back-references a result keeps (the
-request that made it, and the client that continues it with ``edit``) are typed as the small
+request that made it, and the client that continues it with ``edit`` or runs it again with
+``rerun``) are typed as the small
 :class:`Recipe` and :class:`Maker` protocols, which the core's ``Request`` and ``Client`` meet.
 """
 
