@@ -106,6 +106,7 @@ class Client:
         cache: CacheSetting = None,
         store: StoreSetting = None,
         api: Api = "auto",
+        auto_seed: bool = True,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -119,6 +120,7 @@ class Client:
         self.api: Api = api
         self.max_image_bytes = max_image_bytes
         self.prices = dict(prices or {})
+        self.auto_seed = auto_seed  # choose, send, record a seed (Request.seeded) unless False
         self._transport = Transport(
             settings.base_url, settings.api_key, timeout=timeout, max_retries=max_retries,
             max_retry_delay=max_retry_delay, session=session, sleep=sleep,
@@ -364,7 +366,7 @@ class Client:
         hit = self._keepers.lookup(key)
         if hit is not None:
             hit.elapsed = time.perf_counter() - started
-            hit._client = self
+            hit._client, hit.request = self, request.recorded(hit.params)  # as it was sent
             for image in hit.generated:
                 yield StreamEvent("image", image=image, elapsed=hit.elapsed)
             yield StreamEvent("done", result=hit, elapsed=hit.elapsed)
@@ -410,7 +412,7 @@ class Client:
     def _send_single_request(self, request: Request, model: Model | None, api: str,
                              call: _Call) -> Generator[StreamEvent, None, ImageResult]:
         """Send ``request`` to ``api`` once (the transport retries what is retryable)."""
-        adapter = ADAPTERS[api]
+        adapter, request = ADAPTERS[api], request.seeded(model, api, enabled=self.auto_seed)
         limits = self._transport.limits
         deadline = None if limits.deadline is None else time.monotonic() + limits.deadline
         data = json.dumps(adapter.body(request, model, stream=call.sse), separators=(",", ":")).encode()

@@ -81,7 +81,8 @@ def _image_urls(req: ChatRequest, cache: RenderCache) -> tuple[str, ...]:
         def make(variant: int = variant) -> str:
             image = render(req.prompt, req.seed, req.size, variant=variant, inputs=req.inputs,
                            style=req.spec.style)
-            return encode_data_url(encode_image(image, req.spec.mime), req.spec.mime)
+            raw = cache.finish(encode_image(image, req.spec.mime), req.spec.mime)
+            return encode_data_url(raw, req.spec.mime)
 
         urls.append(cache.get(key, make))
     return tuple(urls)

@@ -60,7 +60,8 @@ class ImagesAnswer:
 # -- rendering ---------------------------------------------------------------------------------
 
 
-def _encode(image: Image.Image, req: ImagesRequest) -> str:
+def _encode(image: Image.Image, req: ImagesRequest, cache: RenderCache | None = None) -> str:
+    """Base64 of the encoded image; ``cache`` given (a final image), signed when signing is on."""
     if req.compression is not None and req.mime in ("image/jpeg", "image/webp"):
         buffer = io.BytesIO()
         quality = max(1, req.compression)
@@ -71,6 +72,8 @@ def _encode(image: Image.Image, req: ImagesRequest) -> str:
         raw = buffer.getvalue()
     else:
         raw = encode_image(image, req.mime)
+    if cache is not None:
+        raw = cache.finish(raw, req.mime)
     return base64.b64encode(raw).decode("ascii")
 
 
@@ -111,7 +114,7 @@ def _variant(req: ImagesRequest, cache: RenderCache, variant: int,
         return cache.get((*key, "partial", k, partials),
                          lambda: _encode(_partial(picture(), k, partials), req))
 
-    final = cache.get(key, lambda: _encode(picture(), req))
+    final = cache.get(key, lambda: _encode(picture(), req, cache))
     return final, tuple(preview(k) for k in range(partials))
 
 

@@ -23,6 +23,7 @@ from ._httpserver import HTTPServer
 from ._images_catalog import ImageApiModel, build_image_catalogue
 from ._records import GenerationRecord, RecordedRequest, RecordList
 from ._render import RenderCache
+from ._signing import Signing
 
 __all__ = ["LocalServer"]
 
@@ -63,7 +64,9 @@ class LocalServer:
     ``allow_remote=True`` *and* an ``api_key``, and warns on stderr. ``latency`` delays every
     generation; ``catalogue_aliases`` serves real model ids
     (``google/gemini-2.5-flash-image`` ...) with the offline renderer so notebooks written for the
-    service run unchanged. Use it as a context manager or with :meth:`start` / :meth:`stop`::
+    service run unchanged. ``sign=Signing(certificates, key)`` signs every image with C2PA
+    Content Credentials, as providers do (needs ``c2pa-python``). Use it as a context manager or
+    with :meth:`start` / :meth:`stop`::
 
         with LocalServer() as srv:
             client = Client(base_url=srv.base_url, api_key="offline")
@@ -87,6 +90,7 @@ class LocalServer:
         request_timeout: float | None = 60.0,
         read_timeout: float | None = 30.0,
         max_connections: int = 256,
+        sign: Signing | None = None,
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise ValueError(f"refusing to bind {host!r}: the local server accepts any key and is "
@@ -116,7 +120,9 @@ class LocalServer:
         self.max_connections = int(max_connections)
         self.catalogue: dict[str, ModelSpec] = build_catalogue(catalogue_aliases)
         self.image_catalogue: dict[str, ImageApiModel] = build_image_catalogue(catalogue_aliases)
-        self.cache = RenderCache(cache_size)
+        #: Signs every image with C2PA Content Credentials (``None``: images come unsigned).
+        self.signing = sign
+        self.cache = RenderCache(cache_size, sign=sign.sign if sign is not None else None)
         self.faults = FaultQueue()
         self._dropped_cost = 0.0
         self.requests: RecordList[RecordedRequest] = RecordList(
