@@ -550,7 +550,10 @@ def read_stream(response: requests.Response, adapter: Adapter, request: Request,
                     generated.append(progress.image)
                 yield progress
     except ImageGenError as exc:  # a cut, a cancel, a broken image: keep the generation's id
-        exc.request_id = exc.request_id or accumulator.result().id or generation_id
+        seen = accumulator.result()
+        exc.request_id = exc.request_id or seen.id or generation_id
+        if exc.usage is None and seen.usage.cost is not None:
+            exc.usage = seen.usage  # the stream had said what it cost before it broke
         raise
     completion: ChatCompletion = accumulator.result()
     return completion

@@ -18,6 +18,7 @@ import concurrent.futures as cf
 import pickle
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -75,12 +76,14 @@ class Call:
 def dispatcher(executor: Any) -> Dispatcher:
     """The executor to ship network steps to: a Dask ``distributed.Client`` becomes its executor.
 
-    ``Client.get_executor()`` submits with ``pure=False``, so two identical requests are two
-    generations (``Client.submit`` would run them once, by their hash, and bill once).
+    Dask runs a task once per key, and by default the key is the hash of the task's arguments:
+    two identical requests would be one generation, one bill and two results counted. So the
+    executor submits with ``pure=False``, and :func:`send_remote` adds a nonce to every task,
+    which keeps a ``get_executor()`` made without it (the README's recipe) from merging them too.
     """
     get_executor = getattr(executor, "get_executor", None)
     if callable(get_executor):
-        executor = get_executor()
+        executor = get_executor(pure=False)
     if not callable(getattr(executor, "submit", None)):
         from .._exceptions import InvalidInputError
 
@@ -95,7 +98,7 @@ def send_remote(client: Client, request: Request, model: Model | None, api: str,
     """Send on ``call.remote`` and wait (a cancel stops the wait); the ledger stays here."""
     assert call.remote is not None
     future: _Future = call.remote.submit(run_remote, client, request, model, api, call.sse,
-                                         call.timeout)
+                                         call.timeout, uuid.uuid4().hex)
     call.sent = True  # from here on the request may reach the service
     done = threading.Event()
     future.add_done_callback(lambda _f: done.set())
@@ -120,11 +123,12 @@ def send_remote(client: Client, request: Request, model: Model | None, api: str,
 
 
 def run_remote(client: Client, request: Request, model: Model | None, api: str, sse: bool,
-               timeout: Timeout) -> ImageResult:
+               timeout: Timeout, nonce: str = "") -> ImageResult:
     """The task an executor runs: send one checked request, no ledger of its own.
 
     A failure goes back with ``unfinished`` and the generation id when the request was out,
     so the driver keeps the reservation until the generation record says what it cost.
+    ``nonce`` only makes each task unique (see :func:`dispatcher`).
     """
     call = Call(sse, None, timeout, time.perf_counter())
     steps = client._send_with_fallback(request, model, api, call)
