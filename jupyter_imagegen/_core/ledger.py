@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .._exceptions import ImageGenError, SpendLimitError
 from .._wire.common import as_float
 from .policies import Hold, Reservation, SpendGuard
-from .threads import WORKERS
+from .threads import _FORKED, WORKERS
 
 if TYPE_CHECKING:
     from .._results.result import ImageResult
@@ -93,14 +93,19 @@ class Ledger:
                  fetch: Callable[[str, float], Mapping[str, Any]]) -> None:
         self.guard = guard
         self._fetch = fetch
+        self._reset()
+        #: True in a copy of a client made by unpickling while a limit was set: the copy cannot
+        #: share the ledger it came from, so it refuses to spend until given a limit of its own.
+        self.detached = False
+        _FORKED.add(self)
+
+    def _reset(self) -> None:
+        """No worker and no running call (also in a forked child: the parent's are not its own)."""
         self._cond = threading.Condition()
         self._running = 0
         self._due: dict[Hold, _Retry] = {}
         self._worker = False
         self._eager_until = 0.0
-        #: True in a copy of a client made by unpickling while a limit was set: the copy cannot
-        #: share the ledger it came from, so it refuses to spend until given a limit of its own.
-        self.detached = False
 
     # -- one call ---------------------------------------------------------------------------------
 
