@@ -261,6 +261,9 @@ def test_a_cut_after_the_generation_is_billed(server: LocalServer, stream: bool)
     r = post(server, stream=True) if stream else None
     with pytest.raises(requests.exceptions.RequestException):
         b"".join(r.iter_content(None)) if r is not None else post(server)
+    deadline = time.monotonic() + 5  # the server bills once its handler is done
+    while not server.generations and time.monotonic() < deadline:
+        time.sleep(0.02)
     (record,) = server.generations
     assert record.num_images == 1 and not record.cancelled
 

@@ -320,7 +320,8 @@ class Client(SpendAccount):
         """Generate for every prompt (x every model) in parallel, ``concurrency`` at a time.
 
         Results come back in input order; a failure is kept on its item, never raised for the
-        batch. ``executor`` (a ``concurrent.futures`` or Dask executor) runs the items elsewhere.
+        batch. ``executor`` (a process pool, a Dask ``distributed.Client`` or its executor) runs
+        each item's network step elsewhere; the spend limit, cache and store stay here.
         """
         from .batch import generate_many
 

@@ -86,27 +86,44 @@ def handle_chat(handler: Handler, body: bytes, fault: Fault | None) -> None:
     handler._write_json(200, body_obj, headers, cut=kind in ("cut-stream", "cut-after-image"))
 
 
+class _Bill:
+    """A streamed generation's bill: made once, when the generation has finished."""
+
+    def __init__(self, handler: Handler, req: ChatRequest, gen_id: str, started: float) -> None:
+        self.handler, self.req, self.gen_id, self.started = handler, req, gen_id, started
+        self.answer: Answer | None = None
+        self.made = False
+
+    def __call__(self, *, cancelled: bool = False) -> None:
+        if self.made or self.answer is None:
+            return
+        self.made = True
+        self.handler.server.app.record(
+            self.gen_id, self.req, self.answer, streamed=True, cancelled=cancelled,
+            latency=time.monotonic() - self.started, finish=self.answer.finish)
+
+
 def _stream(handler: Handler, req: ChatRequest, gen_id: str, created: int, fault: Fault | None,
             delay: float, started: float) -> None:
     """The SSE answer; a generation whose client went away mid-stream is still billed."""
     kind = fault.kind if fault else None
-    made: list[Answer] = []
+    bill = _Bill(handler, req, gen_id, started)
     try:
-        _send_stream(handler, req, gen_id, created, fault, delay, made)
+        _send_stream(handler, req, gen_id, created, fault, delay, bill)
     except OSError:  # the client left (a cancel, its deadline): the generation runs to the end
         if kind not in _FAILED:
-            answer = made[0] if made else _compose(handler, req, kind)
-            handler.server.app.record(gen_id, req, answer, streamed=True, cancelled=True,
-                                      latency=time.monotonic() - started, finish=answer.finish)
+            bill.answer = bill.answer or _compose(handler, req, kind)
+            bill(cancelled=True)
         raise
-    if kind not in _FAILED and made:
-        handler.server.app.record(gen_id, req, made[0], streamed=True, finish=made[0].finish,
-                                  latency=time.monotonic() - started)
 
 
 def _send_stream(handler: Handler, req: ChatRequest, gen_id: str, created: int,
-                 fault: Fault | None, delay: float, made: list[Answer]) -> None:
-    """Keep-alives, the chunks, ``[DONE]``; a fault may cut or end it early. ``made`` gets the answer."""
+                 fault: Fault | None, delay: float, bill: _Bill) -> None:
+    """Keep-alives, the chunks, ``[DONE]``; a fault may cut or end it early.
+
+    ``bill`` is called as the generation ends (before ``[DONE]``, or at a cut in transit), so
+    the bill exists by the time the client has read the answer.
+    """
     kind = fault.kind if fault else None
     handler._open_stream(gen_id, delay)
     if kind == "error-200" and fault is not None:  # a pre-content error, as a lone event
@@ -114,8 +131,7 @@ def _send_stream(handler: Handler, req: ChatRequest, gen_id: str, created: int,
                                               "choices": []})))
         handler._chunk()
         return
-    answer = _compose(handler, req, kind)
-    made.append(answer)
+    bill.answer = answer = _compose(handler, req, kind)
     error = fault.envelope() if fault and kind in ("stream-error", "choice-error") else None
     chunks = list(stream_chunks(gen_id, created, req, answer, error))
     cut_at = _cut_index(chunks, after=kind == "cut-after-image") \
@@ -123,12 +139,14 @@ def _send_stream(handler: Handler, req: ChatRequest, gen_id: str, created: int,
     for i, chunk in enumerate(chunks):
         parts = sse_parts(chunk)
         if i == cut_at:  # cut in transit: the generation itself finished, and is billed
+            bill()
             event = b"".join(parts)
             handler._chunk(event[: len(event) // 2])
             handler._hang_up()
             return
         handler._chunk(*parts)
     if error is None:
+        bill()
         handler._chunk(encode_sse("[DONE]"))
     handler._chunk()
 

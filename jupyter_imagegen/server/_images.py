@@ -14,6 +14,7 @@ import io
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -243,28 +244,34 @@ def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | No
     """The SSE answer; a generation whose client went away mid-stream is still billed."""
     kind = fault.kind if fault else None
     made: list[ImagesAnswer] = []
+    billed: list[bool] = []
+
+    def bill(cancelled: bool = False) -> None:  # once, as the generation ends
+        if made and not billed:
+            billed.append(True)
+            _record(handler, gen_id, req, made[0], streamed=True, started=started,
+                    cancelled=cancelled)
+
     try:
-        finished = _send_stream(handler, req, gen_id, fault, delay, made)
+        _send_stream(handler, req, gen_id, fault, delay, made, bill)
     except OSError:  # the client left: the generation runs to the end, and is billed
         if kind not in ("error-200", "stream-error"):
-            answer = made[0] if made else compose_images(
-                req, handler.server.app.cache, drop_images=kind in _NO_IMAGE)
-            _record(handler, gen_id, req, answer, streamed=True, started=started, cancelled=True)
+            made[:] = made or [compose_images(req, handler.server.app.cache,
+                                              drop_images=kind in _NO_IMAGE)]
+            bill(cancelled=True)
         raise
-    if finished:
-        _record(handler, gen_id, req, made[0], streamed=True, started=started)
 
 
 def _send_stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | None,
-                 delay: float, made: list[ImagesAnswer]) -> bool:
-    """Partials, completed images, ``[DONE]``; True when the generation finished (billed)."""
+                 delay: float, made: list[ImagesAnswer], bill: Callable[[], None]) -> None:
+    """Partials, completed images, ``[DONE]``; ``bill()`` as the generation ends (or is cut)."""
     app = handler.server.app
     kind = fault.kind if fault else None
     handler._open_stream(gen_id, delay)
     if fault is not None and kind == "error-200":
         handler._chunk(_event({"type": "error", "error": _stream_error(fault)}))
         handler._chunk()
-        return False
+        return
     answer = compose_images(req, app.cache, partials=True, drop_images=kind in _NO_IMAGE)
     made.append(answer)
     created = int(time.time())
@@ -276,7 +283,7 @@ def _send_stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault
         if fault is not None and kind == "stream-error":
             handler._chunk(_event({"type": "error", "error": _stream_error(fault)}))
             handler._chunk()
-            return False
+            return
         done: dict[str, Any] = {"type": COMPLETED, "b64_json": b64, "media_type": req.mime,
                                 "created": created}
         if kind == "bad-base64" and i == 0:
@@ -285,14 +292,15 @@ def _send_stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault
             done["usage"] = usage
         parts = sse_parts(done)
         if kind == "cut-stream" and i == 0:  # cut in transit: the generation finished
+            bill()
             event = b"".join(parts)
             handler._chunk(event[: len(event) // 2])
             handler._hang_up()
-            return True
+            return
         handler._chunk(*parts)
+    bill()
     if kind == "cut-after-image":  # every image (and the usage) arrived; [DONE] never does
         handler._hang_up()
-        return True
+        return
     handler._chunk(encode_sse("[DONE]"))
     handler._chunk()
-    return True
