@@ -98,6 +98,16 @@ def test_an_error_answer_without_usage_costs_nothing(server: LocalServer) -> Non
         assert c.spent == 0 and not server.generations
 
 
+def test_a_request_that_never_connected_costs_nothing() -> None:
+    with LocalServer() as gone:
+        url = gone.base_url  # a port nothing listens on once the server stops
+    with ig.Client(base_url=url, api_key=KEY, spend_limit=1.0, check_models=False,
+                   prices={"offline/sketch": 0.04}, max_retries=1, sleep=lambda _s: None) as c:
+        with pytest.raises(ig.APIConnectionError) as info:
+            c.generate("a fox", "offline/sketch")
+        assert not info.value.unfinished and c.spent == 0
+
+
 # -- unfinished calls ------------------------------------------------------------------------------
 
 
