@@ -1,5 +1,6 @@
 // The input image (for models that edit one): dropped on the widget or chosen with a file input,
-// shown as a thumbnail with a button that removes it.
+// shown as a thumbnail with a button that removes it. A dropped file goes to the kernel first:
+// an image the kit saved (or its .json sidecar) restores the settings it was made with instead.
 
 import { UrlBag, el, hasBytes } from "./dom.js";
 
@@ -21,6 +22,25 @@ async function takeFile(view, showError, file) {
   view.model.set("input_mime", file.type);
   view.model.set("input_name", file.name);
   view.set("input_image", new DataView(buffer));
+}
+
+/**
+ * Send dropped files (up to two: an image and its sidecar) to the kernel, which restores the
+ * settings of an image the kit saved, or takes the image as the input image.
+ * @param {View} view
+ * @param {(text: string) => void} showError
+ * @param {FileList | undefined | null} list
+ */
+async function sendDrop(view, showError, list) {
+  const files = Array.from(list ?? []).slice(0, 2)
+    .filter((f) => /^image\/(png|jpeg|webp|gif)$/.test(f.type) || /\.json$/i.test(f.name));
+  if (!files.length) {
+    const name = list?.[0]?.name ?? "That file";
+    showError(`${name} is not a PNG, JPEG, WebP or GIF image, nor an image's .json sidecar.`);
+    return;
+  }
+  const buffers = await Promise.all(files.map((f) => f.arrayBuffer()));
+  view.model.send({ type: "drop", names: files.map((f) => f.name) }, undefined, buffers);
 }
 
 /**
@@ -81,7 +101,7 @@ export function inputImage(view, showError) {
     event.preventDefault();
     event.stopPropagation();
     root.classList.remove("ig-dragging");
-    if (view.live) void takeFile(view, showError, event.dataTransfer?.files?.[0]);
+    if (view.live) void sendDrop(view, showError, event.dataTransfer?.files);
   };
   const onDragLeave = () => root.classList.remove("ig-dragging");
   root.addEventListener("dragover", onDragOver);

@@ -1,5 +1,7 @@
-// Custom messages: the page asks for downloads (the kernel prepares the file, with PNG metadata
-// as result.save() writes it) and full-size images; the kernel replies, and asks for snapshots.
+// Custom messages: the page asks for downloads (the kernel prepares the file as result.save()
+// writes it: metadata in the file, or, for an image signed with Content Credentials, the
+// provider's bytes untouched plus a .json sidecar as a second file) and full-size images; the
+// kernel replies, and asks for snapshots.
 
 import { UrlBag, el } from "./dom.js";
 import { writeSnapshot } from "./snapshot.js";
@@ -12,7 +14,7 @@ import { writeSnapshot } from "./snapshot.js";
  * @typedef {{type: "full", key: string, index: number, mime: string, width: number,
  *   height: number, missing?: undefined}} FullReply
  * @typedef {{type: "download", key: string, index: number, mime: string, name: string,
- *   missing?: undefined}} FileReply
+ *   sidecar?: string, missing?: undefined}} FileReply
  * @typedef {SnapshotReply | MissingReply | FullReply | FileReply} Reply
  * What the replies act on: the zoom overlay and the error line.
  * @typedef {{showing: (key: string, index: number) => boolean,
@@ -31,7 +33,7 @@ export function askDownload(view, key, index) {
 /**
  * Save a file the kernel sent, through a hidden link and an object URL freed 30 s later.
  * @param {HTMLElement} root
- * @param {FileReply} msg
+ * @param {{mime: string, name: string}} msg
  * @param {DataView} data
  */
 function saveFile(root, msg, data) {
@@ -73,6 +75,7 @@ export function kernelReplies(view, zoom, showError) {
     if (!buffers?.length) return;
     if (msg?.type === "download") {
       saveFile(view.root, msg, buffers[0]);
+      if (msg.sidecar && buffers[1]) saveFile(view.root, { mime: "application/json", name: msg.sidecar }, buffers[1]);
     } else if (msg?.type === "full" && zoom.showing(msg.key, msg.index)) {
       zoom.showFull(buffers[0], msg.mime);
     }

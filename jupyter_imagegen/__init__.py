@@ -24,6 +24,7 @@ from ._api import (
     models,
     offline,
     online,
+    open,
     set_default_client,
 )
 from ._core.aclient import AsyncClient
@@ -54,7 +55,9 @@ from ._exceptions import (
     SpendLimitError,
 )
 from ._results.cache import CacheEntry, ReplayCache
+from ._results.credentials import ContentCredentials
 from ._results.preview import display_options
+from ._results.provenance import save_options
 from ._results.result import GeneratedImage, ImageResult
 from ._results.store import ImageStore, StoreEntry
 from ._version import __version__
@@ -76,6 +79,7 @@ __all__ = [
     "CancelledError",
     "Client",
     "Comparison",
+    "ContentCredentials",
     "GeneratedImage",
     "ImageDecodeError",
     "ImageGenError",
@@ -115,6 +119,8 @@ __all__ = [
     "models",
     "offline",
     "online",
+    "open",
+    "save_options",
     "set_default_client",
     "unload_ipython_extension",
 ]

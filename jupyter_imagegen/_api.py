@@ -7,6 +7,7 @@ and classrooms then work with no network and no key, and going online is one cal
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from ._core.client import Client
 from ._core.config import Settings
+from ._core.request import Request
+from ._exceptions import InvalidInputError
 from ._results.labels import mark_offline
+from ._results.reopen import read_file
 from ._results.result import ImageResult
 
 if TYPE_CHECKING:
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
     from .server import LocalServer
 
 __all__ = ["agenerate", "compare", "default_client", "generate", "generate_many", "is_offline",
-           "models", "offline", "online", "set_default_client"]
+           "models", "offline", "online", "open", "set_default_client"]
 
 _lock = threading.Lock()
 _client: Client | None = None
@@ -130,6 +134,37 @@ def compare(prompts: str | Sequence[str], models: Sequence[str], *, concurrency:
 def models(*, refresh: bool = False, all: bool = False) -> list[Model]:
     """Image models of the shared client's service (one merged record each)."""
     return default_client().models(refresh=refresh, all=all)
+
+
+class _SharedClient:
+    """The shared client, looked up when a reopened result is rerun or edited, not before.
+
+    Opening a file must not start the offline server or read the environment: only sending does.
+    """
+
+    def edit(self, result: ImageResult, prompt: str, model: str | None = None,
+             **options: Any) -> ImageResult:
+        return default_client().edit(result, prompt, model, **options)
+
+    def send(self, request: Any) -> ImageResult:
+        return default_client().send(request)
+
+
+def open(path: str | os.PathLike[str], *, client: Client | None = None) -> ImageResult:
+    """An image the kit wrote (or its ``.json`` sidecar), back as a result with its request.
+
+    ``ig.open("out/fox.png").rerun()`` sends the same request again (same prompt, model, options
+    and seed: the same image where the model honours seeds); ``.edit("make it night")`` starts
+    from the image. ``client`` runs them (default: the shared client, when first needed).
+    """
+    result, _path = read_file(path)
+    try:
+        result.request = Request.from_params(result.prompt, result.requested_model or result.model,
+                                             result.params)
+    except InvalidInputError:
+        result.request = None  # parameters this kit cannot send: the result still shows
+    result._client = client if client is not None else _SharedClient()
+    return result
 
 
 async def agenerate(prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
 import re
 import sys
@@ -60,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="allow binding a non-loopback address")
     serve.add_argument("--access-log", action="store_true",
                        help="log request lines to stderr (never headers)")
+    serve.add_argument("--sign", nargs=2, metavar=("CERTS", "KEY"),
+                       help="sign every image with C2PA Content Credentials: a PEM certificate "
+                            "chain and its PEM private key (needs jupyter-imagegen[provenance])")
+    serve.add_argument("--sign-alg", default="es256",
+                       help="the signing key's algorithm (default es256)")
 
     demo = sub.add_parser("demo", help="run the quickstart notebook offline and export it")
     demo.add_argument("--out", default="imagegen-demo", help="output folder (default ./imagegen-demo)")
@@ -79,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("-o", "--out", default=".", help="folder to save images in (default .)")
     gen.add_argument("--stream", action="store_true", help="stream the response")
     gen.add_argument("--base-url", help="API base URL (default: OPENROUTER_BASE_URL, or offline)")
+    gen.add_argument("--no-xmp", action="store_true",
+                     help="do not write the XMP AI-generated mark into the saved files "
+                          "(also: JUPYTER_IMAGEGEN_XMP=0)")
     _gateway_parser(sub.add_parser(
         "gateway", help="a classroom gateway: one OpenRouter key, a budget per student",
         description="An OpenRouter-compatible proxy that holds the class's key and gives each "
@@ -175,10 +184,15 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"error: invalid --fault {spec!r}: {exc}", file=sys.stderr)
             return 2
     try:
+        signing = None
+        if args.sign:
+            from .server import Signing
+
+            signing = Signing(args.sign[0], args.sign[1], alg=args.sign_alg)
         server = LocalServer(args.host, args.port, api_key=args.api_key, latency=args.latency,
                              catalogue_aliases=not args.no_aliases,
                              allow_remote=args.allow_remote,
-                             access_log=sys.stderr if args.access_log else None)
+                             access_log=sys.stderr if args.access_log else None, sign=signing)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -197,6 +211,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  export OPENROUTER_BASE_URL={server.base_url}")
     print(f"  export OPENROUTER_API_KEY={key}")
     print("Models are procedural offline renderers (not neural models); prices are simulated.")
+    if server.signing is not None:
+        print("Every image is signed with C2PA Content Credentials (--sign).")
     print("Press Ctrl+C to stop.", flush=True)
     try:
         server.serve_forever()
@@ -382,8 +398,14 @@ def _generate(args: argparse.Namespace) -> int:
                              image_size=args.size, seed=args.seed, stream=args.stream)
     if result.text:
         print(result.text)
-    for path in result.save(args.out):
+    from ._results.provenance import save_options
+
+    with save_options(xmp=False) if args.no_xmp else contextlib.nullcontext():
+        paths = result.save(args.out)
+    for path in paths:
         print(f"saved {path}")
+    for label in sorted({g.credentials.label() for g in result.generated} - {""}):
+        print(label)
     if result.cost is not None:
         # An offline answer's price is simulated, not billed (whichever API answered).
         simulated = " (simulated)" if result.offline else ""

@@ -24,7 +24,10 @@ Every error the kit raises on purpose derives from :class:`ImageGenError`, so
      ├── SpendLimitError               the request would exceed the configured spend limit
      └── CancelledError                the caller cancelled a running generation
 
-Errors carry ``status``, ``code``, ``message``, ``metadata`` and ``request_id``. Messages are built
+Errors carry ``status``, ``code``, ``message``, ``metadata`` and ``request_id``; an error that came
+with a billed answer (a reply without an image, an error envelope beside ``usage``) also carries
+that ``usage`` and its ``cost``, and ``unfinished`` says the service may still bill a call that ended
+before its answer was read (the spend guard counts both). Messages are built
 from the service's text and our own hints only; the API key is never part of any of them, and
 :func:`redact` scrubs anything that looks like one before it reaches an exception.
 """
@@ -34,7 +37,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "APIConnectionError",
@@ -81,6 +84,22 @@ def _redacted(value: Any, depth: int = 0) -> Any:
     return value
 
 
+class BilledUsage(Protocol):
+    """What an error keeps of a billed answer's ``usage`` (``_wire.common.Usage`` is one).
+
+    A protocol, not the class: the exception tree sits below the wire layer that parses usage.
+    """
+
+    @property
+    def cost(self) -> float | None: ...
+    @property
+    def prompt_tokens(self) -> int: ...
+    @property
+    def completion_tokens(self) -> int: ...
+    @property
+    def image_tokens(self) -> int: ...
+
+
 class ImageGenError(Exception):
     """Base class of every error jupyter_imagegen raises on purpose."""
 
@@ -100,6 +119,14 @@ class ImageGenError(Exception):
     #: The API the service named as the right one (``"chat"``, ``"images"``, or the path of an
     #: endpoint the kit has no adapter for), or ``None`` when it named none.
     endpoint_hint: str | None = None
+    #: The ``usage`` of the answer this error came with (a reply without an image, an error
+    #: envelope beside ``usage``): what the service billed for it, counted by the spend guard.
+    #: ``None`` when no answer with usage arrived.
+    usage: BilledUsage | None = None
+    #: True when the request reached the service and ended before its answer was read (a read
+    #: timeout, the deadline, a cancel, a cut stream): the service may finish and bill it, so the
+    #: spend guard keeps its reservation as pending until the generation record says what it cost.
+    unfinished: bool = False
 
     def __init__(
         self,
@@ -129,6 +156,11 @@ class ImageGenError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status={self.status!r})"
+
+    @property
+    def cost(self) -> float | None:
+        """USD billed for the answer this error came with (``usage.cost``), when it said."""
+        return self.usage.cost if self.usage is not None else None
 
 
 class APIError(ImageGenError):

@@ -44,7 +44,10 @@ class TestGenerateMany:
             batch.raise_for_errors()
 
     def test_concurrency_is_bounded_and_the_pool_fits(self) -> None:
-        with LocalServer(port=0, latency=0.3) as srv, ig.Client(base_url=srv.base_url) as c:
+        # Identical unseeded requests: the server renders once, so this times the client's
+        # concurrency, not the renderer (an automatic seed each would draw eight pictures).
+        with LocalServer(port=0, latency=0.3) as srv, \
+                ig.Client(base_url=srv.base_url, auto_seed=False) as c:
             c.models()
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # urllib3's "Connection pool is full" is a warning
@@ -207,7 +210,8 @@ class TestCacheAndStoreWiring:
         assert replay.cached and replay.generated[0].data == first.generated[0].data
 
     def test_corrupt_entries_are_refetched(self, server: LocalServer, tmp_path) -> None:
-        with ig.Client(base_url=server.base_url, cache=tmp_path) as c:
+        # Unseeded, the offline renderer draws the same picture again, which shows it is refetched.
+        with ig.Client(base_url=server.base_url, cache=tmp_path, auto_seed=False) as c:
             first = c.generate("a green tree", "offline/sketch")
             for image in tmp_path.rglob("0.png"):
                 image.write_bytes(image.read_bytes()[:100])

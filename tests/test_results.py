@@ -56,9 +56,14 @@ class TestSave:
         buf = io.BytesIO()
         Image.new("RGB", (4, 4), "white").save(buf, "JPEG")
         (path,) = result(GeneratedImage(buf.getvalue(), "image/jpeg")).save(tmp_path)
-        assert path.suffix == ".jpg" and path.read_bytes() == buf.getvalue()
+        # The JPEG gains an XMP segment (the AI mark); its pixels are the bytes' own.
+        assert path.suffix == ".jpg" and path.read_bytes() != buf.getvalue()
+        assert Image.open(path).tobytes() == Image.open(buf).tobytes()
         meta = json.loads(path.with_name(path.name + ".json").read_text())
         assert meta["prompt"] == "a red fox / at night" and meta["image_index"] == 0
+        with ig.save_options(xmp=False):  # off: the bytes exactly as they came, plus the sidecar
+            (plain,) = result(GeneratedImage(buf.getvalue(), "image/jpeg")).save(tmp_path)
+        assert plain.read_bytes() == buf.getvalue()
 
     def test_pattern_and_no_overwrite(self, tmp_path: Path) -> None:
         r = result(GeneratedImage(png(), "image/png", 0), GeneratedImage(png(), "image/png", 1))

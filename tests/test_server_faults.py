@@ -91,7 +91,9 @@ def test_choice_error_inside_200(server: LocalServer) -> None:
     assert choice["finish_reason"] == "error"
     assert choice["error"]["code"] == 429
     assert choice["error"]["message"] == "Rate limit exceeded"
-    assert len(server.generations) == 0
+    # The answer says what its tokens cost, so the server bills it (the client counts it too).
+    (record,) = server.generations
+    assert record.finish_reason == "error" and record.total_cost == body["usage"]["cost"] > 0
 
 
 def test_mid_stream_error_chunk(server: LocalServer) -> None:
@@ -210,3 +212,75 @@ def test_fault_queue_is_thread_safe_and_ordered() -> None:
     assert kinds.count("503") == 50
     assert kinds.count(None) == 50
     assert len(queue) == 0
+
+
+# -- billing: what the server records for GET /generation ------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["no-image", "refusal", "tool-call"])
+def test_answers_without_an_image_are_billed(server: LocalServer, kind: str) -> None:
+    server.faults.push(Fault(kind))
+    body = post(server).json()
+    message = body["choices"][0]["message"]
+    assert "images" not in message and body["usage"]["cost"] > 0
+    (record,) = server.generations
+    assert record.total_cost == body["usage"]["cost"] and record.num_images == 0
+    assert record.finish_reason == body["choices"][0]["finish_reason"]
+
+
+@pytest.mark.parametrize("kind", ["no-cost", "no-usage"])
+def test_answers_without_cost_are_still_billed(server: LocalServer, kind: str) -> None:
+    server.faults.push(Fault(kind))
+    body = post(server).json()
+    if kind == "no-cost":  # OpenAI's own usage object: tokens, no cost
+        assert set(body["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"}
+    else:
+        assert "usage" not in body
+    record = requests.get(f"{server.base_url}/generation", params={"id": body["id"]},
+                          timeout=30).json()["data"]
+    assert record["total_cost"] > 0 and record["num_media_completion"] == 1
+
+
+def test_a_stream_whose_client_left_is_billed_as_cancelled(server: LocalServer) -> None:
+    server.faults.push(Fault("slow", delay=0.6))
+    with requests.post(f"{server.base_url}/chat/completions", json={**BODY, "stream": True},
+                       stream=True, timeout=30) as r:
+        gen_id = r.headers["X-Generation-Id"]
+        next(r.iter_content(64))  # the first keep-alive, then hang up
+    deadline = time.monotonic() + 5
+    while not server.generations and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (record,) = server.generations
+    assert record.id == gen_id and record.cancelled and record.total_cost > 0
+    assert record.to_json()["cancelled"] is True
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_cut_after_the_generation_is_billed(server: LocalServer, stream: bool) -> None:
+    server.faults.push(Fault("cut-after-image"))
+    r = post(server, stream=True) if stream else None
+    with pytest.raises(requests.exceptions.RequestException):
+        b"".join(r.iter_content(None)) if r is not None else post(server)
+    deadline = time.monotonic() + 5  # the server bills once its handler is done
+    while not server.generations and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (record,) = server.generations
+    assert record.num_images == 1 and not record.cancelled
+
+
+def test_a_mid_stream_error_is_not_billed(server: LocalServer) -> None:
+    server.faults.push(Fault("stream-error"))
+    raw_stream(post(server, stream=True))
+    assert not server.generations
+
+
+def test_generation_records_appear_after_record_delay() -> None:
+    with LocalServer(record_delay=0.5) as server:
+        gen_id = post(server).json()["id"]
+        url = f"{server.base_url}/generation"
+        assert requests.get(url, params={"id": gen_id}, timeout=30).status_code == 404
+        assert server.total_cost > 0  # billed at once, shown later
+        time.sleep(0.6)
+        assert requests.get(url, params={"id": gen_id}, timeout=30).json()["data"]["id"] == gen_id
+    with pytest.raises(ValueError, match="record_delay"):
+        LocalServer(record_delay=-1)

@@ -70,10 +70,11 @@ def test_add_saves_files_and_index(store: ImageStore) -> None:
     assert first.params == {"seed": 3, "modalities": ["image", "text"]}
     assert (first.mime, first.width, first.height) == ("image/png", 64, 48)
     assert (second.mime, second.width, second.height) == ("image/jpeg", 50, 80)
-    # originals: PNG pixels untouched with provenance chunks; JPEG bytes identical plus a sidecar
+    # originals: pixels untouched, with provenance chunks (PNG), XMP (both) and a sidecar (JPEG)
     assert read_png_text(first.path.read_bytes())["prompt"] == "a green <field>"
     assert first.image.tobytes() == Image.open(io.BytesIO(png((10, 200, 10)))).tobytes()
-    assert second.path.read_bytes() == images[1].data
+    assert second.image.tobytes() == Image.open(io.BytesIO(images[1].data)).tobytes()
+    assert b"trainedAlgorithmicMedia" in second.path.read_bytes()
     assert json.loads(Path(str(second.path) + ".json").read_text())["prompt"] == "a green <field>"
     lines = (store.directory / "index.jsonl").read_text().splitlines()
     assert len(lines) == 2

@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 #: (file, the line as written, the line misspelt): one per kind of back-reference.
 MISSPELLINGS = [
     # the send chain's own policies (was a free function on a duck-typed ``client: Any``)
-    ("_core/client.py", "self._guard.settle(result.cost, held)", "self._gaurd.settle(result.cost, held)"),
+    ("_core/client.py", "self._ledger.running(held, call, request.model)",
+     "self._ledgr.running(held, call, request.model)"),
+    # a mixin over attributes it declares: the client's spend figures
+    ("_core/ledger.py", "return self._guard.pending", "return self._gaurd.pending"),
     # a Protocol: results sit below the client that made them
     ("_results/result.py", "return client.edit(self, prompt, model, **kwargs)",
      "return client.edti(self, prompt, model, **kwargs)"),

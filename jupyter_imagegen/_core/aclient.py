@@ -73,8 +73,23 @@ class AsyncClient:
 
     @property
     def spent(self) -> float:
-        """USD billed for this client's generations."""
+        """USD counted for this client's generations (settled plus pending; see ``Client``)."""
         return self.sync.spent
+
+    @property
+    def settled(self) -> float:
+        """USD the service said it billed."""
+        return self.sync.settled
+
+    @property
+    def pending(self) -> float:
+        """USD counted but not billed yet (a cancelled task's call, answers without ``cost``)."""
+        return self.sync.pending
+
+    async def reconcile(self, timeout: float = 10.0) -> float:
+        """Wait (bounded, off the event loop) for pending charges to settle; return the rest."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self.sync.reconcile, timeout)
 
     async def _call(self, work: Callable[[threading.Event], T]) -> T:
         """Run ``work(cancel)`` in a worker; a cancelled task sets ``cancel`` and returns at once."""

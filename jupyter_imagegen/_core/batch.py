@@ -6,8 +6,12 @@ cost and time under each image. ``Client``, ``AsyncClient`` and the module-level
 offer both with the same shape: ``(prompts, model(s), *, concurrency, ..., **options)``.
 
 Threads are enough on one machine (the work is waiting on the network); any
-``concurrent.futures.Executor`` can be passed instead, such as a Dask cluster's
-``distributed.Client.get_executor()``, to spread a large batch over several machines.
+``concurrent.futures.Executor`` can be passed instead, such as a process pool or a Dask cluster
+(``distributed.Client``, or its ``get_executor()``), to spread a large batch over several
+machines. The items still run in this process's threads, which hold the replay cache, the store
+and the one spend ledger: each reserves its worst case here before its network step leaves for
+the executor, and settles here from what comes back (:mod:`.dispatch`), so a spend limit holds
+across every worker.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw
 
-from .._exceptions import CancelledError, ImageGenError, InvalidInputError
+from .._exceptions import CancelledError, ImageGenError, IncompleteStreamError, InvalidInputError
 from .._results.display import caption_html, grid_html, img_html
 from .._results.labels import money
 from .._results.marimo import MarimoDisplay
 from .._results.preview import thumbnail
 from .._results.result import ImageResult
+from .dispatch import Dispatcher, dispatcher
 
 __all__ = ["BatchItem", "BatchResult", "Comparison", "batch_items", "compare", "compare_axes",
            "generate_many"]
@@ -211,15 +216,15 @@ def generate_many(
     Results come back in input order; a failure is kept on its item and never stops the others.
     Rate limits slow every worker down together (the client's shared gate honours
     ``Retry-After``). A kernel interrupt (Ctrl+C / the stop button) cancels what is still
-    running and returns what finished, marked ``interrupted``.
+    running and returns what finished, marked ``interrupted``. With ``executor``, only each
+    item's network step runs there; the spend limit, cache and store stay with ``client``.
     """
     items = batch_items(prompts, model, concurrency)
     if not items:
         return BatchResult([])
+    remote = dispatcher(executor) if executor is not None else None
     client.ensure_pool(concurrency)
-    own = executor is None
-    pool = executor or cf.ThreadPoolExecutor(max_workers=concurrency,
-                                             thread_name_prefix="jupyter-imagegen")
+    pool = cf.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="jupyter-imagegen")
     cancel = threading.Event()
     bar = _progress(len(items), progress, "generating")
     futures: dict[cf.Future[ImageResult], BatchItem] = {}
@@ -227,10 +232,7 @@ def generate_many(
     interrupted = False
 
     def submit(item: BatchItem) -> None:
-        kw = dict(kwargs)
-        if own:
-            kw["cancel"] = cancel  # threads share the flag; remote workers cannot
-        futures[pool.submit(client.generate, item.prompt, item.model, **kw)] = item
+        futures[pool.submit(_run_item, client, item, kwargs, cancel, remote)] = item
 
     try:
         # Keep at most `concurrency` in flight even on an external executor.
@@ -242,8 +244,6 @@ def generate_many(
                 item = futures.pop(future)
                 try:
                     item.result = future.result()
-                    if item.result._client is None:  # came back pickled from another process
-                        item.result._client = client
                 except (ImageGenError, Exception) as exc:
                     item.error = exc
                 if bar is not None:
@@ -257,14 +257,30 @@ def generate_many(
         cancel.set()
         _keep_or_cancel(futures, remaining)
     finally:
-        if own:
-            pool.shutdown(wait=not interrupted, cancel_futures=True)
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
     batch = BatchResult(items, interrupted=interrupted)
     if bar is not None:
         bar.close(("interrupted: " if interrupted else "finished: ") + batch.summary())
     elif interrupted:
         print(f"jupyter_imagegen: interrupted: {batch.summary()}", file=sys.stderr)
     return batch
+
+
+def _run_item(client: Client, item: BatchItem, options: dict[str, Any], cancel: threading.Event,
+              remote: Dispatcher | None) -> ImageResult:
+    """One item, in a thread of this process: the whole send chain, the network step on ``remote``."""
+    kw = dict(options)
+    stream, timeout = bool(kw.pop("stream", False)), kw.pop("timeout", None)
+    on_event = kw.pop("on_event", None)
+    request = client.request(item.prompt, item.model, **kw)
+    events = client._send_events(request, sse=stream, cancel=cancel, timeout=timeout,
+                                 remote=remote)
+    for event in events:
+        if on_event is not None:
+            on_event(event)
+        if event.result is not None:
+            return event.result
+    raise IncompleteStreamError("the stream ended without a result")  # pragma: no cover
 
 
 def batch_items(prompts: Iterable[str], model: str | Sequence[str] | None,

@@ -10,10 +10,14 @@ a reader can find by name rather than a flag threaded through one long function:
 ``send`` → ``_send_events`` (replay cache) → ``_send_with_spend`` (route, check, reserve, settle,
 keep) → ``_send_with_fallback`` (one retry on the other API after a wrong-route refusal the
 real service sends, remembered per model) → ``_send_single_request`` (body, transport, read).
+Settling is the :class:`~.ledger.Ledger`'s: every way a call ends (an answer, an error with
+usage, an unfinished call) counts on the guard, and pending charges are reconciled from the
+generation records. With an ``executor`` (:mod:`.dispatch`), only the network step runs there.
 
-Reading an answer (a JSON body or an SSE stream) needs no client state, so it lives in the two
-functions at the end, :func:`read_answer` and :func:`read_stream`. Nothing here parses a wire
-format itself or keeps a table of what models accept.
+Reading an answer (a JSON body or an SSE stream) needs no client state, so it lives in the
+functions at the end, :func:`read_watched` (under the watchdog), :func:`read_answer` and
+:func:`read_stream`. Nothing here parses a wire format itself or keeps a table of what models
+accept.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import requests
 
 from .._exceptions import (
+    APIError,
     CancelledError,
     ImageGenError,
     IncompleteStreamError,
@@ -48,6 +53,9 @@ from .._wire.prices import Order, Quote
 from .adapters import ADAPTERS, StreamEvent, choose_api, decode_payload
 from .catalogue import Catalogue
 from .config import Settings
+from .dispatch import Call as _Call
+from .dispatch import dispatcher, send_remote
+from .ledger import Ledger, SpendAccount
 from .model import Model, Price
 from .policies import CacheSetting, Keepers, SpendGuard, StoreSetting
 from .reading import Watchdog, drain, iter_events, read_body
@@ -60,8 +68,9 @@ if TYPE_CHECKING:
     from .._results.store import ImageStore
     from .adapters import Adapter
     from .batch import BatchResult, Comparison
+    from .dispatch import Dispatcher
 
-__all__ = ["Client", "StreamEvent", "read_answer", "read_stream"]
+__all__ = ["Client", "StreamEvent", "read_answer", "read_stream", "read_watched"]
 
 log = logging.getLogger("jupyter_imagegen")
 Api = Literal["chat", "images", "auto"]
@@ -71,7 +80,7 @@ Api = Literal["chat", "images", "auto"]
 _CPU = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
-class Client:
+class Client(SpendAccount):
     """A connection to OpenRouter's image generation, usable as a context manager.
 
     ```python
@@ -107,6 +116,7 @@ class Client:
         cache: CacheSetting = None,
         store: StoreSetting = None,
         api: Api = "auto",
+        auto_seed: bool = True,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -120,6 +130,7 @@ class Client:
         self.api: Api = api
         self.max_image_bytes = max_image_bytes
         self.prices = dict(prices or {})
+        self.auto_seed = auto_seed  # choose, send, record a seed (Request.seeded) unless False
         self._transport = Transport(
             settings.base_url, settings.api_key, timeout=timeout, max_retries=max_retries,
             max_retry_delay=max_retry_delay, session=session, sleep=sleep,
@@ -129,6 +140,7 @@ class Client:
         #: Every image model the service lists, merged into one record each.
         self.catalogue = Catalogue(self._transport.get_json, ttl=models_ttl)
         self._guard = SpendGuard(spend_limit)
+        self._ledger = Ledger(self._guard, lambda gen, seconds: self.generation(gen, deadline=seconds))
         self._keepers = Keepers(cache, store)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -139,6 +151,9 @@ class Client:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state)  # type: ignore[misc]
+        # A copy cannot report to the ledger it came from: under a limit it refuses to spend
+        # (``generate_many(executor=...)`` keeps the ledger in the driver instead).
+        self._ledger.detached = self.spend_limit is not None
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -156,24 +171,6 @@ class Client:
     def max_retries(self) -> int:
         """Retries after a retryable failure (429, 5xx, connection errors)."""
         return self._transport.max_retries
-
-    @property
-    def spend_limit(self) -> float | None:
-        """USD this client may spend in this session; ``None`` for no limit."""
-        return self._guard.limit
-
-    @spend_limit.setter
-    def spend_limit(self, value: float | None) -> None:
-        self._guard.limit = value
-
-    @property
-    def spent(self) -> float:
-        """USD billed for this client's generations (cache hits cost nothing)."""
-        return self._guard.spent
-
-    @spent.setter
-    def spent(self, value: float) -> None:
-        self._guard.spent = value
 
     def key_info(self) -> KeyInfo | None:
         """``GET /key``: the key's limit and what is left (a gateway: the budget); see :func:`key_info`."""
@@ -249,9 +246,13 @@ class Client:
         """What ``generate(prompt, model, **options)`` may bill (``worst``), is expected to, and why."""
         return quote_call(self, prompt, model, options)
 
-    def generation(self, generation_id: str) -> dict[str, Any]:
-        """The service's record of one generation (``GET /generation?id=...``)."""
-        data = self._transport.get_json("generation", {"id": generation_id})
+    def generation(self, generation_id: str, *, deadline: float | None = None) -> dict[str, Any]:
+        """The service's record of one generation (``GET /generation?id=...``).
+
+        ``deadline`` (seconds) bounds the lookup instead of the client's ``deadline``. The
+        record appears some seconds after the answer (a 404 :class:`NotFoundError` until then).
+        """
+        data = self._transport.get_json("generation", {"id": generation_id}, deadline=deadline)
         record = data.get("data", data) if isinstance(data, Mapping) else None
         if not isinstance(record, Mapping):
             raise ResponseError("the generation record has no 'data' object")
@@ -331,7 +332,8 @@ class Client:
         """Generate for every prompt (x every model) in parallel, ``concurrency`` at a time.
 
         Results come back in input order; a failure is kept on its item, never raised for the
-        batch. ``executor`` (a ``concurrent.futures`` or Dask executor) runs the items elsewhere.
+        batch. ``executor`` (a process pool, a Dask ``distributed.Client`` or its executor) runs
+        each item's network step elsewhere; the spend limit, cache and store stay here.
         """
         from .batch import generate_many
 
@@ -351,9 +353,17 @@ class Client:
 
     def send(self, request: Request, *, stream: bool = False,
              on_event: Callable[[StreamEvent], None] | None = None,
-             cancel: threading.Event | None = None, timeout: Timeout = None) -> ImageResult:
-        """Run one :class:`Request` (as built by :meth:`request` or a front end)."""
-        for event in self._send_events(request, sse=stream, cancel=cancel, timeout=timeout):
+             cancel: threading.Event | None = None, timeout: Timeout = None,
+             executor: Executor | None = None) -> ImageResult:
+        """Run one :class:`Request` (as built by :meth:`request` or a front end).
+
+        With ``executor`` (a ``concurrent.futures`` executor or a Dask client) only the network
+        step runs there; the replay cache, the spend ledger and the store stay in this process,
+        so a spend limit holds across every worker.
+        """
+        remote = dispatcher(executor) if executor is not None else None
+        for event in self._send_events(request, sse=stream, cancel=cancel, timeout=timeout,
+                                       remote=remote):
             if on_event is not None:
                 on_event(event)
             if event.result is not None:
@@ -361,7 +371,8 @@ class Client:
         raise IncompleteStreamError("the stream ended without a result")  # pragma: no cover
 
     def _send_events(self, request: Request, *, sse: bool, cancel: threading.Event | None = None,
-                     timeout: Timeout = None) -> Iterator[StreamEvent]:
+                     timeout: Timeout = None, remote: Dispatcher | None = None,
+                     ) -> Iterator[StreamEvent]:
         """The replay cache around the send: a hit replays its images and costs nothing."""
         started = time.perf_counter()
         # The cache key comes from the request alone: a cached notebook replays with no listing.
@@ -369,12 +380,13 @@ class Client:
         hit = self._keepers.lookup(key)
         if hit is not None:
             hit.elapsed = time.perf_counter() - started
-            hit._client = self
+            hit._client, hit.request = self, request.recorded(hit.params)  # as it was sent
             for image in hit.generated:
                 yield StreamEvent("image", image=image, elapsed=hit.elapsed)
             yield StreamEvent("done", result=hit, elapsed=hit.elapsed)
             return
-        result = yield from self._send_with_spend(request, _Call(sse, cancel, timeout, started))
+        result = yield from self._send_with_spend(request, _Call(sse, cancel, timeout, started,
+                                                                remote))
         self._keepers.keep(key, result)
         yield StreamEvent("done", result=result, elapsed=time.perf_counter() - started)
 
@@ -385,9 +397,13 @@ class Client:
         self._check(request, model, api)
         order = order_for(request, model, api)
         quote = quote_request(self, model, request, order, api)
-        with self._guard.reserve(request.model, quote) as held:
-            result = yield from self._send_with_fallback(request, model, api, call)
-            self._guard.settle(result.cost, held)
+        with self._guard.reserve(request.model, quote) as held, \
+                self._ledger.running(held, call, request.model) as settlement:
+            if call.remote is None:
+                result = yield from self._send_with_fallback(request, model, api, call)
+            else:  # the network step on another executor; the ledger stays here
+                result = send_remote(self, request, model, api, call)
+            settlement.settle(result)
         self.catalogue.learn_billed(request.model, result.cost, len(result.generated),
                                     result.usage.image_tokens, order)
         return result
@@ -415,29 +431,18 @@ class Client:
     def _send_single_request(self, request: Request, model: Model | None, api: str,
                              call: _Call) -> Generator[StreamEvent, None, ImageResult]:
         """Send ``request`` to ``api`` once (the transport retries what is retryable)."""
-        adapter = ADAPTERS[api]
+        adapter, request = ADAPTERS[api], request.seeded(model, api, enabled=self.auto_seed)
         limits = self._transport.limits
         deadline = None if limits.deadline is None else time.monotonic() + limits.deadline
         data = json.dumps(adapter.body(request, model, stream=call.sse), separators=(",", ":")).encode()
         retries: list[tuple[int, float]] = []
         response = self._transport.request(
             "POST", adapter.path, data=data, stream=True, timeout=call.timeout, cancel=call.cancel,
-            deadline=deadline, on_retry=lambda a, d: retries.append((a, d)))
+            deadline=deadline, on_retry=lambda a, d: retries.append((a, d)), on_send=call.mark_sent)
         for attempt, delay in retries:
             yield StreamEvent("retry", attempt=attempt, delay=delay)
-        with Watchdog(response, deadline, call.cancel) as dog:
-            try:
-                completion, generated = yield from read_answer(
-                    response, adapter, request, call, limits.max_response_bytes, self.max_image_bytes)
-            except (IncompleteStreamError, CancelledError):
-                if dog.fired and call.cancel is not None and call.cancel.is_set():
-                    raise CancelledError("generation cancelled") from None
-                if dog.fired:
-                    raise RequestTimeoutError(
-                        "the generation did not finish within its deadline "
-                        f"({limits.deadline:.0f} s); raise Client(deadline=...) for slow models"
-                    ) from None
-                raise
+        completion, generated = yield from read_watched(
+            response, adapter, request, call, limits, deadline, self.max_image_bytes)
         if not generated:
             completion.require_images()
         result = ImageResult.from_completion(
@@ -513,14 +518,34 @@ def key_info(get_json: Callable[[str], Any]) -> KeyInfo | None:
         return None
 
 
-@dataclass(frozen=True)
-class _Call:
-    """How one call is run (not what it asks for): streaming, its cancel flag, timeouts, start."""
+def read_watched(response: requests.Response, adapter: Adapter, request: Request, call: _Call,
+                 limits: Limits, deadline: float | None, max_image: int | None,
+                 ) -> Generator[StreamEvent, None, tuple[ChatCompletion, list[GeneratedImage]]]:
+    """:func:`read_answer` under the watchdog, noting on ``call`` how far the answer got.
 
-    sse: bool
-    cancel: threading.Event | None
-    timeout: Timeout
-    started: float
+    A read the watchdog cut is the deadline or a cancel; until the whole answer is in (or the
+    service answered with an error of its own) the call stays ``sent``: it may still be billed.
+    """
+    call.generation_id = response.headers.get("X-Generation-Id") or call.generation_id
+    with Watchdog(response, deadline, call.cancel) as dog:
+        try:
+            answer = yield from read_answer(response, adapter, request, call,
+                                            limits.max_response_bytes, max_image)
+        except (IncompleteStreamError, CancelledError) as exc:
+            call.generation_id = exc.request_id or call.generation_id
+            if dog.fired and call.cancel is not None and call.cancel.is_set():
+                raise CancelledError("generation cancelled", request_id=call.generation_id) from None
+            if dog.fired:
+                raise RequestTimeoutError(
+                    "the generation did not finish within its deadline "
+                    f"({limits.deadline:.0f} s); raise Client(deadline=...) for slow models",
+                    request_id=call.generation_id) from None
+            raise
+        except APIError:  # the service's own error, in a whole answer: billed only with usage
+            call.sent = False
+            raise
+    call.sent = False  # the whole answer is here: what it says it cost is what counts
+    return answer
 
 
 def read_answer(response: requests.Response, adapter: Adapter, request: Request, call: _Call,
@@ -533,7 +558,11 @@ def read_answer(response: requests.Response, adapter: Adapter, request: Request,
         with _CPU:
             text, lifted = lift_data_urls(raw)
             completion = adapter.parse(loads(text), response.status_code, generation_id, request.model)
-            return completion, [decode_payload(p, lifted, max_image) for p in completion.images]
+            try:
+                return completion, [decode_payload(p, lifted, max_image) for p in completion.images]
+            except ImageGenError as exc:  # a billed answer whose image is broken: it still counts
+                exc.usage, exc.request_id = completion.usage, exc.request_id or completion.id
+                raise
     generated: list[GeneratedImage] = []
     completion = yield from read_stream(response, adapter, request, generated, call, generation_id,
                                         max_bytes, max_image)
@@ -568,8 +597,11 @@ def read_stream(response: requests.Response, adapter: Adapter, request: Request,
                 if progress.kind == "image" and progress.image is not None:
                     generated.append(progress.image)
                 yield progress
-    except IncompleteStreamError as exc:
-        exc.request_id = exc.request_id or accumulator.result().id
+    except ImageGenError as exc:  # a cut, a cancel, a broken image: keep the generation's id
+        seen = accumulator.result()
+        exc.request_id = exc.request_id or seen.id or generation_id
+        if exc.usage is None and seen.usage.cost is not None:
+            exc.usage = seen.usage  # the stream had said what it cost before it broke
         raise
     completion: ChatCompletion = accumulator.result()
     return completion

@@ -353,7 +353,8 @@ class Model:
         """Price ``order`` from this model's price lines (else its listing), on ``api``.
 
         With an ``api`` the prompt and reply text are added at the listing's per-token prices
-        (both APIs bill them); ``None`` prices the images alone (a label's "per image"). What
+        (chat bills them, and so does the Image API for text+image models; an image-only
+        model's Image API lines price everything); ``None`` prices the images alone (a label). What
         billed answers taught for the same size and quality raises the worst case to at least
         what was billed, and is expected; where nothing else tells a price, it is the price.
         """
@@ -362,7 +363,7 @@ class Model:
             found = quote(self.price_lines, order, tokens)
         else:
             found = listing_quote(self.token_prices, order, tokens)
-        if api is not None and self.token_prices:
+        if api is not None and self.token_prices and (api == "chat" or self.outputs_text):
             # Text+image models bill the prompt and any reply text or reasoning besides the images
             # on either API (gemini-3-pro-image's Image API answers billed 87-101 completion
             # tokens beyond image_tokens; holiday-card@0cd1cfc7)

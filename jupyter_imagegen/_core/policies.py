@@ -29,18 +29,39 @@ CacheSetting = Union[bool, str, "os.PathLike[str]", "ReplayCache", None]
 #: What ``Client(store=...)`` takes: a folder or a store.
 StoreSetting = Union[bool, str, "os.PathLike[str]", "ImageStore", None]
 
-__all__ = ["CacheSetting", "Keepers", "Reservation", "SpendGuard", "StoreSetting", "resolve_cache",
-           "resolve_store"]
+__all__ = ["CacheSetting", "Hold", "Keepers", "Reservation", "SpendGuard", "StoreSetting",
+           "resolve_cache", "resolve_store"]
 
 log = logging.getLogger("jupyter_imagegen")
 
 
 @dataclass
 class Reservation:
-    """What one running request holds of the spend limit (USD)."""
+    """What one running request holds of the spend limit (USD), for ``images`` images."""
 
     amount: float = 0.0
     settled: bool = False
+    images: int = 1
+
+    @property
+    def per_image(self) -> float:
+        """The reserved price of one image (what an answer without ``cost`` counts per image)."""
+        return self.amount / max(1, self.images)
+
+
+@dataclass(eq=False)
+class Hold:
+    """A charge counted as spent whose bill is not known yet (USD, pending).
+
+    A call that ended without an answer (a read timeout, the deadline, a cancel, a cut stream)
+    or an answer without ``cost``: the service may have billed it, so it counts at ``amount``
+    until its generation record (``generation_id``) says what it cost.
+    """
+
+    amount: float
+    generation_id: str | None
+    model: str
+    resolved: bool = False
 
 
 class SpendGuard:
@@ -48,15 +69,33 @@ class SpendGuard:
 
     Each request reserves its worst case (the images it may return, at the model's estimated
     price) while it runs, so the parallel requests of a batch cannot all pass the check before
-    any of them is paid for. What the answer says was billed (``usage.cost``) is what counts;
-    an answer that reports no cost counts as its reservation, never as free.
+    any of them is paid for. What the answer says was billed (``usage.cost``) is what counts
+    (:attr:`settled`); a call whose bill is not known (no answer, or an answer without ``cost``)
+    keeps its reservation as :attr:`pending` until its generation record says what it cost,
+    never as free. :attr:`spent` is both: what the limit is checked against.
     """
 
     def __init__(self, limit: float | None = None) -> None:
         self.limit = limit
-        self.spent = 0.0
+        self.settled = 0.0
+        self.pending = 0.0
         self.reserved = 0.0
+        self._holds: set[Hold] = set()
         self._lock = threading.Lock()
+
+    @property
+    def spent(self) -> float:
+        """USD counted: billed (:attr:`settled`) and held for calls not yet billed (:attr:`pending`)."""
+        return self.settled + self.pending
+
+    @spent.setter
+    def spent(self, value: float) -> None:
+        # Starting the count again (``client.spent = 0``) also forgets what was pending.
+        with self._lock:
+            self.settled, self.pending = float(value), 0.0
+            for hold in self._holds:
+                hold.resolved = True
+            self._holds.clear()
 
     @contextmanager
     def reserve(self, model: str, quote: Quote) -> Iterator[Reservation]:
@@ -66,8 +105,9 @@ class SpendGuard:
         which charge could not be counted.
         """
         limit = self.limit
-        if limit is None:
-            yield Reservation()
+        if limit is None:  # nothing to refuse; the quote is what an unbilled call counts
+            held = quote.worst if quote.worst is not None else (quote.expected or 0.0)
+            yield Reservation(held, images=max(1, quote.images))
             return
         if quote.worst is None:
             why = f" ({quote.detail})" if quote.detail else ""
@@ -86,22 +126,52 @@ class SpendGuard:
                     f"image(s); {quote.basis}: {quote.detail or 'no detail'}). Nothing was sent. "
                     "Raise the spend limit (or set it to None) to continue.")
             self.reserved += amount
-        reservation = Reservation(amount)
+        reservation = Reservation(amount, images=max(1, quote.images))
         try:
             yield reservation
         finally:
             with self._lock:
                 self.reserved -= amount
 
-    def settle(self, cost: float | None, reservation: Reservation | None = None) -> None:
-        """Count what a finished request cost: its billed cost, else (under a limit) its hold."""
+    def settle(self, cost: float | None, reservation: Reservation | None = None) -> Hold | None:
+        """Count what a finished request cost: its billed cost, else its reservation as pending."""
+        if cost is None:
+            amount = reservation.amount if reservation is not None else 0.0
+            return self.hold(amount, None, "", reservation)
         with self._lock:
-            if cost is not None:
-                self.spent += cost
-            elif reservation is not None and self.limit is not None:
-                self.spent += reservation.amount
+            self.settled += cost
             if reservation is not None:
                 reservation.settled = True
+        return None
+
+    def hold(self, amount: float, generation_id: str | None, model: str,
+             reservation: Reservation | None = None) -> Hold:
+        """Count ``amount`` as pending: a charge the service may have made, not yet known."""
+        hold = Hold(max(0.0, amount), generation_id, model)
+        with self._lock:
+            self.pending += hold.amount
+            self._holds.add(hold)
+            if reservation is not None:
+                reservation.settled = True
+        return hold
+
+    def resolve(self, hold: Hold, cost: float) -> bool:
+        """Replace a pending charge by what its generation record says was billed (once)."""
+        with self._lock:
+            if hold.resolved or hold not in self._holds:
+                return False
+            hold.resolved = True
+            self._holds.discard(hold)
+            self.pending = max(0.0, self.pending - hold.amount)
+            if not self._holds:
+                self.pending = 0.0  # no float dust left over once nothing is pending
+            self.settled += cost
+        return True
+
+    def holds(self) -> list[Hold]:
+        """The pending charges (a snapshot)."""
+        with self._lock:
+            return list(self._holds)
 
 
 class Keepers:

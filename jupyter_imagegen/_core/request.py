@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,9 @@ class Request:
     #: Image API parameters the kit has no name for (``output_compression``...), checked against
     #: the model's descriptors; ``None`` when there are none.
     parameters: Mapping[str, Any] | None = None
+    #: True when the kit chose ``seed`` (none was given): it is sent and recorded, but it is not
+    #: part of what the caller asked for (:meth:`identity`, the replay-cache key, leaves it out).
+    auto_seed: bool = False
 
     @classmethod
     def build(cls, prompt: str, model: str, **options: Any) -> Request:
@@ -116,10 +120,15 @@ class Request:
         )
 
     def options(self) -> dict[str, Any]:
-        """The request as a generate call's keyword arguments (the inverse of :meth:`build`)."""
+        """The request as a generate call's keyword arguments (the inverse of :meth:`build`).
+
+        A seed the kit chose is left out: these are the caller's options, and a new request
+        built from them (an edit) gets a seed of its own.
+        """
         opts: dict[str, Any] = {
             "images": self.images, "aspect_ratio": self.aspect_ratio,
-            "size": self.pixels or self.size, "n": self.n, "seed": self.seed,
+            "size": self.pixels or self.size, "n": self.n,
+            "seed": None if self.auto_seed else self.seed,
             "quality": self.quality, "output_format": self.output_format,
             "background": self.background, "provider": self.provider,
             "modalities": self.modalities, "image_config": self.image_config,
@@ -188,19 +197,95 @@ class Request:
         return self
 
     def identity(self) -> dict[str, Any]:
-        """What makes two requests the same generation (the replay-cache key); no delivery knobs."""
+        """What makes two requests the same generation (the replay-cache key); no delivery knobs.
+
+        The request as the caller gave it: a seed the kit chose is not part of it, so turning
+        automatic seeds on does not make every cached call a miss.
+        """
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         fields["images"] = list(self.images)
         fields["messages"] = [dict(m) for m in self.messages]
+        del fields["auto_seed"]
+        if self.auto_seed:
+            del fields["seed"]
         return {k: v for k, v in fields.items() if v not in (None, (), [])}
 
     def params(self) -> dict[str, Any]:
-        """The parameters worth keeping with a result (no prompt text, no image payloads)."""
+        """The parameters worth keeping with a result (no prompt text, no image payloads).
+
+        This is the request as sent: a seed the kit chose is here, marked ``auto_seed``, and
+        the number of input images and history messages (which are not kept) is recorded.
+        """
         keep = {k: v for k, v in self.identity().items()
                 if k not in ("prompt", "model", "images", "messages")}
+        if self.auto_seed and self.seed is not None:
+            keep["seed"], keep["auto_seed"] = self.seed, True
         if self.images:
             keep["input_images"] = len(self.images)
+        if self.messages:
+            keep["input_messages"] = len(self.messages)
         return keep
+
+    # -- seeds and reruns ---------------------------------------------------------------------
+
+    def seeded(self, model: Model | None, api: str, *, enabled: bool = True) -> Request:
+        """A copy with a seed the kit chose, where ``model`` takes one on ``api``.
+
+        Why: a good image can then be made again (``result.rerun()``, ``ig.open(path).rerun()``)
+        wherever the model honours seeds. The client does this for every request it sends
+        unless ``Client(auto_seed=False)`` (then ``enabled`` is false). A given seed, an unknown
+        model or one that does not declare ``seed`` on this API leaves the request as it is
+        (nothing is sent unasked that the listing does not declare). 31 bits: what every seeded
+        API here accepts.
+        """
+        caps = model.caps(api) if model is not None and enabled else None
+        if self.seed is not None or caps is None or not caps.seed:
+            return self
+        return dataclasses.replace(self, seed=secrets.randbelow(2**31), auto_seed=True)
+
+    def recorded(self, params: Mapping[str, Any]) -> Request:
+        """The request as a result's ``params`` say it was sent (the kit's seed put back)."""
+        seed = params.get("seed")
+        if self.seed is None and params.get("auto_seed") is True and isinstance(seed, int) \
+                and not isinstance(seed, bool):
+            return dataclasses.replace(self, seed=seed, auto_seed=True)
+        return self
+
+    def again(self, **changes: Any) -> Request:
+        """A copy with ``changes`` (generate options), its seed kept, to run once more.
+
+        A seed the kit chose stays the kit's (and out of the cache key) while the model stays
+        the same; another model gets a seed of its own, since it may not take one.
+        """
+        if not changes:
+            return self
+        request = self.with_options(**changes)
+        if self.auto_seed and "seed" not in changes and request.model == self.model:
+            request = dataclasses.replace(request, seed=self.seed, auto_seed=True)
+        return request
+
+    @classmethod
+    def from_params(cls, prompt: str, model: str, params: Mapping[str, Any]) -> Request:
+        """The request a result's ``params`` record (the inverse of :meth:`params`).
+
+        Input images and history messages are not in ``params`` (their counts are); the API
+        that answered is kept, so the request goes where it went before.
+        """
+        opts = {k: v for k, v in params.items() if k in OPTION_NAMES or k == "pixels"}
+        opts.pop("images", None)
+        opts.pop("messages", None)
+        pixels = opts.pop("pixels", None)
+        if pixels:
+            opts["size"] = pixels
+        if isinstance(opts.get("modalities"), list):
+            opts["modalities"] = tuple(opts["modalities"])
+        extra = params.get("parameters")
+        if isinstance(extra, Mapping):
+            opts.update(extra)
+        auto = params.get("auto_seed") is True
+        if auto:
+            opts.pop("seed", None)
+        return cls.build(prompt, model, **opts).recorded(params)
 
 
 def order_for(request: Request, model: Model | None, api: str | None = None) -> Order:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from .._exceptions import (
@@ -170,10 +171,15 @@ class Transport:
                 params: Mapping[str, str] | None = None, stream: bool = False,
                 timeout: Timeout = None, cancel: threading.Event | None = None,
                 deadline: float | None = None,
-                on_retry: Callable[[int, float], None] | None = None) -> requests.Response:
+                on_retry: Callable[[int, float], None] | None = None,
+                on_send: Callable[[bool], None] | None = None) -> requests.Response:
         """Send with retries; return a 2xx response or raise the mapped error.
 
         ``deadline`` is a ``time.monotonic()`` instant after which no attempt starts or waits.
+        ``on_send(True)`` runs as each try goes out and ``on_send(False)`` when a try ends with
+        a whole error answer or never connected: in between, the service may be generating (and
+        billing) whatever else happens. An error answer that was billed (``usage`` without a
+        zero ``cost``) is never retried: another try would be billed again, unreserved.
         """
         if data is not None:
             self.check_body(data)
@@ -181,12 +187,18 @@ class Transport:
         self.gate.wait(self._sleep, cancel)  # a sibling thread was told to slow down: so are we
         while True:
             self._check(cancel, deadline)
+            if on_send is not None:
+                on_send(True)
             response, error = self._attempt(method, path, data, params, stream, timeout,
                                             cancel, deadline)
             if response is not None:
                 return response
             assert error is not None
+            if on_send is not None and not error.unfinished:  # answered, or never connected
+                on_send(False)
             if error.status is not None and error.status not in RETRYABLE_STATUSES:
+                raise error
+            if error.usage is not None and error.usage.cost != 0:
                 raise error
             if attempt >= self.max_retries:
                 error.metadata.setdefault("attempts", attempt + 1)
@@ -246,7 +258,12 @@ class Transport:
                 "Client(timeout=...) for slow models")
         if failure == "connect-timeout":
             return RequestTimeoutError(f"timed out connecting to {self.base_url}")
-        return APIConnectionError(f"cannot reach {self.base_url}: {failure}")
+        if failure == "not-connected":
+            return APIConnectionError(f"cannot reach {self.base_url}: the connection was refused "
+                                      "or the host is unknown")
+        error = APIConnectionError(f"cannot reach {self.base_url}: {failure}")
+        error.unfinished = True  # the connection broke after the request may have gone out
+        return error
 
     def _status_error(self, response: requests.Response) -> ImageGenError:
         """The mapped error for a 4xx/5xx response; a body that breaks off is a connection error."""
@@ -260,10 +277,15 @@ class Transport:
             response.status_code, content, retry_after=response.headers.get("Retry-After"),
             request_id=response.headers.get("X-Generation-Id"))
 
-    def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        """GET a JSON document (listings, records) with retries and typed errors."""
+    def get_json(self, path: str, params: Mapping[str, str] | None = None, *,
+                 deadline: float | None = None) -> Any:
+        """GET a JSON document (listings, records) with retries and typed errors.
+
+        ``deadline`` (seconds) bounds this GET instead of the client's whole-call deadline.
+        """
         response = self.request("GET", path, params=params, stream=True,
-                                deadline=_deadline(self.limits.deadline))
+                                deadline=_deadline(deadline if deadline is not None
+                                                   else self.limits.deadline))
         return loads(read_body(response, self.limits.max_response_bytes), f"the response to GET {path}")
 
 
@@ -314,6 +336,10 @@ def _failure_kind(exc: requests.exceptions.RequestException) -> str:
         return "invalid"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "connect-timeout"
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    if isinstance(exc, requests.exceptions.ConnectionError) and isinstance(
+            reason, urllib3.exceptions.NewConnectionError):
+        return "not-connected"  # refused or unresolvable: the request never left
     if isinstance(exc, requests.exceptions.Timeout):
         return "read-timeout"
     return type(exc).__name__

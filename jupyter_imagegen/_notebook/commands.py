@@ -100,10 +100,16 @@ def _config(magics: ImageGenMagics, words: list[str]) -> Table:
 
 
 def _spent(client: Client) -> str:
-    """Real spend only: an offline client's simulated prices are not money spent."""
+    """Real spend only: an offline client's simulated prices are not money spent.
+
+    What is pending (unfinished calls, answers without cost) is said apart: it is counted
+    against the limit but not billed yet, as far as the client knows.
+    """
+    pending = f", {money(client.pending)} of it pending" if client.pending else ""
     if is_offline_client(client):
-        return f"$0.00 (offline; simulated prices total {money(client.spent)}, not charged)"
-    return money(client.spent)
+        return (f"$0.00 (offline; simulated prices total {money(client.spent)}{pending}, "
+                "not charged)")
+    return money(client.spent) + (f" ({money(client.pending)} pending)" if client.pending else "")
 
 
 def _key_limit(client: Client) -> str:

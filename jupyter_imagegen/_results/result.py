@@ -1,19 +1,20 @@
 """Generated images and results: lazy decoding, lossless saving, notebook display.
 
-The bytes the model sent are kept as they came: saving writes them unchanged (plus metadata) and
+The bytes the model sent are kept as they came: saving splices metadata in without re-encoding
+(and leaves a signed image byte for byte, its metadata in a sidecar: :mod:`.provenance`), and
 display hands them straight to the front end, so nothing is re-encoded on the way. A
 :class:`GeneratedImage` holds one image's original bytes and decodes them on first use,
 pixel-capped (:mod:`.safeimage`); what a page is handed is raster by magic bytes.
 
 Results sit below the core that makes them, so the two back-references a result keeps (the
-request that made it, and the client that continues it with ``edit``) are typed as the small
+request that made it, and the client that continues it with ``edit`` or runs it again with
+``rerun``) are typed as the small
 :class:`Recipe` and :class:`Maker` protocols, which the core's ``Request`` and ``Client`` meet.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,9 +28,11 @@ from .._exceptions import InvalidInputError
 from .._version import __version__
 from .._wire.common import ChatCompletion, Usage
 from .._wire.dataurl import EXTENSIONS, encode_data_url
-from .files import atomic_write, claim_name, png_with_text, safe_name, slug
+from .credentials import ContentCredentials, check_credentials
+from .files import atomic_write, claim_name, safe_name, slug
 from .labels import SIMULATED, is_offline_result, money
 from .marimo import MarimoDisplay
+from .provenance import FileParts, file_parts
 from .safeimage import open_image, page_image
 
 __all__ = ["GeneratedImage", "ImageResult", "Maker", "Recipe"]
@@ -46,13 +49,26 @@ class Recipe(Protocol):
     def aspect_ratio(self) -> str | None: ...
     @property
     def size(self) -> str | None: ...
+    @property
+    def images(self) -> Sequence[str]: ...
+    @property
+    def messages(self) -> Sequence[Mapping[str, Any]]: ...
+
+    def again(self, **changes: Any) -> Recipe:
+        """A copy with ``changes`` (generate options), its seed kept."""
+        ...
 
 
 class Maker(Protocol):
-    """The client that made a result (the core's ``Client`` is one): ``edit`` continues with it."""
+    """The client that made a result (the core's ``Client`` is one).
+
+    ``edit`` continues with it, ``send`` runs its request again.
+    """
 
     def edit(self, result: ImageResult, prompt: str, model: str | None = None,
              **options: Any) -> ImageResult: ...
+
+    def send(self, request: Any) -> ImageResult: ...
 
 
 @dataclass(eq=False)
@@ -63,6 +79,7 @@ class GeneratedImage:
     mime: str
     index: int = 0
     _pil: Image.Image | None = field(default=None, repr=False)
+    _credentials: ContentCredentials | None = field(default=None, repr=False)
 
     @property
     def image(self) -> Image.Image:
@@ -75,6 +92,28 @@ class GeneratedImage:
     def size(self) -> tuple[int, int]:
         """``(width, height)`` in pixels."""
         return self.image.size
+
+    @property
+    def credentials(self) -> ContentCredentials:
+        """The image's C2PA Content Credentials: signed or not, by whom, still valid or not.
+
+        Checked once (the bytes never change) with ``c2pa-python`` when installed; without it a
+        signed image says ``unchecked``, never ``valid``.
+        """
+        if self._credentials is None:
+            self._credentials = check_credentials(self.data, self.mime)
+        return self._credentials
+
+    def file_parts(self, meta: Mapping[str, Any]) -> FileParts:
+        """The bytes a writer puts on disk for this image with ``meta``, and its sidecar.
+
+        A signed image keeps its bytes exactly (its metadata goes to the sidecar); any other
+        gets ``meta`` in the file (see :mod:`.provenance`).
+        """
+        meta = {**meta, "image_index": self.index}
+        signed = self.credentials
+        return file_parts(self.data, self.mime, meta,
+                          credentials=signed.as_dict() if signed.present else None)
 
     @property
     def extension(self) -> str:
@@ -212,6 +251,34 @@ class ImageResult(MarimoDisplay):
                                     "client.generate(prompt, images=result) instead")
         return client.edit(self, prompt, model, **kwargs)
 
+    def rerun(self, **changes: Any) -> ImageResult:
+        """Send the request that made this result again: same prompt, model, options and seed.
+
+        Where the model honours seeds, the same request gives the same image; ``changes`` (any
+        generate option: ``aspect_ratio="1:1"``, ``model=``...) alter it and keep the rest. A
+        result opened from a file (``ig.open``) whose request had input images that the file
+        does not hold needs them again as ``images=``.
+        """
+        client, request = self._client, self.request
+        if client is None or request is None:
+            raise InvalidInputError("this result has no request to run again; generate it with "
+                                    "the kit (or open a file the kit wrote with ig.open)")
+        for what, recorded, kept, option in (
+                ("input image(s)", "input_images", request.images, "images"),
+                ("message(s) of history", "input_messages", request.messages, "messages")):
+            count = self.params.get(recorded)
+            if isinstance(count, int) and count and not kept and option not in changes:
+                raise InvalidInputError(
+                    f"this image was made from {count} {what} that its file does not hold; "
+                    f"pass them again: rerun({option}=...)")
+        return client.send(request.again(**changes))
+
+    @property
+    def seed(self) -> int | None:
+        """The seed the request was sent with (given, or chosen by the kit); ``None`` if none."""
+        seed = self.params.get("seed")
+        return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
     # -- provenance ---------------------------------------------------------------------------
 
     def metadata(self) -> dict[str, Any]:
@@ -241,7 +308,11 @@ class ImageResult(MarimoDisplay):
         return is_offline_result(self)
 
     def caption(self) -> str:
-        """One line: model, image sizes, cost (marked simulated offline) and time."""
+        """One line: model, image sizes, cost (marked simulated offline), time, and C2PA.
+
+        An image signed with Content Credentials says whether its signature validates and by
+        whom (checked, with ``c2pa-python``; "not checked" without it).
+        """
         parts = [self.model]
         if self.generated:
             sizes = sorted({f"{g.size[0]}x{g.size[1]}" for g in self.generated})
@@ -256,12 +327,14 @@ class ImageResult(MarimoDisplay):
             parts.append(f"{self.elapsed:.1f}s")
         if self.cached:
             parts.append("cached")
+        labels = sorted({g.credentials.label(short=True) for g in self.generated} - {""})
+        parts.extend(labels)
         return " · ".join(parts)
 
     # -- saving -------------------------------------------------------------------------------
 
     def save(self, target: str | os.PathLike[str] = ".", *, overwrite: bool = False) -> list[Path]:
-        """Write every image, unchanged, with its metadata; return the paths written.
+        """Write every image with its metadata; return the paths written.
 
         ``target`` is a directory, a file name (``"fox.png"``; indexed when there are several
         images), or a pattern with ``{index}``, ``{model}``, ``{prompt}``, ``{id}`` and ``{ext}``
@@ -270,19 +343,15 @@ class ImageResult(MarimoDisplay):
         PNGs carry the metadata as ``iTXt`` chunks, other formats in a ``.json`` sidecar.
         """
         meta = self.metadata()
-        text_meta = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in meta.items()
-                     if v is not None}
         paths = []
         for g in self.generated:
             path = self._path_for(Path(os.fspath(target)), g, overwrite=overwrite)
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                tagged = png_with_text(g.data, g.mime, {**text_meta, "image_index": str(g.index)})
-                if tagged is not None:
-                    atomic_write(path, tagged)
-                else:  # not a PNG (or a damaged one): the bytes as they came, plus a sidecar
-                    atomic_write(path, g.data)
-                    sidecar = json.dumps({**meta, "image_index": g.index}, indent=2).encode()
+                parts = g.file_parts(meta)
+                atomic_write(path, parts.data)
+                sidecar = parts.sidecar_bytes()
+                if sidecar is not None:
                     atomic_write(path.with_name(path.name + ".json"), sidecar)
             except BaseException:
                 with contextlib.suppress(OSError):  # our empty claim on the name, if still empty

@@ -1,7 +1,8 @@
 """A per-folder (or per-notebook) store of every generated image, searchable from Python.
 
-Images are written with :meth:`ImageResult.save` (the original bytes, metadata in the PNG or a
-JSON sidecar) under ``<store>/<yyyy-mm>/``, and one JSON line per image is appended to
+Images are written with :meth:`ImageResult.save` (a signed image byte for byte with a JSON
+sidecar; others with their metadata and the XMP AI mark in the file, see :mod:`.provenance`) under
+``<store>/<yyyy-mm>/``, and one JSON line per image, the request as sent, is appended to
 ``<store>/index.jsonl``. The index is append-only: each line goes out in a single ``write`` on an
 ``O_APPEND`` descriptor, so two kernels appending at once interleave whole lines, never bytes. A line
 torn by a crash is skipped when reading, and the next writer starts on a fresh line.
@@ -32,8 +33,10 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw, ImageFont
 
 from .._exceptions import InvalidInputError
+from .credentials import ContentCredentials, check_credentials
 from .labels import SIMULATED
-from .result import ImageResult
+from .reopen import read_file
+from .result import GeneratedImage, ImageResult
 from .safeimage import open_image, safe_to_link
 
 __all__ = ['ImageStore', 'StoreEntry', 'contact_sheet', 'export_html', 'header_size', 'parse_lines']
@@ -89,7 +92,7 @@ def _well_formed(record: Any) -> bool:
                                                   and isinstance(record[k], int))
                         for k in ("width", "height"))
                 and all(record.get(k) is None or isinstance(record[k], str)
-                        for k in ("mime", "sha256", "generation_id"))
+                        for k in ("mime", "sha256", "generation_id", "credentials"))
                 and isinstance(record.get(SIMULATED, False), bool))
     except (TypeError, ValueError, OverflowError):
         return False
@@ -191,6 +194,9 @@ def _card(entry: StoreEntry, base: Path) -> str:
         meta.append(f"{entry.width}x{entry.height}")
     if entry.cost is not None:
         meta.append(f"{SIMULATED} ${entry.cost:.4f}" if entry.simulated else f"${entry.cost:.4f}")
+    signed = entry.credentials.label()  # checked now, from the file as it is
+    if signed:
+        meta.append(signed)
     alt = html.escape(entry.prompt)
     image = f'<img src="{src}" alt="{alt}" title="{alt}">'
     link = f'<a href="{html.escape(href)}">{image}</a>' if linkable else image
@@ -255,6 +261,8 @@ except ImportError:  # pragma: no cover - Windows: O_APPEND alone
 
 
 _INDEX = "index.jsonl"
+#: What ``import_folder`` looks at: the image files the kit writes.
+_IMPORTABLE = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg")
 _STALE_TMP_SECONDS = 600.0  # a save takes milliseconds; an older temporary file is a crash's
 _FORMAT = 1
 
@@ -279,6 +287,16 @@ class StoreEntry:
     sha256: str | None = None
     #: True when the image came from the offline renderer: ``cost`` was simulated, nobody paid.
     simulated: bool = False
+
+    @property
+    def credentials(self) -> ContentCredentials:
+        """The file's C2PA Content Credentials, checked now (``state`` ``none`` when unsigned)."""
+        try:
+            with open(self.path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return ContentCredentials("unknown")
+        return check_credentials(data, self.mime)
 
     @property
     def image(self) -> Image.Image:
@@ -322,8 +340,8 @@ class ImageStore:
     def orphans(self) -> list[Path]:
         """Image files in the store that no index entry names (a save killed before indexing).
 
-        ``add_orphans()`` is not offered: their provenance is in the PNG metadata or the
-        ``.json`` sidecar, so they can be inspected, then re-added or deleted by hand.
+        Their provenance is in the file's metadata or its ``.json`` sidecar:
+        ``import_folder(store.directory)`` indexes them where they are.
         """
         known = {(self.directory / r["path"]).resolve() for r in self._load()}
         return sorted(p for p in self.directory.glob("*/*")
@@ -364,21 +382,71 @@ class ImageStore:
                 entries.append(self._entry(known[digest]))
                 continue
             (path,) = replace(result, generated=(g,)).save(pattern)
-            width, height = header_size(g.data)
-            record = {
-                "v": _FORMAT, "path": path.relative_to(self.directory).as_posix(),
-                "prompt": result.prompt, "model": result.model,
-                "requested_model": result.requested_model, "generation_id": result.id,
-                "provider": result.provider, "created": result.created, "cost": result.cost,
-                "params": dict(result.params), "index": g.index, "mime": g.mime,
-                "width": width, "height": height, "sha256": digest, "bytes": len(g.data),
-            }
-            if result.offline:  # absent for real answers, as in what save() writes
-                record[SIMULATED] = True
+            record = self._record(result, g, path)
             self._append(record)
             known[digest] = record
             entries.append(self._entry(record))
         return entries
+
+    def _record(self, result: ImageResult, g: GeneratedImage, path: Path) -> dict[str, Any]:
+        """The index line of one image: the request as sent (``params``, the kit's seed too)."""
+        data = g.data
+        width, height = header_size(data)
+        record: dict[str, Any] = {
+            "v": _FORMAT, "path": path.relative_to(self.directory).as_posix(),
+            "prompt": result.prompt, "model": result.model,
+            "requested_model": result.requested_model, "generation_id": result.id,
+            "provider": result.provider, "created": result.created, "cost": result.cost,
+            "params": dict(result.params), "index": g.index, "mime": g.mime,
+            "width": width, "height": height, "sha256": hashlib.sha256(data).hexdigest(),
+            "bytes": len(data),
+        }
+        if result.offline:  # absent for real answers, as in what save() writes
+            record[SIMULATED] = True
+        if g.credentials.present:  # what the check said when it was added
+            record["credentials"] = g.credentials.state
+        return record
+
+    def import_folder(self, folder: str | os.PathLike[str], *,
+                      recursive: bool = True) -> list[StoreEntry]:
+        """Add every image the kit wrote under ``folder``; return their entries.
+
+        Each file is read as ``ig.open`` reads it (its metadata, XMP or ``.json`` sidecar);
+        files that hold no recipe of the kit's are skipped. Files from elsewhere are copied in
+        (signed ones byte for byte); files already inside the store that no entry names (see
+        :meth:`orphans`) are indexed where they are. Bytes already in the store are not added
+        twice.
+        """
+        root = Path(os.fspath(folder))
+        if not root.is_dir():
+            raise InvalidInputError(f"{str(root)!r} is not a folder")
+        paths = sorted(p for p in (root.rglob("*") if recursive else root.glob("*"))
+                       if p.is_file() and not p.name.startswith(".")
+                       and p.suffix.lower() in _IMPORTABLE and p.name != _INDEX)
+        orphans = set(self.orphans())
+        entries: list[StoreEntry] = []
+        with self._lock:
+            for path in paths:
+                try:
+                    result, _ = read_file(path)
+                except InvalidInputError:
+                    continue  # not an image the kit wrote
+                if path.resolve() in {o.resolve() for o in orphans}:
+                    record = self._record(result, result.generated[0], path)
+                    self._append(record)
+                    entries.append(self._entry(record))
+                elif self._inside_store(path):
+                    continue  # indexed already
+                else:
+                    entries.extend(self._add(result, dedupe=True))
+        return entries
+
+    def _inside_store(self, path: Path) -> bool:
+        try:
+            path.resolve().relative_to(self.directory.resolve())
+        except ValueError:
+            return False
+        return True
 
     def _append(self, record: Mapping[str, Any]) -> None:
         """One ``write`` of one line on an ``O_APPEND`` descriptor: concurrent appends stay whole."""

@@ -12,7 +12,6 @@ What a model accepts is read in ONE place, :func:`model_choices`, from the clien
 from __future__ import annotations
 
 import io
-import json
 import re
 import time
 from typing import TYPE_CHECKING, Any
@@ -22,17 +21,32 @@ from PIL import Image
 from .._core.inputs import to_image_urls
 from .._exceptions import ImageGenError, InvalidInputError, redact
 from .._results.labels import price_label, prices_simulated, shown_price
+from .._results.reopen import read_recipe
 from .._results.result import GeneratedImage, ImageResult
 from .._results.safeimage import page_image
-from .._wire.dataurl import decode_data_url
-from .._wire.pngmeta import add_png_text
+from .._wire.dataurl import decode_data_url, sniff_mime
 
 if TYPE_CHECKING:
     from .._core.client import Client
 
-__all__ = ["HOW_TO_GET_MODELS", "PREVIEW_PX", "THUMB_PX", "WIDGET_TEXT", "download", "error_text",
-           "history_entry", "image_reply", "input_image", "key_left", "model_choices", "preview",
-           "request_options"]
+__all__ = [
+    "HOW_TO_GET_MODELS",
+    "MAX_DROP_BYTES",
+    "PREVIEW_PX",
+    "THUMB_PX",
+    "WIDGET_TEXT",
+    "download",
+    "download_sidecar",
+    "dropped_recipe",
+    "error_text",
+    "history_entry",
+    "image_reply",
+    "input_image",
+    "key_left",
+    "model_choices",
+    "preview",
+    "request_options",
+]
 
 #: Longest side of gallery thumbnails: small enough that a long history stays cheap to save.
 THUMB_PX = 160
@@ -143,18 +157,26 @@ def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
 def download(result: ImageResult, index: int) -> tuple[bytes, str, str]:
     """``(bytes, mime, file name)`` of one image as ``result.save()`` would write it.
 
-    PNGs carry the same ``iTXt`` metadata as ``save()`` (prompt, model, parameters, cost...);
-    other formats are the original bytes. The name is made of the prompt and the time.
+    The file carries what ``save()`` puts in it (PNG text chunks, the XMP AI mark); an image
+    signed with C2PA Content Credentials comes byte for byte as the provider sent it (its
+    metadata then travels as a second file, :func:`download_sidecar`). The name is made of the
+    prompt and the time.
     """
     image = result.generated[index]
-    meta = result.metadata()
-    text = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in meta.items() if v is not None}
-    data = add_png_text(image.data, {**text, "image_index": str(image.index)}) \
-        if image.mime == "image/png" else image.data
+    parts = image.file_parts(result.metadata())
     slug = _UNSAFE.sub("-", result.prompt.strip()).strip("-._")[:40].strip("-._") or "image"
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
     suffix = f"-{image.index + 1}" if len(result.generated) > 1 else ""
-    return data, image.mime, f"{slug}-{stamp}{suffix}{image.extension}"
+    return parts.data, image.mime, f"{slug}-{stamp}{suffix}{image.extension}"
+
+
+def download_sidecar(result: ImageResult, index: int) -> bytes | None:
+    """The ``NAME.json`` sidecar a download of a signed image comes with; ``None`` otherwise.
+
+    Unsigned files hold their metadata themselves, so they come alone (one file per click).
+    """
+    parts = result.generated[index].file_parts(result.metadata())
+    return parts.sidecar_bytes() if parts.signed else None
 
 
 def image_reply(result: ImageResult | None, kind: str, key: str,
@@ -172,6 +194,9 @@ def image_reply(result: ImageResult | None, kind: str, key: str,
     image = result.generated[index]
     if kind == "download":
         data, mime, name = download(result, index)
+        sidecar = download_sidecar(result, index)
+        if sidecar is not None:  # a signed image: its bytes untouched, the recipe beside them
+            return {**reply, "mime": mime, "name": name, "sidecar": f"{name}.json"}, [data, sidecar]
         return {**reply, "mime": mime, "name": name}, [data]
     width, height = image.size
     data, mime = page_image(image.data, image.mime, index=image.index)
@@ -201,3 +226,41 @@ def error_text(exc: BaseException) -> str:
 
 #: Gallery entries kept in the synced state (``results`` keeps every result in Python).
 MAX_HISTORY = 50
+
+
+#: The largest dropped file the kernel reads for a recipe (an image, or its sidecar).
+MAX_DROP_BYTES = 64 * 1024 * 1024
+
+
+def dropped_recipe(files: list[tuple[str, bytes]]) -> tuple[dict[str, Any], str] | None:
+    """The widget settings recorded in dropped files the kit wrote, and the name they came from.
+
+    ``files`` are ``(name, bytes)``: an image the kit saved, or its ``.json`` sidecar (a signed
+    image keeps its recipe only there), or both. The settings are the picker's and controls':
+    prompt, model, aspect ratio, size, number of images and seed. ``None`` when none holds one.
+    """
+    images = [(n, d) for n, d in files if sniff_mime(d) in _PAGE_RASTER]
+    sidecars = [(n, d) for n, d in files if n.lower().endswith(".json")]
+    sidecar = sidecars[0][1] if sidecars else None
+    meta, source = None, ""
+    for name, data in images or [("", b"")]:
+        meta = read_recipe(data, sniff_mime(data) or "", sidecar) if data or sidecar else None
+        if meta is not None:
+            source = name or (sidecars[0][0] if sidecars else "")
+            break
+    if meta is None:
+        return None
+    recorded = meta.get("parameters")
+    params: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+    model = meta.get("requested_model") or meta.get("model")
+    settings: dict[str, Any] = {"prompt": str(meta.get("prompt", ""))}
+    if isinstance(model, str) and model:
+        settings["model"] = model
+    for name, key in (("aspect_ratio", "aspect_ratio"), ("image_size", "size")):
+        value = params.get(key)
+        settings[name] = value if isinstance(value, str) else ""
+    for name in ("seed", "n"):
+        value = params.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            settings[name] = value
+    return settings, source

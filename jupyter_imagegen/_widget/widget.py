@@ -284,12 +284,50 @@ class ImageGenWidget(anywidget.AnyWidget):
                 self.clear_history()
             elif kind == "refresh-models":
                 self.refresh_models()
+            elif kind == "drop":
+                self._take_drop(content, _buffers)
             elif kind in ("full", "download"):
                 key, index = str(content.get("key")), int(content.get("index", 0))
                 reply, buffers = wd.image_reply(self._by_key.get(key), kind, key, index)
                 self.send(reply, buffers=buffers)
         except Exception as exc:
             self.error = wd.error_text(exc)
+
+    def _take_drop(self, content: dict[str, Any], buffers: object) -> None:
+        """Files dropped on the page: a kit-written image (or sidecar) restores its settings.
+
+        Anything else that is an image becomes the input image, as a drop always did.
+        """
+        names = content.get("names")
+        blobs = [bytes(b) for b in buffers] if isinstance(buffers, (list, tuple)) else []
+        if not isinstance(names, list) or len(names) != len(blobs) or not blobs:
+            return
+        files = [(str(n), b) for n, b in zip(names, blobs, strict=True) if len(b) <= wd.MAX_DROP_BYTES]
+        found = wd.dropped_recipe(files)
+        if found is None:
+            image = next(((n, b) for n, b in files if not n.lower().endswith(".json")), None)
+            if image is None:
+                self.error = "That file is not an image, nor the .json sidecar of one the kit saved."
+                return
+            data, mime = wd.input_image(image[1])
+            with self.hold_sync():  # the name first: the page draws the thumbnail on the image
+                self.input_name = Path(image[0]).name or "image"
+                self.input_mime = mime
+                self.input_image = data
+            return
+        settings, source = found
+        with self.hold_sync():
+            for name, value in settings.items():
+                setattr(self, name, value)
+            if "seed" not in settings:
+                self.seed = None
+            self.clear_input_image()
+            self.error = ""
+            shown = [settings.get("model", ""), settings.get("aspect_ratio", ""),
+                     settings.get("image_size", ""),
+                     f"seed {settings['seed']}" if "seed" in settings else ""]
+            self.status_text = (f"Settings restored from {Path(source).name or 'the dropped file'}: "
+                                f"{', '.join(p for p in shown if p)}.")
 
     # -- worker threads -------------------------------------------------------------------------
 

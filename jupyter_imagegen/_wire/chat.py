@@ -24,6 +24,7 @@ from .common import (
 )
 from .errors import (
     error_from_envelope,
+    with_usage,
 )
 from .sse import is_done
 
@@ -100,6 +101,7 @@ class StreamAccumulator:
         self._image_count = 0
         self._text: list[str] = []
         self._reasoning: list[str] = []
+        self._refusal: list[str] = []
         self._images: list[ImagePayload] = []
         self._usage: Any = None
         self._meta: dict[str, Any] = {}
@@ -122,10 +124,11 @@ class StreamAccumulator:
             if key in chunk and key not in self._meta:
                 self._meta[key] = chunk[key]
         request_id = as_str(self._meta.get("id"))
-        if chunk.get("error"):
-            raise error_from_envelope(chunk, status=200, request_id=request_id)
         if chunk.get("usage"):
             self._usage = chunk["usage"]
+        if chunk.get("error"):
+            raise with_usage(error_from_envelope(chunk, status=200, request_id=request_id),
+                             self._usage)
         text: list[str] = []
         reasoning: list[str] = []
         new_images: list[ImagePayload] = []
@@ -135,20 +138,24 @@ class StreamAccumulator:
             if not isinstance(choice, Mapping):
                 continue
             if choice.get("error"):
-                raise error_from_envelope(choice, status=200, request_id=request_id)
+                raise with_usage(error_from_envelope(choice, status=200, request_id=request_id),
+                                 self._usage)
             delta = choice.get("delta")
             delta = delta if isinstance(delta, Mapping) else {}
             text.append(text_of(delta.get("content")))
             if isinstance(delta.get("reasoning"), str):
                 reasoning.append(delta["reasoning"])
+            if isinstance(delta.get("refusal"), str):
+                self._refusal.append(delta["refusal"])
             found = images_of(delta.get("images"), start=self._image_count + len(new_images))
             new_images.extend(found)
             finish = as_str(choice.get("finish_reason")) or finish
             native = as_str(choice.get("native_finish_reason"))
             self._native = native or self._native
         if finish == "error":
-            raise ProviderError("the provider reported an error mid-stream (finish_reason='error')",
-                                status=200, request_id=request_id)
+            raise with_usage(ProviderError(
+                "the provider reported an error mid-stream (finish_reason='error')",
+                status=200, request_id=request_id), self._usage)
         self._finish = finish or self._finish
         update = StreamUpdate(text="".join(text), reasoning="".join(reasoning),
                               images=tuple(new_images), finish_reason=finish)
@@ -173,6 +180,7 @@ class StreamAccumulator:
             finish_reason=self._finish,
             native_finish_reason=self._native,
             usage=Usage.from_json(self._usage),
+            refusal="".join(self._refusal) or None,
         )
 
 
@@ -256,24 +264,27 @@ def parse_chat_completion(obj: Any, *, status: int = 200) -> ChatCompletion:
         raise ResponseError("the response has no choices", request_id=request_id)
     texts: list[str] = []
     reasoning: list[str] = []
+    refusals: list[str] = []
     images: list[ImagePayload] = []
     finish = native = None
     for choice in choices:
         if not isinstance(choice, Mapping):
             continue
         if choice.get("error"):
-            raise error_from_envelope(choice, status=status, request_id=request_id)
+            raise with_usage(error_from_envelope(choice, status=status, request_id=request_id),
+                             obj.get("usage"))
         message = choice.get("message")
         message = message if isinstance(message, Mapping) else {}
         texts.append(text_of(message.get("content")))
-        if isinstance(message.get("reasoning"), str):
-            reasoning.append(message["reasoning"])
+        for name, kept in (("reasoning", reasoning), ("refusal", refusals)):
+            if isinstance(message.get(name), str):
+                kept.append(message[name])
         images.extend(images_of(message.get("images"), start=len(images)))
         finish = finish or as_str(choice.get("finish_reason"))
         native = native or as_str(choice.get("native_finish_reason"))
     if finish == "error":
-        raise ProviderError("the provider reported an error (finish_reason='error')",
-                            status=status, request_id=request_id)
+        raise with_usage(ProviderError("the provider reported an error (finish_reason='error')",
+                                       status=status, request_id=request_id), obj.get("usage"))
     created = obj.get("created")
     return ChatCompletion(
         id=request_id,
@@ -286,4 +297,5 @@ def parse_chat_completion(obj: Any, *, status: int = 200) -> ChatCompletion:
         finish_reason=finish,
         native_finish_reason=native,
         usage=Usage.from_json(obj.get("usage")),
+        refusal="".join(refusals) or None,
     )

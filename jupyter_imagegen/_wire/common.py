@@ -138,20 +138,31 @@ class ChatCompletion:
     finish_reason: str | None
     native_finish_reason: str | None
     usage: Usage
+    #: ``message.refusal`` (the spec's "Refusal message if content was refused"), when sent.
+    refusal: str | None = None
 
     def require_images(self) -> ChatCompletion:
-        """Return self, or raise :class:`NoImageError` explaining why there are no images."""
+        """Return self, or raise :class:`NoImageError` explaining why there are no images.
+
+        The error keeps the answer's ``usage``: a reply without an image is still billed (its
+        tokens, docs ``usage-accounting.mdx``: usage comes "with every response"), and the spend
+        guard counts what it cost.
+        """
         if self.images:
             return self
         said = f" The model said: {self.text.strip()[:300]!r}." if self.text.strip() else ""
-        raise NoImageError(
+        if self.refusal:
+            said += f" It refused: {self.refusal.strip()[:300]!r}."
+        error = NoImageError(
             f"The response contains no image (finish_reason={self.finish_reason!r}, "
             f"native_finish_reason={self.native_finish_reason!r}).{said} {NO_IMAGE_CAUSES}",
-            text=self.text,
+            text=self.text or self.refusal or "",
             finish_reason=self.finish_reason,
             native_finish_reason=self.native_finish_reason,
             request_id=self.id,
         )
+        error.usage = self.usage
+        raise error
 
 
 def created_of(value: Any) -> int | None:

@@ -33,7 +33,7 @@ from .._exceptions import (
     RateLimitError,
     RequestTimeoutError,
 )
-from .common import as_float, loads
+from .common import Usage, as_float, loads
 
 __all__ = [
     "IMAGE_ONLY_SERVER_ERROR",
@@ -47,6 +47,7 @@ __all__ = [
     "parse_retry_after",
     "retry_delay",
     "route_refusal",
+    "with_usage",
 ]
 
 #: Statuses worth retrying: timeouts, rate limits and provider trouble. Never 400/401/402/403.
@@ -186,6 +187,18 @@ def error_from_envelope(
     error = cls(message, hint=_HINTS.get(numeric or 0), **kwargs)
     error.retry_after = retry_after
     error.refusal, error.endpoint_hint = refusal, hint
+    return with_usage(error, obj.get("usage"))
+
+
+def with_usage(error: ImageGenError, usage: Any) -> ImageGenError:
+    """``error``, keeping the ``usage`` object of the answer it came in (when it has one).
+
+    An error envelope beside ``usage`` (a 200 whose choice failed with ``finish_reason: "error"``
+    after the provider produced tokens, docs ``errors-and-debugging.mdx`` "Error inside a 200")
+    is a billed answer: the spend guard counts ``usage.cost``, and a retry would bill again.
+    """
+    if isinstance(usage, Mapping) and usage and error.usage is None:
+        error.usage = Usage.from_json(usage)
     return error
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from .._exceptions import ResponseError
 from .common import ChatCompletion, ImagePayload, Usage, as_str, created_of, loads
 from .dataurl import sniff_mime
-from .errors import images_error
+from .errors import images_error, with_usage
 from .listings import ImageModelInfo, ImageParameter, parse_image_models
 from .sizes import IMAGES_ASPECT_RATIOS, IMAGES_RESOLUTIONS, images_pixel_size, parse_size
 from .sse import is_done
@@ -148,7 +148,7 @@ def parse_images_response(
                             request_id=generation_id)
     request_id = _str_or_none(obj.get("id")) or generation_id
     if obj.get("error"):
-        raise images_error(obj, status=status, request_id=request_id)
+        raise with_usage(images_error(obj, status=status, request_id=request_id), obj.get("usage"))
     data = obj.get("data")
     if not isinstance(data, list):
         raise ResponseError("the Image API response has no 'data' list", request_id=request_id)

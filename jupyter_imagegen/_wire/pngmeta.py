@@ -20,18 +20,44 @@ def _chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
 
+def _keyword(key: str) -> bytes:
+    return key.encode("latin-1", "replace")[:79] or b"comment"
+
+
 def add_png_text(png: bytes, text: Mapping[str, str]) -> bytes:
-    """Return ``png`` with one UTF-8 ``iTXt`` chunk per item inserted after ``IHDR``."""
+    """Return ``png`` with one UTF-8 ``iTXt`` chunk per item inserted after ``IHDR``.
+
+    Text chunks already there under the same keywords are dropped (saving a file the kit
+    wrote again replaces its fields instead of piling up a second copy); the rest stay as
+    they were.
+    """
     if not png.startswith(_SIGNATURE) or png[12:16] != b"IHDR":
         raise ValueError("not a PNG file (missing signature or IHDR)")
     ihdr_end = 8 + 8 + struct.unpack(">I", png[8:12])[0] + 4
     chunks = []
     for key, value in text.items():
-        keyword = key.encode("latin-1", "replace")[:79] or b"comment"
         # keyword \0 compression-flag compression-method language \0 translated-keyword \0 text
-        payload = keyword + b"\0\0\0\0\0" + value.encode("utf-8")
+        payload = _keyword(key) + b"\0\0\0\0\0" + value.encode("utf-8")
         chunks.append(_chunk(b"iTXt", payload))
-    return png[:ihdr_end] + b"".join(chunks) + png[ihdr_end:]
+    return png[:ihdr_end] + b"".join(chunks) + _without(png, ihdr_end, {_keyword(k) for k in text})
+
+
+def _without(png: bytes, pos: int, keywords: set[bytes]) -> bytes:
+    """The chunks from ``pos`` on, less the text chunks named by ``keywords``."""
+    if not keywords:
+        return png[pos:]
+    kept = []
+    while pos + 12 <= len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        end = pos + 12 + length
+        named = kind in (b"tEXt", b"iTXt", b"zTXt") and \
+            png[pos + 8:end - 4].partition(b"\0")[0] in keywords
+        if not named:
+            kept.append(png[pos:end])
+        pos = end
+        if kind == b"IEND":
+            break
+    return b"".join(kept) + png[pos:]
 
 
 def read_png_text(png: bytes) -> dict[str, str]:

@@ -22,6 +22,7 @@ from ._faults import FAULT_KINDS, Fault, FaultQueue, parse_fault_spec
 from ._records import GenerationRecord, RecordedRequest, RecordList
 from ._render import parse_prompt, render
 from ._server import LocalServer
+from ._signing import Signing
 
 __all__ = [
     "FAULT_KINDS",
@@ -32,6 +33,7 @@ __all__ = [
     "ModelSpec",
     "RecordList",
     "RecordedRequest",
+    "Signing",
     "build_catalogue",
     "model_json",
     "parse_fault_spec",

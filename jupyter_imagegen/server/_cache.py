@@ -31,8 +31,11 @@ class RenderCache:
     a burst of identical requests from rendering the same picture on every thread.
     """
 
-    def __init__(self, maxsize: int = 64) -> None:
+    def __init__(self, maxsize: int = 64, *,
+                 sign: Callable[[bytes, str], bytes] | None = None) -> None:
         self.maxsize = maxsize
+        #: Signs a finished image's bytes (``LocalServer(sign=...)``); cached answers are signed.
+        self.sign = sign
         self._items: OrderedDict[Hashable, str] = OrderedDict()
         self._lock = threading.Lock()
         self._pending: dict[Hashable, threading.Lock] = {}
@@ -60,6 +63,10 @@ class RenderCache:
                     self._items.popitem(last=False)
                 self._pending.pop(key, None)
         return value
+
+    def finish(self, data: bytes, mime: str) -> bytes:
+        """A final image's bytes as the server sends them: signed when signing is on."""
+        return self.sign(data, mime) if self.sign is not None else data
 
     def clear(self) -> None:
         """Forget every cached image."""

@@ -5,6 +5,15 @@ The shapes follow recorded OpenRouter traffic (see the protocol notes): ``provid
 ``image_tokens`` and ``cost``. ``system_fingerprint`` follows the OpenAPI spec: required and
 nullable on ``ChatResult`` (so ``null`` there), optional *string* on ``ChatStreamChunk`` (so
 omitted from chunks: ``@openrouter/sdk`` rejects a ``null`` there).
+
+Answers without an image come in the spec's shapes (OpenRouterTeam/docs openapi at c26125a5, as
+generated into the ``openrouter`` SDK): text only (what public threads report from image models,
+danny-avila/LibreChat#9514, BoltAI/BoltAI#398), ``message.refusal`` with ``content: null``
+(``ChatAssistantMessage.refusal``, "Refusal message if content was refused"), or
+``message.tool_calls`` with ``finish_reason: "tool_calls"`` (``ChatToolCall``,
+``ChatFinishReasonEnum``). Each is billed for its tokens and carries ``usage.cost``, since
+"OpenRouter automatically returns detailed usage information with every response" (docs
+``usage-accounting.mdx``).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import re
 import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jupyter_imagegen._wire.dataurl import encode_data_url, is_base64, plain_data_url
@@ -30,19 +39,47 @@ PROVIDER = "jupyter-imagegen offline"
 BAD_BASE64_URL = "data:image/png;base64,iVBORw0KGgo%%%%not*valid*base64!!"
 
 
+#: What an answer without an image says instead (the ``refusal`` and ``tool-call`` faults).
+REFUSAL = "I can't create that image."
+TOOL = "generate_image"
+#: The usage an OpenAI-compatible gateway passes on when it reports no cost: OpenAI's own
+#: ``CompletionUsage`` (prompt, completion and total tokens, OpenAI API reference). The
+#: ``no-cost`` fault answers with it, ``no-usage`` with no usage at all; both are still billed.
+_OPENAI_USAGE = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
 @dataclass(frozen=True)
 class Answer:
-    """The content of one reply and its usage."""
+    """The content of one reply, its usage as sent, and what the server bills for it."""
 
     text: str
     reasoning: str | None
     urls: tuple[str, ...]
     usage: dict[str, Any]
+    refusal: str | None = None
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    #: The full usage the server bills, when the answer sends less (``no-cost``, ``no-usage``).
+    bill: dict[str, Any] | None = None
+
+    @property
+    def billed_usage(self) -> dict[str, Any]:
+        """The usage the server bills and records, whatever the answer sends."""
+        return self.bill if self.bill is not None else self.usage
 
     @property
     def cost(self) -> float:
-        """Simulated cost in USD."""
-        return float(self.usage["cost"])
+        """Simulated cost in USD (billed whether or not the usage sent says so)."""
+        return float(self.billed_usage["cost"])
+
+    @property
+    def finish(self) -> str:
+        """``finish_reason``: ``tool_calls`` for a tool call, else ``stop``."""
+        return "tool_calls" if self.tool_calls else "stop"
+
+    def unreported(self, kind: str) -> Answer:
+        """The same answer with its usage cut to OpenAI's (``no-cost``) or left out (``no-usage``)."""
+        usage = {k: self.usage[k] for k in _OPENAI_USAGE} if kind == "no-cost" else {}
+        return replace(self, usage=usage, bill=self.billed_usage)
 
 
 def _tokens(text: str | None) -> int:
@@ -81,20 +118,28 @@ def _image_urls(req: ChatRequest, cache: RenderCache) -> tuple[str, ...]:
         def make(variant: int = variant) -> str:
             image = render(req.prompt, req.seed, req.size, variant=variant, inputs=req.inputs,
                            style=req.spec.style)
-            return encode_data_url(encode_image(image, req.spec.mime), req.spec.mime)
+            raw = cache.finish(encode_image(image, req.spec.mime), req.spec.mime)
+            return encode_data_url(raw, req.spec.mime)
 
         urls.append(cache.get(key, make))
     return tuple(urls)
 
 
 def compose(req: ChatRequest, cache: RenderCache, *, drop_images: bool = False,
-            bad_base64: bool = False) -> Answer:
-    """Render (or fetch from the cache) the reply to a valid request."""
+            bad_base64: bool = False, reply: str | None = None) -> Answer:
+    """Render (or fetch from the cache) the reply to a valid request.
+
+    ``reply`` ``"refusal"`` or ``"tool-call"`` answers with that instead of an image.
+    """
     seed = seed_for(req.prompt, req.seed)
+    drop_images = drop_images or reply in ("refusal", "tool-call")
     images = req.wants_images and not drop_images
     text, reasoning = _texts(req, images, seed)
     if drop_images and req.wants_images:
         text = f"I could not draw {req.prompt.strip()!r} this time; here is a description instead."
+    refusal, calls = _instead(req, reply)
+    if refusal is not None or calls:
+        text = ""
     urls = _image_urls(req, cache) if images else ()
     if bad_base64 and urls:
         urls = (BAD_BASE64_URL, *urls[1:])
@@ -103,7 +148,8 @@ def compose(req: ChatRequest, cache: RenderCache, *, drop_images: bool = False,
     per_image = tokens_per_image(req.spec.id, order)
     image_tokens = per_image * len(urls)
     prompt_tokens = max(1, _tokens(req.prompt)) + 258 * len(req.inputs)
-    text_tokens = _tokens(text) + _tokens(reasoning)
+    text_tokens = _tokens(text) + _tokens(reasoning) + _tokens(refusal) + _tokens(
+        "".join(c["function"]["arguments"] for c in calls))
     prompt_cost, completion_cost = req.spec.cost(prompt_tokens, text_tokens, order, per_image)
     usage = {
         "prompt_tokens": prompt_tokens,
@@ -118,7 +164,18 @@ def compose(req: ChatRequest, cache: RenderCache, *, drop_images: bool = False,
         "completion_tokens_details": {"reasoning_tokens": _tokens(reasoning),
                                       "image_tokens": image_tokens},
     }
-    return Answer(text, reasoning, urls, usage)
+    return Answer(text, reasoning, urls, usage, refusal, calls)
+
+
+def _instead(req: ChatRequest, reply: str | None) -> tuple[str | None, tuple[dict[str, Any], ...]]:
+    """The refusal text or the tool call an answer gives instead of an image (spec shapes)."""
+    if reply == "refusal":
+        return REFUSAL, ()
+    if reply == "tool-call":
+        call = {"id": f"call_{seed_for(req.prompt, req.seed):08x}", "type": "function",
+                "function": {"name": TOOL, "arguments": json.dumps({"prompt": req.prompt})}}
+        return None, (call,)
+    return None, ()
 
 
 def _images(urls: tuple[str, ...], start: int = 0) -> list[dict[str, Any]]:
@@ -137,17 +194,22 @@ def _head(gen_id: str, model: str, created: int, obj: str) -> dict[str, Any]:
 def completion_json(gen_id: str, created: int, req: ChatRequest, answer: Answer,
                     choice_error: dict[str, Any] | None = None) -> dict[str, Any]:
     """The non-streaming body; ``choice_error`` puts an error on the choice (HTTP 200)."""
-    message: dict[str, Any] = {"role": "assistant", "content": answer.text, "refusal": None,
-                               "reasoning": answer.reasoning}
+    silent = answer.refusal is not None or bool(answer.tool_calls)
+    message: dict[str, Any] = {"role": "assistant", "content": None if silent else answer.text,
+                               "refusal": answer.refusal, "reasoning": answer.reasoning}
     if answer.urls:
         message["images"] = _images(answer.urls)
-    choice: dict[str, Any] = {"logprobs": None, "finish_reason": "stop",
-                              "native_finish_reason": "STOP", "index": 0, "message": message}
+    if answer.tool_calls:
+        message["tool_calls"] = list(answer.tool_calls)
+    choice: dict[str, Any] = {"logprobs": None, "finish_reason": answer.finish,
+                              "native_finish_reason": answer.finish.upper(), "index": 0,
+                              "message": message}
     if choice_error is not None:
         choice.update(finish_reason="error", native_finish_reason="ERROR", error=choice_error)
     body = _head(gen_id, req.spec.id, created, "chat.completion")
     body["choices"] = [choice]
-    body["usage"] = answer.usage
+    if answer.usage:
+        body["usage"] = answer.usage
     return body
 
 
@@ -168,7 +230,7 @@ def stream_chunks(gen_id: str, created: int, req: ChatRequest, answer: Answer,
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         body = _head(gen_id, req.spec.id, created, "chat.completion.chunk")
         body["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish,
-                            "native_finish_reason": "STOP" if finish else None,
+                            "native_finish_reason": finish.upper() if finish else None,
                             "logprobs": None}]
         return body
 
@@ -187,7 +249,13 @@ def stream_chunks(gen_id: str, created: int, req: ChatRequest, answer: Answer,
         return
     for i, url in enumerate(answer.urls):
         yield chunk({"role": "assistant", "content": "", "images": _images((url,), i)})
-    yield chunk({"role": "assistant", "content": ""}, "stop")
+    for piece in _split(answer.refusal or ""):
+        yield chunk({"role": "assistant", "content": "", "refusal": piece})
+    for i, call in enumerate(answer.tool_calls):
+        yield chunk({"role": "assistant", "content": "", "tool_calls": [{"index": i, **call}]})
+    yield chunk({"role": "assistant", "content": ""}, answer.finish)
+    if not answer.usage:
+        return
     final = _head(gen_id, req.spec.id, created, "chat.completion.chunk")
     final["choices"] = []
     final["usage"] = answer.usage

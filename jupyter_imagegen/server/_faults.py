@@ -23,7 +23,13 @@ FAULT_KINDS = {
     "choice-error": "HTTP 200 with an error on the choice and finish_reason 'error'",
     "stream-error": "an error chunk in the middle of a stream (non-streaming: like choice-error)",
     "cut-stream": "the connection closes in the middle of the image data",
-    "no-image": "a valid answer with text only and no image",
+    "cut-after-image": "a stream's connection closes after its images, before [DONE] "
+                       "(non-streaming: like cut-stream)",
+    "no-image": "a valid answer with text only and no image (billed for its tokens)",
+    "refusal": "a valid answer with message.refusal, content null and no image (billed)",
+    "tool-call": "a valid answer with message.tool_calls, finish_reason 'tool_calls', no image",
+    "no-cost": "a valid answer whose usage has tokens and no cost (still billed: see /generation)",
+    "no-usage": "a valid answer with no usage object (still billed: see /generation)",
     "bad-base64": "an image data URL whose base64 is malformed",
     "slow": "no failure, only `delay` seconds (keep-alive comments when streaming)",
     **{code: f"HTTP {row.status}: error.availability code {code!r} (docs' example shape)"
@@ -68,11 +74,17 @@ class Fault:
     ``metadata.retry_after_seconds``; ``path`` (default ``/chat/completions``, ``"*"`` for all)
     and ``model`` restrict which requests consume it.
 
+    Every answer the server sends is billed as its usage says, and recorded for
+    ``GET /generation`` even when the client went away (a timeout, a cancel) or the connection
+    was cut after the generation finished, as the real service finishes and bills it;
+    ``no-cost`` and ``no-usage`` leave the cost out of the answer, not out of the bill.
+
     With ``path="/images"`` (the Image API) the kinds read: ``stream-error`` is a
     ``{"type": "error"}`` event after the first image's partials (non-streaming: a 502 failed
     generation), ``error-200`` a 200 error envelope (streaming: a lone error event), ``cut-stream``
-    cuts the first completed image, ``no-image`` returns ``data: []``, ``bad-base64`` breaks the
-    first ``b64_json``.
+    cuts the first completed image, ``no-image`` (and ``refusal``, ``tool-call``) returns
+    ``data: []``, ``bad-base64`` breaks the first ``b64_json``, ``no-cost`` answers with OpenAI's
+    Images usage (``input_tokens``, ``output_tokens``, ``total_tokens``).
     """
 
     kind: str

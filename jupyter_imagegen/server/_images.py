@@ -2,7 +2,9 @@
 
 Pictures come from the same renderer and cache as the chat path; generations are recorded with
 ``api_type: "image"``; scripted faults with ``path="/images"`` apply. Billing is all-or-nothing, as
-the docs say: failed, cut or imageless generations are not recorded.
+the docs say (55128d8c): failed or imageless generations are not recorded. A generation that
+finished is billed even if its answer never arrived whole (a connection cut in transit, a broken
+image, a client that went away: ``cancelled: true``), as the service bills what it generated.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,11 +59,27 @@ class ImagesAnswer:
     partials: tuple[tuple[str, ...], ...]
     usage: dict[str, Any]
 
+    def sent_usage(self, kind: str | None) -> dict[str, Any] | None:
+        """The usage the answer carries (the bill is ``usage`` whatever it says).
+
+        ``no-cost``: OpenAI's Images shape, with no cost (``input_tokens``, ``output_tokens``,
+        ``total_tokens``: OpenAI API reference, images ``usage``); ``no-usage``: none; else the
+        recorded OpenRouter shape.
+        """
+        if kind == "no-usage":
+            return None
+        if kind == "no-cost":
+            usage = self.usage
+            return {"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"],
+                    "total_tokens": usage["total_tokens"]}
+        return self.usage
+
 
 # -- rendering ---------------------------------------------------------------------------------
 
 
-def _encode(image: Image.Image, req: ImagesRequest) -> str:
+def _encode(image: Image.Image, req: ImagesRequest, cache: RenderCache | None = None) -> str:
+    """Base64 of the encoded image; ``cache`` given (a final image), signed when signing is on."""
     if req.compression is not None and req.mime in ("image/jpeg", "image/webp"):
         buffer = io.BytesIO()
         quality = max(1, req.compression)
@@ -71,6 +90,8 @@ def _encode(image: Image.Image, req: ImagesRequest) -> str:
         raw = buffer.getvalue()
     else:
         raw = encode_image(image, req.mime)
+    if cache is not None:
+        raw = cache.finish(raw, req.mime)
     return base64.b64encode(raw).decode("ascii")
 
 
@@ -111,7 +132,7 @@ def _variant(req: ImagesRequest, cache: RenderCache, variant: int,
         return cache.get((*key, "partial", k, partials),
                          lambda: _encode(_partial(picture(), k, partials), req))
 
-    final = cache.get(key, lambda: _encode(picture(), req))
+    final = cache.get(key, lambda: _encode(picture(), req, cache))
     return final, tuple(preview(k) for k in range(partials))
 
 
@@ -141,15 +162,22 @@ def compose_images(req: ImagesRequest, cache: RenderCache, *, partials: bool = F
 
 
 def _record(handler: Handler, gen_id: str, req: ImagesRequest, answer: ImagesAnswer, *,
-            streamed: bool, started: float) -> None:
+            streamed: bool, started: float, cancelled: bool = False) -> None:
+    """Bill a generation that made images (all-or-nothing: one without images is free)."""
+    if not answer.images:
+        return
     usage = answer.usage
     handler.server.app.generations.append(ImageGenerationRecord(
         id=gen_id, model=req.spec.id, created=time.time(), total_cost=usage["cost"],
         prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
         image_tokens=usage["completion_tokens"], reasoning_tokens=0,
         num_images=len(answer.images), num_input_images=len(req.inputs), streamed=streamed,
-        finish_reason="stop", latency=time.monotonic() - started,
+        finish_reason="stop", latency=time.monotonic() - started, cancelled=cancelled,
     ))
+
+
+#: Fault kinds that answer without an image on the Image API (``data: []``, not billed).
+_NO_IMAGE = ("no-image", "refusal", "tool-call")
 
 
 def _stream_error(fault: Fault) -> dict[str, Any]:
@@ -197,14 +225,15 @@ def handle_images(handler: Handler, body: bytes, fault: Fault | None) -> None:
         status = err["code"] if isinstance(err["code"], int) and err["code"] >= 400 else 502
         handler._write_json(status, {"error": err}, headers)
         return
-    answer = compose_images(req, app.cache, drop_images=kind == "no-image")
+    answer = compose_images(req, app.cache, drop_images=kind in _NO_IMAGE)
     data = [{"b64_json": b64, "media_type": req.mime} for b64 in answer.images]
     if kind == "bad-base64" and data:
         data[0]["b64_json"] = BAD_BASE64
-    obj = {"created": int(time.time()), "data": data, "usage": answer.usage}
-    if answer.images and kind not in ("cut-stream", "bad-base64"):
-        _record(handler, gen_id, req, answer, streamed=False, started=started)
-    handler._write_json(200, obj, headers, cut=kind == "cut-stream")
+    obj: dict[str, Any] = {"created": int(time.time()), "data": data}
+    if (usage := answer.sent_usage(kind)) is not None:
+        obj["usage"] = usage
+    _record(handler, gen_id, req, answer, streamed=False, started=started)  # before the write
+    handler._write_json(200, obj, headers, cut=kind in ("cut-stream", "cut-after-image"))
 
 
 def _event(obj: dict[str, Any]) -> bytes:
@@ -213,6 +242,30 @@ def _event(obj: dict[str, Any]) -> bytes:
 
 def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | None,
             delay: float, started: float) -> None:
+    """The SSE answer; a generation whose client went away mid-stream is still billed."""
+    kind = fault.kind if fault else None
+    made: list[ImagesAnswer] = []
+    billed: list[bool] = []
+
+    def bill(cancelled: bool = False) -> None:  # once, as the generation ends
+        if made and not billed:
+            billed.append(True)
+            _record(handler, gen_id, req, made[0], streamed=True, started=started,
+                    cancelled=cancelled)
+
+    try:
+        _send_stream(handler, req, gen_id, fault, delay, made, bill)
+    except OSError:  # the client left: the generation runs to the end, and is billed
+        if kind not in ("error-200", "stream-error"):
+            made[:] = made or [compose_images(req, handler.server.app.cache,
+                                              drop_images=kind in _NO_IMAGE)]
+            bill(cancelled=True)
+        raise
+
+
+def _send_stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | None,
+                 delay: float, made: list[ImagesAnswer], bill: Callable[[], None]) -> None:
+    """Partials, completed images, ``[DONE]``; ``bill()`` as the generation ends (or is cut)."""
     app = handler.server.app
     kind = fault.kind if fault else None
     handler._open_stream(gen_id, delay)
@@ -220,7 +273,8 @@ def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | No
         handler._chunk(_event({"type": "error", "error": _stream_error(fault)}))
         handler._chunk()
         return
-    answer = compose_images(req, app.cache, partials=True, drop_images=kind == "no-image")
+    answer = compose_images(req, app.cache, partials=True, drop_images=kind in _NO_IMAGE)
+    made.append(answer)
     created = int(time.time())
     last = len(answer.images) - 1
     for i, (b64, previews) in enumerate(zip(answer.images, answer.partials, strict=True)):
@@ -235,16 +289,19 @@ def _stream(handler: Handler, req: ImagesRequest, gen_id: str, fault: Fault | No
                                 "created": created}
         if kind == "bad-base64" and i == 0:
             done["b64_json"] = BAD_BASE64
-        if i == last:
-            done["usage"] = answer.usage
+        if i == last and (usage := answer.sent_usage(kind)) is not None:
+            done["usage"] = usage
         parts = sse_parts(done)
-        if kind == "cut-stream" and i == 0:
+        if kind == "cut-stream" and i == 0:  # cut in transit: the generation finished
+            bill()
             event = b"".join(parts)
             handler._chunk(event[: len(event) // 2])
             handler._hang_up()
             return
         handler._chunk(*parts)
+    bill()
+    if kind == "cut-after-image":  # every image (and the usage) arrived; [DONE] never does
+        handler._hang_up()
+        return
     handler._chunk(encode_sse("[DONE]"))
-    if answer.images and kind != "bad-base64":
-        _record(handler, gen_id, req, answer, streamed=True, started=started)
     handler._chunk()

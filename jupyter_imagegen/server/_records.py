@@ -80,6 +80,8 @@ class GenerationRecord:
     streamed: bool
     finish_reason: str
     latency: float
+    #: The client went away before it read the answer (the generation still ran and is billed).
+    cancelled: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The ``data`` object of ``GET /api/v1/generation?id=``."""
@@ -89,11 +91,11 @@ class GenerationRecord:
             "id": self.id, "upstream_id": None, "total_cost": self.total_cost,
             "cache_discount": None, "upstream_inference_cost": None,
             "created_at": f"{created}.000Z", "model": self.model, "app_id": None,
-            "streamed": self.streamed, "cancelled": False,
+            "streamed": self.streamed, "cancelled": self.cancelled,
             "provider_name": "jupyter-imagegen offline", "latency": ms,
             "moderation_latency": None, "generation_time": ms,
             "finish_reason": self.finish_reason,
-            "native_finish_reason": "STOP" if self.finish_reason == "stop" else None,
+            "native_finish_reason": self.finish_reason.upper() if self.finish_reason else None,
             "tokens_prompt": self.prompt_tokens, "tokens_completion": self.completion_tokens,
             "native_tokens_prompt": self.prompt_tokens,
             "native_tokens_completion": self.completion_tokens,

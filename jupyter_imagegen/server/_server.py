@@ -23,6 +23,7 @@ from ._httpserver import HTTPServer
 from ._images_catalog import ImageApiModel, build_image_catalogue
 from ._records import GenerationRecord, RecordedRequest, RecordList
 from ._render import RenderCache
+from ._signing import Signing
 
 __all__ = ["LocalServer"]
 
@@ -61,9 +62,13 @@ class LocalServer:
     connections are served at once (the rest get a quick 503). A loopback server answers only
     requests whose ``Host`` is its loopback name and port; a non-loopback bind needs
     ``allow_remote=True`` *and* an ``api_key``, and warns on stderr. ``latency`` delays every
-    generation; ``catalogue_aliases`` serves real model ids
+    generation; ``record_delay`` holds each generation record back from ``GET /generation`` for
+    that many seconds, as the real service does (the bill itself counts at once);
+    ``catalogue_aliases`` serves real model ids
     (``google/gemini-2.5-flash-image`` ...) with the offline renderer so notebooks written for the
-    service run unchanged. Use it as a context manager or with :meth:`start` / :meth:`stop`::
+    service run unchanged. ``sign=Signing(certificates, key)`` signs every image with C2PA
+    Content Credentials, as providers do (needs ``c2pa-python``). Use it as a context manager or
+    with :meth:`start` / :meth:`stop`::
 
         with LocalServer() as srv:
             client = Client(base_url=srv.base_url, api_key="offline")
@@ -87,6 +92,8 @@ class LocalServer:
         request_timeout: float | None = 60.0,
         read_timeout: float | None = 30.0,
         max_connections: int = 256,
+        sign: Signing | None = None,
+        record_delay: float = 0.0,
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise ValueError(f"refusing to bind {host!r}: the local server accepts any key and is "
@@ -100,14 +107,15 @@ class LocalServer:
             raise ValueError("read_timeout must be > 0 (or None for no whole-request deadline)")
         if max_connections < 1:
             raise ValueError("max_connections must be >= 1")
-        if latency < 0 or keepalive_interval <= 0:
-            raise ValueError("latency must be >= 0 and keepalive_interval > 0")
+        if latency < 0 or keepalive_interval <= 0 or record_delay < 0:
+            raise ValueError("latency and record_delay must be >= 0 and keepalive_interval > 0")
         if request_timeout is not None and request_timeout <= 0:
             raise ValueError("request_timeout must be > 0 (or None to wait forever)")
         self.host = host
         self._port = port
         self.api_key = api_key
         self.latency = latency
+        self.record_delay = record_delay
         self.max_body_bytes = max_body_bytes
         self.keepalive_interval = keepalive_interval
         self.access_log = access_log
@@ -116,7 +124,9 @@ class LocalServer:
         self.max_connections = int(max_connections)
         self.catalogue: dict[str, ModelSpec] = build_catalogue(catalogue_aliases)
         self.image_catalogue: dict[str, ImageApiModel] = build_image_catalogue(catalogue_aliases)
-        self.cache = RenderCache(cache_size)
+        #: Signs every image with C2PA Content Credentials (``None``: images come unsigned).
+        self.signing = sign
+        self.cache = RenderCache(cache_size, sign=sign.sign if sign is not None else None)
         self.faults = FaultQueue()
         self._dropped_cost = 0.0
         self.requests: RecordList[RecordedRequest] = RecordList(
@@ -201,16 +211,20 @@ class LocalServer:
     # -- state used by the handler -------------------------------------------------------------
 
     def record(self, gen_id: str, req: ChatRequest, answer: Answer, *, streamed: bool,
-               latency: float) -> GenerationRecord:
-        """Remember a completed generation for ``GET /generation`` and :attr:`generations`."""
-        details = answer.usage["completion_tokens_details"]
+               latency: float, finish: str = "stop", cancelled: bool = False) -> GenerationRecord:
+        """Remember a billed generation for ``GET /generation`` and :attr:`generations`.
+
+        ``cancelled`` marks one whose client went away before the answer was read: the
+        generation ran to the end and is billed in full (the providers that cannot cancel).
+        """
+        usage = answer.billed_usage
+        details = usage["completion_tokens_details"]
         record = GenerationRecord(
             id=gen_id, model=req.spec.id, created=time.time(), total_cost=answer.cost,
-            prompt_tokens=answer.usage["prompt_tokens"],
-            completion_tokens=answer.usage["completion_tokens"],
+            prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
             image_tokens=details["image_tokens"], reasoning_tokens=details["reasoning_tokens"],
             num_images=len(answer.urls), num_input_images=len(req.inputs), streamed=streamed,
-            finish_reason="stop", latency=latency,
+            finish_reason=finish, latency=latency, cancelled=cancelled,
         )
         self.generations.append(record)
         return record
@@ -219,8 +233,13 @@ class LocalServer:
         self._dropped_cost += record.total_cost  # the key's usage survives the log's bound
 
     def generation(self, gen_id: str) -> GenerationRecord | None:
-        """The generation with this id, if this server made it."""
-        return next((g for g in self.generations if g.id == gen_id), None)
+        """The generation with this id, if this server made it and ``record_delay`` has passed.
+
+        The real record appears some time after the answer (clients retry the 404s of the first
+        seconds: RooCodeInc/Roo-Code#915, AbanteAI/LoCoDiff-bench#46); the bill is immediate.
+        """
+        shown = time.time() - self.record_delay
+        return next((g for g in self.generations if g.id == gen_id and g.created <= shown), None)
 
     @property
     def total_cost(self) -> float:

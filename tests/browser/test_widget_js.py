@@ -36,7 +36,7 @@ class FakeModel {
   get(name) { return this.state[name]; }
   set(name, value) { this.state[name] = value; this.fire("change:" + name); }
   save_changes() {}
-  send(msg) { this.sent.push(msg); }
+  send(msg, _callbacks, buffers) { this.sent.push(msg); this.sentBuffers = buffers; }
   on(name, fn) { (this.handlers[name] ||= []).push(fn); }
   off(name, fn) { this.handlers[name] = (this.handlers[name] || []).filter((f) => f !== fn); }
   fire(name, ...args) { for (const fn of [...(this.handlers[name] || [])]) fn(...args); }
@@ -252,6 +252,51 @@ def test_picker_and_header_say_a_price_is_simulated(widget_page: Page, server: L
       price: 0.039, simulated: true, accepts_images: false, aspect_ratios: [], sizes: []}],
       model: 'offline/sketch'})""")
     expect(header).to_have_text("$0.039/image (simulated)")
+
+
+def test_a_drop_goes_to_the_kernel_with_its_bytes(widget_page: Page) -> None:
+    """A dropped image and its sidecar travel as buffers: the kernel decides (restore or input)."""
+    page = widget_page
+    sent = page.evaluate("""async () => {
+      const image = new File([new Uint8Array([137, 80, 78, 71, 1, 2, 3])], 'fox.png', {type: 'image/png'});
+      const sidecar = new File(['{"prompt": "a fox"}'], 'fox.png.json', {type: 'application/json'});
+      const text = new File(['hello'], 'notes.txt', {type: 'text/plain'});
+      const dt = new DataTransfer(); for (const f of [image, sidecar, text]) dt.items.add(f);
+      document.querySelector('.ig-drop').dispatchEvent(
+        new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+      await new Promise((ok) => setTimeout(ok, 100));
+      return {msg: window.model.sent.at(-1),
+              sizes: (window.model.sentBuffers || []).map((b) => b.byteLength)};
+    }""")
+    assert sent == {"msg": {"type": "drop", "names": ["fox.png", "fox.png.json"]}, "sizes": [7, 19]}
+    assert page.evaluate("() => window.model.get('input_name')") == ""  # the kernel sets it
+    page.evaluate("""() => { const dt = new DataTransfer();
+      dt.items.add(new File(['x'], 'notes.txt', {type: 'text/plain'}));
+      document.querySelector('.ig-drop').dispatchEvent(
+        new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})); }""")
+    expect(page.locator(".ig-error")).to_have_text(
+        "notes.txt is not a PNG, JPEG, WebP or GIF image, nor an image's .json sidecar.")
+
+
+def test_a_signed_download_saves_the_image_and_its_sidecar(widget_page: Page) -> None:
+    page = widget_page
+    page.evaluate("() => window.result('r1', 'a signed square', 'rgb(255,0,0)')")
+    downloads: list[Any] = []
+    page.on("download", lambda d: downloads.append(d))
+    page.evaluate("""async () => {
+      const image = await png('rgb(255,0,0)');
+      const sidecar = new DataView(new TextEncoder().encode('{"prompt": "a signed square"}').buffer);
+      window.model.fire('msg:custom', {type: 'download', key: 'r1', index: 0, mime: 'image/png',
+        name: 'square.png', sidecar: 'square.png.json'}, [image, sidecar]);
+    }""")
+    for _ in range(50):  # both arrive as download events (no prompt in between)
+        if len(downloads) >= 2:
+            break
+        page.wait_for_timeout(100)
+    by_name = {d.suggested_filename: Path(d.path()).read_bytes() for d in downloads}
+    assert set(by_name) == {"square.png", "square.png.json"}
+    assert by_name["square.png"][:4] == b"\x89PNG"
+    assert by_name["square.png.json"] == b'{"prompt": "a signed square"}'
 
 
 def test_the_key_line_shows_what_the_service_says_is_left(widget_page: Page) -> None:

@@ -115,6 +115,29 @@ def test_chat_mid_stream_error(base: str, srv: Any) -> None:
     assert last.choices[0].finish_reason == "error"
 
 
+@pytest.mark.parametrize("kind", ["refusal", "tool-call", "no-image", "no-cost", "no-usage"])
+def test_chat_answers_without_an_image_or_cost(base: str, srv: Any, kind: str) -> None:
+    # Billed answers that carry no image, or no cost: the spec's shapes, JSON and stream.
+    srv.faults.push(Fault(kind, model=CHAT_MODEL), times=2)
+    wire = chat(base)
+    result = check(components.ChatResult, wire.body)
+    assert extra(components.ChatResult, wire.json()) == set()
+    message = result.choices[0].message
+    if kind == "refusal":
+        assert message.refusal and message.content is None and not message.images
+    if kind == "tool-call":
+        assert result.choices[0].finish_reason == "tool_calls"
+        (call,) = message.tool_calls
+        assert call.type == "function" and json.loads(call.function.arguments)["prompt"]
+    if kind in ("no-cost", "no-usage"):
+        assert message.images and "cost" not in wire.json().get("usage", {})
+    events, done = sse_data(chat(base, stream=True).body)
+    assert done
+    for event in events:
+        check(components.ChatStreamChunk, event)
+        assert extra(components.ChatStreamChunk, json.loads(event)) == set()
+
+
 STATUSES = {400: "BadRequest", 401: "Unauthorized", 402: "PaymentRequired", 403: "Forbidden",
             404: "NotFound", 408: "RequestTimeout", 413: "PayloadTooLarge",
             422: "UnprocessableEntity", 429: "TooManyRequests", 500: "InternalServer",
