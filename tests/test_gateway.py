@@ -297,3 +297,24 @@ def test_the_upstream_key_never_reaches_a_student(upstream: LocalServer, ledger:
         assert UPSTREAM_KEY not in text
     jo = ledger.student("jo")
     assert jo is not None and jo.spent == 0 and jo.reserved == 0
+
+
+def test_a_settlement_that_fails_once_is_retried(upstream: LocalServer, ledger: Ledger,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    token = ledger.add_student("kim", 1.0)
+    real = Ledger.settle
+    failures = []
+
+    def flaky(self: Ledger, *args: object, **kwargs: object) -> bool:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("database went away for a moment")
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Ledger, "settle", flaky)
+    with running_gateway(upstream, ledger) as gw:
+        assert post_json(f"{gw.base_url}/chat/completions", CHAT_BODY, token).status_code == 200
+        assert _wait(lambda: (ledger.student("kim") or ledger.student("?")).calls == 1)
+    kim = ledger.student("kim")
+    assert failures == [1] and kim is not None and kim.reserved == 0
+    assert to_usd(kim.spent) == pytest.approx(billed(upstream))

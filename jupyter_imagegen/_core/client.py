@@ -45,7 +45,7 @@ from .._exceptions import (
     ResponseError,
 )
 from .._results.result import GeneratedImage, ImageResult
-from .._wire.account import KeyInfo, parse_key_info
+from .._wire.account import KeyInfo
 from .._wire.common import ChatCompletion, loads
 from .._wire.dataurl import lift_data_urls
 from .._wire.listings import parse_models
@@ -173,8 +173,8 @@ class Client(SpendAccount):
         return self._transport.max_retries
 
     def key_info(self) -> KeyInfo | None:
-        """``GET /key``: the key's limit and what is left (a gateway: the budget); see :func:`key_info`."""
-        return key_info(self._transport.get_json)
+        """``GET /key``: the key's limit and what is left (a gateway: the budget); ``None`` if unsaid."""
+        return self._transport.key_info()
 
     @property
     def cache(self) -> ReplayCache | None:
@@ -504,18 +504,6 @@ def quote_request(client: Client, model: Model | None, request: Request, order: 
         return Quote(usd * max(1, order.images), usd * order.expected_images, "your price",
                      "Client(prices=...)", order.images, expected_images=order.expected_images)
     return client.catalogue.quote(model, order, api, fetch=fetch or client.spend_limit is not None)
-
-
-def key_info(get_json: Callable[[str], Any]) -> KeyInfo | None:
-    """What the service says of the key in use (``GET /key``): its limit and what is left.
-
-    Behind a classroom gateway that is the student's budget. ``None`` when the service does not
-    say (no key, an error, a server without the route): never raised into a front end.
-    """
-    try:
-        return parse_key_info(get_json("key"))
-    except ImageGenError:
-        return None
 
 
 def read_watched(response: requests.Response, adapter: Adapter, request: Request, call: _Call,

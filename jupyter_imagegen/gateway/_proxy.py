@@ -38,6 +38,8 @@ log = logging.getLogger("jupyter_imagegen.gateway")
 _FORWARD = ("content-type", "accept", "http-referer", "x-title", "x-openrouter-title",
             "x-openrouter-categories", "user-agent")
 _PATHS = {"chat": "chat/completions", "images": "images"}
+#: Tries to settle a finished call (settling twice counts once, so a retry is safe).
+SETTLE_ATTEMPTS = 6
 
 
 def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -224,6 +226,14 @@ async def _settle(state: GatewayState, held: Reservation, bill: Bill, how: str,
     else:  # cut before the bill: the upstream may have charged; the hold is what counts
         cost, outcome = held.amount, "settled"
         log.warning("a call ended (%s) without usage.cost: charged its reservation", how)
-    await state.run(state.ledger.settle, held, cost, generation_id=bill.generation_id,
-                    prompt=prompt, outcome=outcome)
+    for attempt in range(SETTLE_ATTEMPTS):  # a database that blinks must not keep the hold
+        try:
+            await state.run(state.ledger.settle, held, cost, generation_id=bill.generation_id,
+                            prompt=prompt, outcome=outcome)
+            break
+        except Exception:
+            if attempt == SETTLE_ATTEMPTS - 1:
+                raise
+            log.warning("settling a call failed (attempt %d); retrying", attempt + 1)
+            await anyio.sleep(min(5.0, 0.2 * 2 ** attempt))
     state.finished(held, bill)

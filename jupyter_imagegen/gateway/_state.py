@@ -104,8 +104,11 @@ class GatewayState:
         except httpx.HTTPError:
             return None  # not cached: the Hub may be back in a moment
         user: str | None = None
-        if answer.status_code == 200:
-            model = answer.json()
+        try:
+            model = answer.json() if answer.status_code == 200 else None
+        except ValueError:  # not the Hub's JSON: nobody is vouched for
+            model = None
+        if model is not None:
             scopes = model.get("scopes") if isinstance(model, dict) else None
             if isinstance(model, dict) and model.get("kind", "user") == "user" and \
                     isinstance(model.get("name"), str) and self._hub_scoped(scopes):
