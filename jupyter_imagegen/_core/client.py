@@ -44,6 +44,7 @@ from .._exceptions import (
     RequestTimeoutError,
     ResponseError,
 )
+from .._results.labels import prices_simulated, shown_basis
 from .._results.result import GeneratedImage, ImageResult
 from .._wire.common import ChatCompletion, loads
 from .._wire.dataurl import lift_data_urls
@@ -392,6 +393,8 @@ class Client(SpendAccount):
         self._check(request, model, api)
         order = order_for(request, model, api)
         quote = quote_request(self, model, request, order, api)
+        if prices_simulated(self, request.model):  # offline: a refusal says the price is simulated
+            quote = replace(quote, basis=shown_basis(quote.basis, simulated=True))
         with self._guard.reserve(request.model, quote) as held, \
                 self._ledger.running(held, call, request.model) as settlement:
             if call.remote is None:
