@@ -345,6 +345,12 @@ class Client(SpendAccount):
         return compare(self, prompts, models, concurrency=concurrency, executor=executor,
                        progress=progress, **options)
 
+    def matrix(self, prompt: str, model: str | None = None, **options: Any) -> Comparison:
+        """A prompt matrix (``"a {red|blue} fox at {dawn|dusk}"``), priced whole, as a grid."""
+        from .matrix import run_matrix
+
+        return run_matrix(self, prompt, model, **options)
+
     # -- the send chain -------------------------------------------------------------------------
 
     def send(self, request: Request, *, stream: bool = False,
