@@ -307,18 +307,11 @@ class Client(SpendAccount):
 
         The request that made ``result`` is reused with the new prompt and the images as input,
         so its shape (ratio, size, seed, provider) carries over; the model defaults to its own.
+        ``mask=`` (a PIL mask or a pixel box) edits one region and keeps the rest bit for bit.
         """
-        extra = options.pop("images", None)
-        inputs: list[object] = list(result.generated)
-        if extra is not None:
-            inputs += extra if isinstance(extra, (list, tuple)) else [extra]
-        model = model or result.requested_model or result.model
-        if isinstance(result.request, Request):
-            return self.send(result.request.with_options(prompt=prompt, model=model, images=inputs,
-                                                         **options))
-        kept = {k: v for k, v in result.params.items()
-                if k in ("aspect_ratio", "size", "seed", "provider") and k not in options}
-        return self.generate(prompt, model, images=inputs, **kept, **options)
+        from .regions import edit_result
+
+        return edit_result(self, result, prompt, model, options)
 
     # -- batches: one verb family, the same shape here, on AsyncClient and on the module ----------
 

@@ -166,6 +166,9 @@ class ImageResult(MarimoDisplay):
     request: Recipe | None = field(default=None, repr=False, compare=False)
     #: The client that made this result (``edit`` continues with it); never saved or shown.
     _client: Maker | None = field(default=None, repr=False, compare=False)
+    #: A region edit's answer as the provider sent it (``generated`` holds the composite that
+    #: keeps every pixel outside the mask); empty for every other result.
+    provider_images: tuple[GeneratedImage, ...] = field(default=(), repr=False, compare=False)
     #: Marked simulated where it was made (offline), for when the client that knew is gone: a
     #: replay-cache hit, an unpickled worker's answer. Read it as :attr:`offline`.
     _simulated: bool = field(default=False, repr=False, compare=False)
@@ -243,7 +246,10 @@ class ImageResult(MarimoDisplay):
 
         ``result.edit("make the sky purple").edit("add a moon")`` is a multi-turn edit; the
         model defaults to the one that made this result, and a model that cannot take input
-        images fails before sending, naming models that can.
+        images fails before sending, naming models that can. ``mask=`` (a PIL image, white =
+        change, or a box ``(left, top, right, bottom)`` in pixels) edits one region: the answer
+        is composited back inside a feathered mask (``feather=`` pixels), so every pixel outside
+        it is bit-identical to this image; ``provider_images`` keeps the answer as sent.
         """
         client = self._client
         if client is None:
