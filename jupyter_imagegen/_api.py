@@ -160,6 +160,9 @@ class _SharedClient:
     def send(self, request: Any) -> ImageResult:
         return default_client().send(request)
 
+    def variations(self, result: ImageResult, count: int = 4, **options: Any) -> Comparison:
+        return default_client().variations(result, count, **options)
+
 
 def open(path: str | os.PathLike[str], *, client: Client | None = None) -> ImageResult:
     """An image the kit wrote (or its ``.json`` sidecar), back as a result with its request.

@@ -93,3 +93,28 @@ def test_the_magic_runs_a_matrix_and_keeps_interpolation(client: ig.Client,
         assert escaped.result.success, escaped.everything
         assert isinstance(shell.user_ns["one"], ig.ImageResult)
         assert shell.user_ns["one"].prompt == "a {x|y} fox"
+
+
+def test_variations_rerun_the_request_with_new_recorded_seeds(client: ig.Client,
+                                                              server: LocalServer) -> None:
+    original = client.generate("a fox in the snow", "offline/sketch", seed=7)
+    strip = original.variations(3, seeds=[11, 12, 13])
+    assert strip.models == ["original", "seed 11", "seed 12", "seed 13"]
+    assert strip.cell(0, "original").result is original
+    again = strip.cell(0, "seed 12").result
+    assert again is not None and again.seed == 12 and again.prompt == "a fox in the snow"
+    assert again.image.tobytes() != original.image.tobytes()  # a different seed, another image
+    # The recorded seed makes the variation again, pixel for pixel.
+    assert again.rerun().image.tobytes() == again.image.tobytes()
+    sent = [r.json.get("seed") for r in posts(server)]  # type: ignore[attr-defined]
+    assert {11, 12, 13} <= set(sent)
+    assert "variations" in repr(strip)
+    picked = original.variations(2)
+    seeds = [picked.cell(0, j).result.seed for j in (1, 2)]  # type: ignore[union-attr]
+    assert len(set(seeds)) == 2 and all(isinstance(s, int) for s in seeds)
+
+
+def test_variations_need_a_model_that_takes_a_seed(client: ig.Client) -> None:
+    no_seed = client.generate("a fox", "openai/gpt-image-1")  # its listing declares no seed
+    with pytest.raises(ig.ModelCapabilityError, match="does not take a seed"):
+        no_seed.variations(2)

@@ -339,10 +339,12 @@ class Comparison(MarimoDisplay):
     """A finished comparison: ``cell(prompt, model)`` gives each item; it displays as a grid."""
 
     def __init__(self, prompts: Sequence[str], models: Sequence[str], batch: BatchResult, *,
-                 matrix: PromptMatrix | None = None) -> None:
+                 matrix: PromptMatrix | None = None, title: str | None = None) -> None:
         self.prompts = list(prompts)
         self.models = list(models)
         self.batch = batch
+        #: What the grid shows when it is not prompts x models (``"variations"``).
+        self.title = title
         #: For a prompt matrix: its template and varied words (rows and columns are words then).
         self.matrix = matrix
 
@@ -412,6 +414,8 @@ class Comparison(MarimoDisplay):
         return {"text/html": self._html(), "text/plain": "\n".join(lines)}
 
     def __repr__(self) -> str:
+        if self.title is not None:
+            return f"<Comparison {self.title} of {self.prompts[0]!r}: {self.batch.summary()}>"
         if self.matrix is not None:
             return (f"<Comparison prompt matrix {self.matrix.template!r}: {len(self.prompts)} x "
                     f"{len(self.models)}: {self.batch.summary()}>")

@@ -344,6 +344,12 @@ class Client(SpendAccount):
 
         return run_matrix(self, prompt, model, **options)
 
+    def variations(self, result: ImageResult, count: int = 4, **options: Any) -> Comparison:
+        """``count`` more like ``result`` with new (recorded) seeds, beside it as a strip."""
+        from .matrix import run_variations
+
+        return run_variations(self, result, count, **options)
+
     # -- the send chain -------------------------------------------------------------------------
 
     def send(self, request: Request, *, stream: bool = False,

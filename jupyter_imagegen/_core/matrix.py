@@ -1,4 +1,4 @@
-"""Prompt matrices: ``{red|blue|green} lighthouse at {dawn|dusk}`` as a labelled grid.
+"""Exploring in grids: prompt matrices (``{red|blue} lighthouse at {dawn|dusk}``) and seed sweeps.
 
 Exploring means varying one or two words and looking at the results side by side. A brace
 group holding a ``|`` marks the words to vary; every other brace is left alone, so ``{name}``
@@ -11,21 +11,24 @@ returns what finished; run again with a cache, finished cells replay at no cost.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import itertools
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import InvalidInputError, SpendLimitError
-from .batch import Comparison, generate_many
+from .._exceptions import InvalidInputError, ModelCapabilityError, SpendLimitError
+from .batch import BatchItem, BatchResult, Comparison, generate_many
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
+    from .._results.result import ImageResult
     from .client import Client
 
-__all__ = ["MAX_CELLS", "PromptMatrix", "expand", "run_matrix"]
+__all__ = ["MAX_CELLS", "PromptMatrix", "expand", "price_before", "run_matrix", "run_variations"]
 
 #: The most prompts one matrix may expand to (a typo like ``{a|b|...}`` x 5 groups is refused).
 MAX_CELLS = 64
@@ -118,3 +121,37 @@ def run_matrix(client: Client, prompt: str, model: str | None = None, *, concurr
     batch = generate_many(client, list(matrix.prompts), model, concurrency=concurrency,
                           executor=executor, progress=progress, **options)
     return Comparison(matrix.rows, matrix.columns, batch, matrix=matrix)
+
+
+def run_variations(client: Client, result: ImageResult, count: int = 4,
+                   seeds: Sequence[int] | None = None, *, concurrency: int = 4) -> Comparison:
+    """``count`` more like ``result``: its request again with new seeds, as a strip beside it.
+
+    Only for a model that takes a seed (otherwise every "variation" would be a random redraw that
+    cannot be made again); each seed is recorded on its result, so any of them can be rerun.
+    """
+    from .request import Request
+
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 16:
+        raise InvalidInputError(f"count must be a whole number from 1 to 16, not {count!r}")
+    request = result.request
+    if not isinstance(request, Request):
+        raise InvalidInputError("this result has no request to vary (it was not made by a client)")
+    record = client._record(request.model)
+    if record is not None and not record.supports_seed:
+        raise ModelCapabilityError(
+            f"{request.model!r} does not take a seed, so its variations could not be made again; "
+            "pick a model that does (its listing declares 'seed'), or call generate() again")
+    chosen = list(seeds) if seeds is not None else [secrets.randbelow(2**31) for _ in range(count)]
+    with cf.ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(chosen)))) as pool:
+        futures = [pool.submit(client.send, request.again(seed=seed)) for seed in chosen]
+        items = [BatchItem(0, result.prompt, request.model, result=result)]
+        for i, (seed, future) in enumerate(zip(chosen, futures, strict=True), start=1):
+            item = BatchItem(i, result.prompt, f"seed {seed}")
+            try:
+                item.result = future.result()
+            except Exception as exc:  # kept on its item, as in every batch
+                item.error = exc
+            items.append(item)
+    labels = ["original"] + [f"seed {seed}" for seed in chosen]
+    return Comparison([result.prompt], labels, BatchResult(items), title="variations")

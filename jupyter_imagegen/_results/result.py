@@ -70,6 +70,8 @@ class Maker(Protocol):
 
     def send(self, request: Any) -> ImageResult: ...
 
+    def variations(self, result: ImageResult, count: int = 4, **options: Any) -> Any: ...
+
 
 @dataclass(eq=False)
 class GeneratedImage:
@@ -240,6 +242,18 @@ class ImageResult(MarimoDisplay):
 
     def __getitem__(self, index: int) -> Image.Image:
         return self.generated[index].image
+
+    def variations(self, count: int = 4, **options: Any) -> Any:
+        """``count`` more like this (same request, new seeds, each recorded), as a strip beside it.
+
+        Returns a comparison grid (``.cell(0, "seed 123")``); refused for a model without seeds.
+        ``seeds=[...]`` chooses them.
+        """
+        client = self._client
+        if client is None:
+            raise InvalidInputError("this result has no client to vary with; open it with "
+                                    "ig.open(path) or make it with a client")
+        return client.variations(self, count, **options)
 
     def edit(self, prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult:
         """Edit these images: send them back as input with a new instruction.
