@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .server import LocalServer
 
 __all__ = ["agenerate", "compare", "default_client", "generate", "generate_many", "is_offline",
-           "models", "offline", "online", "open", "set_default_client"]
+           "matrix", "models", "offline", "online", "open", "set_default_client"]
 
 _lock = threading.Lock()
 _client: Client | None = None
@@ -131,6 +131,17 @@ def compare(prompts: str | Sequence[str], models: Sequence[str], *, concurrency:
                                     progress=progress, **options)
 
 
+def matrix(prompt: str, model: str | None = None, *, concurrency: int = 4,
+           executor: Executor | None = None, progress: bool = True, **options: Any) -> Comparison:
+    """A prompt matrix with the shared client: ``ig.matrix("a {red|blue} fox at {dawn|dusk}")``.
+
+    The first brace group with bars gives the rows, the others the columns; the whole matrix is
+    priced before anything is sent. See :meth:`Client.matrix`.
+    """
+    return default_client().matrix(prompt, model, concurrency=concurrency, executor=executor,
+                                   progress=progress, **options)
+
+
 def models(*, refresh: bool = False, all: bool = False) -> list[Model]:
     """Image models of the shared client's service (one merged record each)."""
     return default_client().models(refresh=refresh, all=all)
@@ -148,6 +159,9 @@ class _SharedClient:
 
     def send(self, request: Any) -> ImageResult:
         return default_client().send(request)
+
+    def variations(self, result: ImageResult, count: int = 4, **options: Any) -> Comparison:
+        return default_client().variations(result, count, **options)
 
 
 def open(path: str | os.PathLike[str], *, client: Client | None = None) -> ImageResult:

@@ -274,3 +274,13 @@ def test_replay_cache_real_entries_and_damage(client: ig.Client, tmp_path: Path)
     data["result"]["simulated"] = "true"
     manifest.write_text(json.dumps(data))
     assert cache.get("a" * 64) is None
+
+
+def test_an_offline_spend_refusal_says_simulated_never_last_billed() -> None:
+    client = ig.default_client()  # offline: no key in the test environment
+    client.spend_limit = 0.05
+    client.generate("a fox", "offline/sketch")
+    with pytest.raises(ig.SpendLimitError) as info:
+        client.generate("a fox", "offline/sketch")
+    text = str(info.value)
+    assert "simulated last answer" in text and "last billed" not in text

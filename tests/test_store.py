@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import jupyter_imagegen as ig
 from jupyter_imagegen import GeneratedImage, ImageResult, ImageStore, StoreEntry, Usage
 from jupyter_imagegen._wire.pngmeta import read_png_text
+from jupyter_imagegen.server import LocalServer
 
 # Noon on the 15th, so local time is in the same month and day in every time zone.
 JAN = datetime(2026, 1, 15, 12, tzinfo=timezone.utc).timestamp()
@@ -289,3 +291,20 @@ def test_two_processes_append_to_one_index(tmp_path: Path) -> None:
     lines = (root / "index.jsonl").read_bytes().split(b"\n")
     assert lines[-1] == b""
     assert all(json.loads(line) for line in lines[:-1])
+
+
+def test_picks_are_kept_in_the_store(tmp_path: Path, server: LocalServer) -> None:
+    store = ig.ImageStore(tmp_path / "store")
+    with ig.Client(base_url=server.base_url, api_key="k", store=store) as c:
+        for word in ("fox", "owl", "cat"):
+            c.generate(f"a {word}", "offline/sketch")
+    _fox, owl, cat = list(store)
+    store.star(owl)
+    store.star(cat.path)
+    store.star(cat, starred=False)
+    again = ig.ImageStore(tmp_path / "store")  # another kernel reads the same index
+    assert [e.prompt for e in again.picks()] == ["a owl"]
+    assert [e.starred for e in again] == [False, True, False]
+    assert len(again) == 3  # a star record is not an entry
+    with pytest.raises(ig.InvalidInputError, match="not an image in this store"):
+        store.star(tmp_path / "elsewhere.png")

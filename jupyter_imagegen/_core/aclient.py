@@ -25,12 +25,13 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from .._exceptions import CancelledError
+from .._exceptions import CancelledError, InvalidInputError
 from .._results.result import ImageResult
 from .._wire.prices import Quote
 from .adapters import StreamEvent
 from .batch import BatchItem, BatchResult, Comparison, batch_items, compare_axes
 from .client import Client
+from .matrix import expand, price_before
 from .model import Model, Price
 from .request import Request
 from .threads import WorkerExecutor
@@ -212,6 +213,18 @@ class AsyncClient:
         prompt_list, model_list = compare_axes(prompts, models)
         batch = await self.generate_many(prompt_list, model_list, concurrency=concurrency, **options)
         return Comparison(prompt_list, model_list, batch)
+
+    async def matrix(self, prompt: str, model: str | None = None, *, concurrency: int = 4,
+                     **options: Any) -> Comparison:
+        """A prompt matrix, priced whole, as a labelled grid (see :meth:`Client.matrix`)."""
+        found = expand(prompt)
+        if found is None:
+            raise InvalidInputError("no prompt matrix in this prompt: mark the words to vary "
+                                    "with braces and bars, e.g. 'a {red|blue} fox'")
+        await self._call(lambda _c: price_before(self.sync, found.prompts, model, options))
+        batch = await self.generate_many(list(found.prompts), model, concurrency=concurrency,
+                                         **options)
+        return Comparison(found.rows, found.columns, batch, matrix=found)
 
 
 class _Failure:

@@ -40,6 +40,7 @@ __all__ = ["BatchItem", "BatchResult", "Comparison", "batch_items", "compare", "
 
 if TYPE_CHECKING:  # the client imports this module when a batch runs: a back-reference
     from .client import Client
+    from .matrix import PromptMatrix
 
 
 @dataclass
@@ -337,10 +338,15 @@ _CELL = 256
 class Comparison(MarimoDisplay):
     """A finished comparison: ``cell(prompt, model)`` gives each item; it displays as a grid."""
 
-    def __init__(self, prompts: Sequence[str], models: Sequence[str], batch: BatchResult) -> None:
+    def __init__(self, prompts: Sequence[str], models: Sequence[str], batch: BatchResult, *,
+                 matrix: PromptMatrix | None = None, title: str | None = None) -> None:
         self.prompts = list(prompts)
         self.models = list(models)
         self.batch = batch
+        #: What the grid shows when it is not prompts x models (``"variations"``).
+        self.title = title
+        #: For a prompt matrix: its template and varied words (rows and columns are words then).
+        self.matrix = matrix
 
     def cell(self, prompt: str | int, model: str | int) -> BatchItem:
         """The item for a prompt and a model (by value or position)."""
@@ -373,7 +379,7 @@ class Comparison(MarimoDisplay):
                 img = ""
                 if item.result is not None and item.result.generated:
                     t = thumbnail(item.result.generated[0])
-                    img = img_html(t.data, t.mime, prompt[:100])
+                    img = img_html(t.data, t.mime, item.prompt[:100])
                 cells.append(f"<td style='{cell}'>{img}<div style='font-size:0.85em;opacity:0.8'>"
                              f"{escape(self._caption(item))}</div></td>")
             rows.append(f"<tr><th style='width:10em;text-align:left;vertical-align:top;padding:4px;"
@@ -408,6 +414,11 @@ class Comparison(MarimoDisplay):
         return {"text/html": self._html(), "text/plain": "\n".join(lines)}
 
     def __repr__(self) -> str:
+        if self.title is not None:
+            return f"<Comparison {self.title} of {self.prompts[0]!r}: {self.batch.summary()}>"
+        if self.matrix is not None:
+            return (f"<Comparison prompt matrix {self.matrix.template!r}: {len(self.prompts)} x "
+                    f"{len(self.models)}: {self.batch.summary()}>")
         return (f"<Comparison {len(self.prompts)} prompt(s) x {len(self.models)} model(s): "
                 f"{self.batch.summary()}>")
 

@@ -44,6 +44,7 @@ from .._exceptions import (
     RequestTimeoutError,
     ResponseError,
 )
+from .._results.labels import prices_simulated, shown_basis
 from .._results.result import GeneratedImage, ImageResult
 from .._wire.account import KeyInfo
 from .._wire.common import ChatCompletion, loads
@@ -311,18 +312,11 @@ class Client(SpendAccount):
 
         The request that made ``result`` is reused with the new prompt and the images as input,
         so its shape (ratio, size, seed, provider) carries over; the model defaults to its own.
+        ``mask=`` (a PIL mask or a pixel box) edits one region and keeps the rest bit for bit.
         """
-        extra = options.pop("images", None)
-        inputs: list[object] = list(result.generated)
-        if extra is not None:
-            inputs += extra if isinstance(extra, (list, tuple)) else [extra]
-        model = model or result.requested_model or result.model
-        if isinstance(result.request, Request):
-            return self.send(result.request.with_options(prompt=prompt, model=model, images=inputs,
-                                                         **options))
-        kept = {k: v for k, v in result.params.items()
-                if k in ("aspect_ratio", "size", "seed", "provider") and k not in options}
-        return self.generate(prompt, model, images=inputs, **kept, **options)
+        from .regions import edit_result
+
+        return edit_result(self, result, prompt, model, options)
 
     # -- batches: one verb family, the same shape here, on AsyncClient and on the module ----------
 
@@ -348,6 +342,18 @@ class Client(SpendAccount):
 
         return compare(self, prompts, models, concurrency=concurrency, executor=executor,
                        progress=progress, **options)
+
+    def matrix(self, prompt: str, model: str | None = None, **options: Any) -> Comparison:
+        """A prompt matrix (``"a {red|blue} fox at {dawn|dusk}"``), priced whole, as a grid."""
+        from .matrix import run_matrix
+
+        return run_matrix(self, prompt, model, **options)
+
+    def variations(self, result: ImageResult, count: int = 4, **options: Any) -> Comparison:
+        """``count`` more like ``result`` with new (recorded) seeds, beside it as a strip."""
+        from .matrix import run_variations
+
+        return run_variations(self, result, count, **options)
 
     # -- the send chain -------------------------------------------------------------------------
 
@@ -397,6 +403,8 @@ class Client(SpendAccount):
         self._check(request, model, api)
         order = order_for(request, model, api)
         quote = quote_request(self, model, request, order, api)
+        if prices_simulated(self, request.model):  # offline: a refusal says the price is simulated
+            quote = replace(quote, basis=shown_basis(quote.basis, simulated=True))
         with self._guard.reserve(request.model, quote) as held, \
                 self._ledger.running(held, call, request.model) as settlement:
             if call.remote is None:

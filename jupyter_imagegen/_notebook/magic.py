@@ -37,6 +37,7 @@ from traitlets.config import Configurable
 
 from .._api import default_client
 from .._core.client import Client
+from .._core.matrix import expand
 from .._exceptions import CancelledError, ImageGenError, InvalidInputError
 from .._results.display import caption_bundle, forget_shown, mark_shown, publish, result_outputs
 from .._results.preview import FORMATS, display_options
@@ -146,6 +147,17 @@ def cell_prompt(body: str, variables: Mapping[str, Any] | None) -> str:
     return prompt if variables is None else interpolate(prompt, variables).text
 
 
+def matrix_cell(body: str) -> bool:
+    """Whether a cell body marks a prompt matrix, read before ``{name}`` interpolation.
+
+    So ``{{a|b}}`` (escaped braces) stays a literal, and a variable's value never makes a matrix.
+    """
+    try:
+        return expand(body.strip()) is not None
+    except ImageGenError:
+        return True  # a malformed matrix: the run says what is wrong with it
+
+
 def input_images(expressions: list[str], namespace: dict[str, Any]) -> list[Any]:
     """Evaluate each ``--input`` in the user's namespace; fall back to a file path.
 
@@ -201,11 +213,13 @@ class CellCommand:
     as_name: str | None
     out: str | None
     no_display: bool
+    #: The body marks a prompt matrix (``{red|blue}``): one grid, priced whole.
+    matrix: bool = False
 
     @property
     def is_batch(self) -> bool:
-        """True for ``--each-line`` or several ``-m``: run in parallel, shown as one batch/grid."""
-        return len(self.models) > 1 or self.each_line
+        """True for ``--each-line``, several ``-m`` or a prompt matrix: run in parallel, one grid."""
+        return len(self.models) > 1 or self.each_line or self.matrix
 
     @property
     def prompts(self) -> list[str]:
@@ -440,9 +454,12 @@ class ImageGenMagics(Magics, Configurable):
             stream=self.stream if args.stream is None else args.stream,
             timeout=args.timeout or self.timeout, each_line=args.each_line,
             concurrency=args.concurrency, as_name=args.as_name, out=args.out or self.output_dir,
-            no_display=args.no_display)
+            no_display=args.no_display, matrix=matrix_cell(cell))
         if command.is_batch and command.concurrency < 1:
             raise usage_error("--concurrency must be at least 1")
+        if command.matrix and (len(models) > 1 or command.each_line):
+            raise usage_error("a prompt matrix ({red|blue} ...) runs on one model, without "
+                              "--each-line: vary the words, or compare models with several -m")
         return command
 
     def _parse(self, line: str) -> argparse.Namespace:
@@ -496,7 +513,11 @@ class ImageGenMagics(Magics, Configurable):
         client = self.client()
         prompts, models, options = command.prompts, command.models, command.options()
         outcome: BatchResult | Comparison
-        if len(models) > 1:
+        if command.matrix:
+            outcome = client.matrix(command.prompt, command.model,
+                                    concurrency=command.concurrency, **options)
+            batch = outcome.batch
+        elif len(models) > 1:
             outcome = client.compare(prompts, models, concurrency=command.concurrency, **options)
             batch = outcome.batch
         else:

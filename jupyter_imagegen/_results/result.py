@@ -70,6 +70,8 @@ class Maker(Protocol):
 
     def send(self, request: Any) -> ImageResult: ...
 
+    def variations(self, result: ImageResult, count: int = 4, **options: Any) -> Any: ...
+
 
 @dataclass(eq=False)
 class GeneratedImage:
@@ -166,6 +168,9 @@ class ImageResult(MarimoDisplay):
     request: Recipe | None = field(default=None, repr=False, compare=False)
     #: The client that made this result (``edit`` continues with it); never saved or shown.
     _client: Maker | None = field(default=None, repr=False, compare=False)
+    #: A region edit's answer as the provider sent it (``generated`` holds the composite that
+    #: keeps every pixel outside the mask); empty for every other result.
+    provider_images: tuple[GeneratedImage, ...] = field(default=(), repr=False, compare=False)
     #: Marked simulated where it was made (offline), for when the client that knew is gone: a
     #: replay-cache hit, an unpickled worker's answer. Read it as :attr:`offline`.
     _simulated: bool = field(default=False, repr=False, compare=False)
@@ -238,12 +243,27 @@ class ImageResult(MarimoDisplay):
     def __getitem__(self, index: int) -> Image.Image:
         return self.generated[index].image
 
+    def variations(self, count: int = 4, **options: Any) -> Any:
+        """``count`` more like this (same request, new seeds, each recorded), as a strip beside it.
+
+        Returns a comparison grid (``.cell(0, "seed 123")``); refused for a model without seeds.
+        ``seeds=[...]`` chooses them.
+        """
+        client = self._client
+        if client is None:
+            raise InvalidInputError("this result has no client to vary with; open it with "
+                                    "ig.open(path) or make it with a client")
+        return client.variations(self, count, **options)
+
     def edit(self, prompt: str, model: str | None = None, **kwargs: Any) -> ImageResult:
         """Edit these images: send them back as input with a new instruction.
 
         ``result.edit("make the sky purple").edit("add a moon")`` is a multi-turn edit; the
         model defaults to the one that made this result, and a model that cannot take input
-        images fails before sending, naming models that can.
+        images fails before sending, naming models that can. ``mask=`` (a PIL image, white =
+        change, or a box ``(left, top, right, bottom)`` in pixels) edits one region: the answer
+        is composited back inside a feathered mask (``feather=`` pixels), so every pixel outside
+        it is bit-identical to this image; ``provider_images`` keeps the answer as sent.
         """
         client = self._client
         if client is None:

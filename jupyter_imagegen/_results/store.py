@@ -80,6 +80,9 @@ def _well_formed(record: Any) -> bool:
     """A record the store can use without raising: foreign or damaged ones are skipped."""
     if not isinstance(record, dict):
         return False
+    if "star" in record:  # a pick: which file, starred or not
+        return isinstance(record["star"], str) and _inside(record["star"]) \
+            and isinstance(record.get("starred"), bool)
     try:
         return (isinstance(record.get("path"), str) and _inside(record["path"])
                 and _number(record.get("created"), 0, 253402300799)  # up to 9999-12-31
@@ -287,6 +290,8 @@ class StoreEntry:
     sha256: str | None = None
     #: True when the image came from the offline renderer: ``cost`` was simulated, nobody paid.
     simulated: bool = False
+    #: Starred (a pick): :meth:`ImageStore.star` sets it, :meth:`ImageStore.picks` lists them.
+    starred: bool = False
 
     @property
     def credentials(self) -> ContentCredentials:
@@ -343,7 +348,7 @@ class ImageStore:
         Their provenance is in the file's metadata or its ``.json`` sidecar:
         ``import_folder(store.directory)`` indexes them where they are.
         """
-        known = {(self.directory / r["path"]).resolve() for r in self._load()}
+        known = {(self.directory / r["path"]).resolve() for r in self._load() if "path" in r}
         return sorted(p for p in self.directory.glob("*/*")
                       if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in
                       (".png", ".jpg", ".jpeg", ".webp", ".gif", ".svg", ".bin")
@@ -368,7 +373,7 @@ class ImageStore:
             return self._add(result, dedupe=dedupe)
 
     def _add(self, result: ImageResult, *, dedupe: bool) -> list[StoreEntry]:
-        known = {r.get("sha256"): r for r in self._load()} if dedupe else {}
+        known = {r.get("sha256"): r for r in self._load() if "prompt" in r} if dedupe else {}
         month = time.strftime("%Y-%m", time.localtime(result.created))
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
         folder = str(self.directory / month).replace("{", "{{").replace("}", "}}")
@@ -491,7 +496,25 @@ class ImageStore:
         # An unterminated last line is either being written or torn: read it, but not for good.
         return self._records + parse_lines([tail])
 
-    def _entry(self, record: Mapping[str, Any]) -> StoreEntry:
+    def star(self, entry: StoreEntry | str | os.PathLike[str], starred: bool = True) -> None:
+        """Star (or unstar) an entry: a pick, kept in the index so a session ends with a short list.
+
+        Appended like every record (so concurrent kernels never tear the index); the latest
+        star record of a file wins.
+        """
+        path = Path(entry.path if isinstance(entry, StoreEntry) else entry)
+        path = path if path.is_absolute() else self.directory / path
+        if not self._inside_store(path) or not path.is_file():
+            raise InvalidInputError(f"{path} is not an image in this store ({self.directory})")
+        relative = path.resolve().relative_to(self.directory.resolve()).as_posix()
+        with self._lock:
+            self._append({"star": relative, "starred": bool(starred), "at": time.time()})
+
+    def picks(self) -> list[StoreEntry]:
+        """The starred entries, oldest first."""
+        return [entry for entry in self._all() if entry.starred]
+
+    def _entry(self, record: Mapping[str, Any], stars: Mapping[str, bool] | None = None) -> StoreEntry:
         return StoreEntry(
             path=self.directory / record["path"],
             prompt=str(record["prompt"]), model=str(record["model"]),
@@ -501,10 +524,14 @@ class ImageStore:
             index=int(record.get("index", 0)), mime=str(record.get("mime", "")),
             width=record.get("width"), height=record.get("height"), sha256=record.get("sha256"),
             simulated=record.get(SIMULATED) is True,
+            starred=(stars or {}).get(str(record["path"]), False),
         )
 
     def _all(self) -> list[StoreEntry]:
-        return [e for e in map(self._entry, self._load()) if e.path.is_file()]
+        records = self._load()
+        stars = {str(r["star"]): r.get("starred") is True for r in records if "star" in r}
+        return [e for e in (self._entry(r, stars) for r in records if "prompt" in r)
+                if e.path.is_file()]
 
     def __iter__(self) -> Iterator[StoreEntry]:
         """Entries in the order they were added (oldest first)."""

@@ -1,0 +1,157 @@
+"""Exploring in grids: prompt matrices (``{red|blue} lighthouse at {dawn|dusk}``) and seed sweeps.
+
+Exploring means varying one or two words and looking at the results side by side. A brace
+group holding a ``|`` marks the words to vary; every other brace is left alone, so ``{name}``
+interpolation (the magic's), JSON and ``{{`` escapes keep working. The first group gives the
+rows, the other groups (combined) the columns. A matrix is bounded (at most :data:`MAX_CELLS`
+prompts) and priced whole before anything is sent: under a spend limit, the worst case of every
+cell not already in the replay cache must fit what is left, or nothing runs. Interrupted, it
+returns what finished; run again with a cache, finished cells replay at no cost.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import itertools
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import InvalidInputError, ModelCapabilityError, SpendLimitError
+from .batch import BatchItem, BatchResult, Comparison, generate_many
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from .._results.result import ImageResult
+    from .client import Client
+
+__all__ = ["MAX_CELLS", "PromptMatrix", "expand", "price_before", "run_matrix", "run_variations"]
+
+#: The most prompts one matrix may expand to (a typo like ``{a|b|...}`` x 5 groups is refused).
+MAX_CELLS = 64
+# A group: braces (not doubled) holding at least one "|", no nested braces.
+_GROUP = re.compile(r"(?<!\{)\{([^{}]*\|[^{}]*)\}(?!\})")
+
+
+@dataclass(frozen=True)
+class PromptMatrix:
+    """A template, its varied words per group, and the prompts in row-major order."""
+
+    template: str
+    axes: tuple[tuple[str, ...], ...]
+    prompts: tuple[str, ...]
+
+    @property
+    def rows(self) -> list[str]:
+        """The row labels: the first group's words."""
+        return list(self.axes[0])
+
+    @property
+    def columns(self) -> list[str]:
+        """The column labels: the other groups' words combined (one column when none)."""
+        if len(self.axes) == 1:
+            return [""]
+        return [" · ".join(words) for words in itertools.product(*self.axes[1:])]
+
+
+def expand(prompt: str) -> PromptMatrix | None:
+    """The matrix a prompt marks, or ``None`` for a plain prompt (no brace group with a ``|``)."""
+    groups = list(_GROUP.finditer(prompt))
+    if not groups:
+        return None
+    axes: list[tuple[str, ...]] = []
+    for group in groups:
+        words = tuple(word.strip() for word in group.group(1).split("|"))
+        if any(not word for word in words):
+            raise InvalidInputError(f"the prompt matrix group {group.group(0)!r} has an empty "
+                                    "choice; write each choice between the bars, e.g. {red|blue}")
+        axes.append(tuple(dict.fromkeys(words)))
+    total = 1
+    for words in axes:
+        total *= len(words)
+    if total > MAX_CELLS:
+        raise InvalidInputError(f"the prompt matrix expands to {total} prompts (at most "
+                                f"{MAX_CELLS}); vary fewer words at a time")
+    pieces = _GROUP.split(prompt)[::2]  # the text around the groups (split keeps group bodies)
+    prompts = ["".join(p + w for p, w in zip(pieces, (*choice, ""), strict=True))
+               for choice in itertools.product(*axes)]
+    return PromptMatrix(prompt, tuple(axes), tuple(prompts))
+
+
+def price_before(client: Client, prompts: Sequence[str], model: str | None,
+                 options: dict[str, Any]) -> float:
+    """The worst case of every prompt not in the replay cache; refused if it cannot fit the limit."""
+    limit = client.spend_limit
+    if limit is None:
+        return 0.0
+    total = 0.0
+    request_options = {k: v for k, v in options.items() if k not in ("stream", "timeout")}
+    for prompt in prompts:
+        request = client.request(prompt, model, **request_options)
+        if client._keepers.lookup(client._keepers.key(request, request.api or client.api,
+                                                      client.base_url)) is not None:
+            continue  # a cached cell replays for free
+        quote = client.quote(prompt, model, **request_options)
+        if quote.worst is None:
+            raise SpendLimitError(f"the price of {request.model!r} is unknown for {prompt!r} "
+                                  f"({quote.detail}); nothing was sent. Tell the client its price "
+                                  f"with Client(prices={{{request.model!r}: USD_PER_IMAGE}}).")
+        total += quote.worst
+    left = limit - client.spent
+    if total > left + 1e-12:
+        raise SpendLimitError(
+            f"this prompt matrix ({len(prompts)} prompts) may cost up to ${total:.4f} and "
+            f"${max(0.0, left):.4f} of the ${limit:.2f} spend limit is left; nothing was sent. "
+            "Vary fewer words, or raise the spend limit.")
+    return total
+
+
+def run_matrix(client: Client, prompt: str, model: str | None = None, *, concurrency: int = 4,
+               executor: Executor | None = None, progress: bool = True,
+               **options: Any) -> Comparison:
+    """Expand ``prompt``, price the whole matrix, run it, and return the labelled grid."""
+    matrix = expand(prompt)
+    if matrix is None:
+        raise InvalidInputError("no prompt matrix in this prompt: mark the words to vary with "
+                                "braces and bars, e.g. 'a {red|blue} lighthouse at {dawn|dusk}'")
+    price_before(client, matrix.prompts, model, options)
+    batch = generate_many(client, list(matrix.prompts), model, concurrency=concurrency,
+                          executor=executor, progress=progress, **options)
+    return Comparison(matrix.rows, matrix.columns, batch, matrix=matrix)
+
+
+def run_variations(client: Client, result: ImageResult, count: int = 4,
+                   seeds: Sequence[int] | None = None, *, concurrency: int = 4) -> Comparison:
+    """``count`` more like ``result``: its request again with new seeds, as a strip beside it.
+
+    Only for a model that takes a seed (otherwise every "variation" would be a random redraw that
+    cannot be made again); each seed is recorded on its result, so any of them can be rerun.
+    """
+    from .request import Request
+
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 16:
+        raise InvalidInputError(f"count must be a whole number from 1 to 16, not {count!r}")
+    request = result.request
+    if not isinstance(request, Request):
+        raise InvalidInputError("this result has no request to vary (it was not made by a client)")
+    record = client._record(request.model)
+    if record is not None and not record.supports_seed:
+        raise ModelCapabilityError(
+            f"{request.model!r} does not take a seed, so its variations could not be made again; "
+            "pick a model that does (its listing declares 'seed'), or call generate() again")
+    chosen = list(seeds) if seeds is not None else [secrets.randbelow(2**31) for _ in range(count)]
+    with cf.ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(chosen)))) as pool:
+        futures = [pool.submit(client.send, request.again(seed=seed)) for seed in chosen]
+        items = [BatchItem(0, result.prompt, request.model, result=result)]
+        for i, (seed, future) in enumerate(zip(chosen, futures, strict=True), start=1):
+            item = BatchItem(i, result.prompt, f"seed {seed}")
+            try:
+                item.result = future.result()
+            except Exception as exc:  # kept on its item, as in every batch
+                item.error = exc
+            items.append(item)
+    labels = ["original"] + [f"seed {seed}" for seed in chosen]
+    return Comparison([result.prompt], labels, BatchResult(items), title="variations")
