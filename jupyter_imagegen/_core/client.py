@@ -46,7 +46,6 @@ from .._exceptions import (
 )
 from .._results.labels import prices_simulated, shown_basis
 from .._results.result import GeneratedImage, ImageResult
-from .._wire.account import KeyInfo
 from .._wire.common import ChatCompletion, loads
 from .._wire.dataurl import lift_data_urls
 from .._wire.listings import parse_models
@@ -172,10 +171,6 @@ class Client(SpendAccount):
     def max_retries(self) -> int:
         """Retries after a retryable failure (429, 5xx, connection errors)."""
         return self._transport.max_retries
-
-    def key_info(self) -> KeyInfo | None:
-        """``GET /key``: the key's limit and what is left (a gateway: the budget); ``None`` if unsaid."""
-        return self._transport.key_info()
 
     @property
     def cache(self) -> ReplayCache | None:
