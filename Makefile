@@ -35,7 +35,8 @@ lint: $(STAMP)
 
 # The README's screenshots, remade by the tests that check them (a plain test run leaves them alone).
 docs-images: $(STAMP)
-	JUPYTER_IMAGEGEN_UPDATE_DOCS=1 $(PY) -m pytest -q tests/test_screenshot.py tests/browser/test_widget_ui.py
+	JUPYTER_IMAGEGEN_UPDATE_DOCS=1 $(PY) -m pytest -q tests/test_screenshot.py tests/browser/test_widget_ui.py \
+		tests/browser/test_gateway_admin.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_client.py

@@ -21,7 +21,7 @@
  * @typedef {{model: string, prompt: string, aspect_ratio: string, image_size: string, n: number,
  *   seed: number | null, input_image: DataView, input_mime: string, input_name: string,
  *   anchor: string, models: ModelEntry[], models_status: string, notice: string, status: string,
- *   status_text: string, stream_text: string, elapsed: number, error: string,
+ *   status_text: string, stream_text: string, elapsed: number, error: string, key_left: string,
  *   latest: Picture[], history: HistoryEntry[]}} Traits
  * @typedef {import("@anywidget/types").AnyModel<Traits>} Model
  */

@@ -25,6 +25,22 @@ export function errorLine(view) {
 }
 
 /**
+ * What the key may still spend, as the kernel read it from the service (`key_left`, e.g. a
+ * classroom gateway's "$0.92 left of $1.00 (alice)"); hidden when the service says nothing.
+ * @param {View} view
+ */
+export function keyLine(view) {
+  const { model } = view;
+  const node = el("div", "ig-key");
+  const draw = () => {
+    const text = model.get("key_left") || "";  // state saved before the trait existed lacks it
+    node.textContent = text;
+    node.hidden = !text;
+  };
+  return { node, draw, cleanup: onChanges(model, { key_left: draw }) };
+}
+
+/**
  * The status line and the streamed text under it; `onChange` runs after each status redraw.
  * @param {View} view
  * @param {() => void} onChange

@@ -18,7 +18,7 @@ import { inputImage } from "./input.js";
 import { askDownload, kernelReplies } from "./messages.js";
 import { modelNotice, modelPicker } from "./picker.js";
 import { offlineBanner, showLive, watchLive } from "./snapshot.js";
-import { errorLine, statusLine } from "./status.js";
+import { errorLine, keyLine, statusLine } from "./status.js";
 import { zoomView } from "./zoom.js";
 
 /** @typedef {import("./dom.js").Model} Model */
@@ -46,9 +46,10 @@ function render({ model, el: host }) {
     controls.drawGo();
   };
   const status = statusLine(view, controls.drawGo);
+  const key = keyLine(view);
   const inputs = el("div", "ig-inputs");
   inputs.append(picker.node, notice.node, controls.prompt, controls.row, controls.hint,
-    status.status, status.stream);
+    status.status, status.stream, key.node);
   /** @type {(key: string, index: number) => void} */
   const download = (key, index) => askDownload(view, key, index);
   const shown = gallery(view, {
@@ -79,13 +80,14 @@ function render({ model, el: host }) {
     }),
     kernelReplies(view, zoom, errors.show),
     errors.cleanup, image.cleanup, controls.cleanup, notice.cleanup, status.cleanup, shown.cleanup,
-    zoom.cleanup,
+    zoom.cleanup, key.cleanup,
   ];
 
   drawModel();
   controls.drawPrompt();
   status.drawStatus();
   status.drawStream();
+  key.draw();
   errors.draw();
   shown.drawLatest();
   shown.drawHistory();

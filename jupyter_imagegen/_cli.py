@@ -88,13 +88,71 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--no-xmp", action="store_true",
                      help="do not write the XMP AI-generated mark into the saved files "
                           "(also: JUPYTER_IMAGEGEN_XMP=0)")
+    _gateway_parser(sub.add_parser(
+        "gateway", help="a classroom gateway: one OpenRouter key, a budget per student",
+        description="An OpenRouter-compatible proxy that holds the class's key and gives each "
+                    "student a token with a budget (pip install 'jupyter-imagegen[gateway]')."))
     return parser
+
+
+def _usd(text: str) -> float:
+    """An argparse type: an amount of US dollars, 0 or more."""
+    try:
+        value = float(text.strip().lstrip("$"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid amount {text!r}: expected USD, e.g. 1.50") from None
+    if not value >= 0 or value > 1e6:
+        raise argparse.ArgumentTypeError(f"invalid amount {text!r}: use 0 to 1000000 USD")
+    return value
+
+
+_DB_HELP = ("the ledger: a SQLite file (default: $JUPYTER_IMAGEGEN_GATEWAY_DB, else "
+            "./imagegen-gateway.db) or postgresql://user@host/db")
+
+
+def _gateway_parser(gateway: argparse.ArgumentParser) -> None:
+    db = os.environ.get("JUPYTER_IMAGEGEN_GATEWAY_DB") or "imagegen-gateway.db"
+    sub = gateway.add_subparsers(dest="gateway_command", required=True)
+    serve = sub.add_parser("serve", help="serve the gateway (the key from OPENROUTER_API_KEY)")
+    serve.add_argument("--db", default=db, help=_DB_HELP)
+    serve.add_argument("--upstream", default=None, help="the upstream API base URL (default: "
+                       "OpenRouter; 'offline' starts the kit's local server in this process)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=0, help="port (default 0: pick a free one)")
+    serve.add_argument("--models", help="allow only these model ids (comma-separated)")
+    serve.add_argument("--class-budget", type=_usd, metavar="USD", help="a budget for the class")
+    serve.add_argument("--admin-token", help="the teacher's page token (default: "
+                       "$JUPYTER_IMAGEGEN_GATEWAY_ADMIN_TOKEN; none: no page)")
+    serve.add_argument("--block-words", metavar="W,...", help="refuse prompts with these words")
+    serve.add_argument("--block-words-file", metavar="PATH", help="... or those in this file")
+    serve.add_argument("--hub", action="store_true", help="run as a JupyterHub service: accept "
+                       "the users' JUPYTERHUB_API_TOKEN, checked against the Hub")
+    serve.add_argument("--default-budget", type=_usd, default=1.0, metavar="USD",
+                       help="budget of a Hub user's first call (default 1.00)")
+    serve.add_argument("--max-connections", type=int, default=256, help="requests at once")
+    serve.add_argument("--deadline", type=float, default=600.0, help="seconds a call may take")
+    serve.add_argument("--access-log", action="store_true", help="log request lines (never headers)")
+    serve.add_argument("--fsync", action="store_true", help="SQLite: fsync every commit (survives "
+                       "a power cut, not only a crash; ~1-3 ms more per call)")
+    add = sub.add_parser("add", help="add a student; prints their token as the last line")
+    add.add_argument("name")
+    add.add_argument("--budget", type=_usd, required=True, metavar="USD")
+    revoke = sub.add_parser("revoke", help="revoke a student's token")
+    revoke.add_argument("name")
+    budget = sub.add_parser("budget", help="set a student's budget")
+    budget.add_argument("name")
+    budget.add_argument("usd", type=_usd, metavar="USD")
+    usage = sub.add_parser("usage", help="spent, reserved, budget and calls per student")
+    usage.add_argument("--json", action="store_true", help="as JSON")
+    for command in (add, revoke, budget, usage):
+        command.add_argument("--db", default=db, help=_DB_HELP)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
-    handler = {"serve": _serve, "demo": _demo, "models": _models, "generate": _generate}
+    handler = {"serve": _serve, "demo": _demo, "models": _models, "generate": _generate,
+               "gateway": _gateway}
     from ._exceptions import ImageGenError
 
     try:
@@ -161,6 +219,39 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("Stopped.")
     return 0
+
+
+# -- gateway ----------------------------------------------------------------------------------
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    """``gateway ...``: the gateway is imported here only, since its extra is optional."""
+    try:
+        from .gateway import _commands as gateway
+    except ImportError as exc:
+        print(f"error: the gateway needs its extra ({exc.name} is missing): "
+              "pip install 'jupyter-imagegen[gateway]'", file=sys.stderr)
+        return 1
+    command = args.gateway_command
+    if command == "add":
+        return gateway.add(args.db, args.name, args.budget)
+    if command == "revoke":
+        return gateway.revoke(args.db, args.name)
+    if command == "budget":
+        return gateway.budget(args.db, args.name, args.usd)
+    if command == "usage":
+        return gateway.usage(args.db, args.json)
+    if args.upstream in (None, ""):
+        from ._wire.common import DEFAULT_BASE_URL
+
+        return gateway.run_serve(args, DEFAULT_BASE_URL)
+    if args.upstream != "offline":
+        return gateway.run_serve(args, args.upstream)
+    from .server import LocalServer
+
+    with LocalServer() as offline:  # the kit's own server: no key, simulated prices
+        print(f"Offline upstream: the kit's local server at {offline.base_url}", flush=True)
+        return gateway.run_serve(args, offline.base_url)
 
 
 # -- demo -------------------------------------------------------------------------------------

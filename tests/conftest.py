@@ -13,7 +13,8 @@ from jupyter_imagegen.server import LocalServer
 @pytest.fixture(autouse=True)
 def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test ever sees a real key or base URL, and the shared default client starts fresh."""
-    for name in ("OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "JUPYTER_IMAGEGEN_MODEL"):
+    for name in ("OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "JUPYTER_IMAGEGEN_MODEL",
+                 "JUPYTER_IMAGEGEN_GATEWAY", "JUPYTERHUB_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     ig.set_default_client(None)
     yield

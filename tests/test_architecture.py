@@ -8,7 +8,8 @@ against it, and every rule the developers' guide sets is enforced:
 * imports between parts follow ``PARTS``, bottom first. Every import counts: top level, inside
   functions and under ``TYPE_CHECKING``. Inside one part, type-only imports may point back (a
   back-reference typed through ``TYPE_CHECKING``), but what runs forms no cycle;
-* the local server (and later the gateway) shares only the wire layer with the kit;
+* the local server and the classroom gateway share only the wire layer with the kit (and
+  nothing with each other); only the command line starts the gateway;
 * collapsed to one node per part, the import graph is at most 10 levels deep;
 * functions <= 80 lines, classes <= 400, modules <= 600 (a warning, not a failure);
 * no ``X = Any`` alias or ``self: Any`` stands in for a project type.
@@ -45,6 +46,13 @@ RANK = {name: rank for rank, names in enumerate(PARTS) for name in names}
 SERVER_MAY_IMPORT = {"_version", "_exceptions", "_wire"}
 #: Who may start the local server: the default client's offline mode and the command line.
 MAY_IMPORT_SERVER = {"_api", "_cli", "__init__"}
+#: The classroom gateway, like the server, shares the wire layer and the price model with the
+#: client, nothing else (the price model lives in ``_wire``).
+GATEWAY_MAY_IMPORT = SERVER_MAY_IMPORT
+#: Who may start the gateway: the command line only (lazily: its extra is optional).
+MAY_IMPORT_GATEWAY = {"_cli"}
+#: The parts that stand beside the kit rather than in its order.
+SIDE_PARTS = {"server", "gateway"}
 FUNCTION_LIMIT, CLASS_LIMIT, MODULE_SOFT_LIMIT = 80, 400, 600
 
 
@@ -137,6 +145,13 @@ def _problems(module: str, imports: dict[str, bool]) -> list[str]:
         if part == "server":
             if other != "server" and other not in SERVER_MAY_IMPORT:
                 bad.append(f"{module} imports {target}: the server shares only the wire layer")
+        elif part == "gateway":
+            if other != "gateway" and other not in GATEWAY_MAY_IMPORT:
+                bad.append(f"{module} imports {target}: the gateway shares only the wire layer")
+        elif other == "gateway":
+            if part not in MAY_IMPORT_GATEWAY:
+                bad.append(f"{module} imports {target}: only {sorted(MAY_IMPORT_GATEWAY)} start "
+                           "the gateway")
         elif other == "server":
             if part not in MAY_IMPORT_SERVER:
                 bad.append(f"{module} imports {target}: only {sorted(MAY_IMPORT_SERVER)} start the server")
@@ -174,7 +189,7 @@ _GRAPH = _graph()
 
 
 def test_every_module_belongs_to_a_declared_part() -> None:
-    unplaced = [_name(p) for p in _modules() if _part(_name(p)) not in {*RANK, "server"}]
+    unplaced = [_name(p) for p in _modules() if _part(_name(p)) not in {*RANK, *SIDE_PARTS}]
     assert not unplaced, f"give these modules a part in PARTS: {unplaced}"
     for part in RANK:
         assert (PACKAGE / part).is_dir() or (PACKAGE / f"{part}.py").is_file(), part
@@ -214,10 +229,11 @@ def test_the_readme_picture_matches_the_declared_order() -> None:
     text = README.read_text(encoding="utf-8")
     block = re.search(r"<!-- parts -->\n```text\n(.*?)```", text, re.S)
     assert block, "README.md needs the parts picture between <!-- parts --> and a ```text block"
-    named = re.findall(r"(?m)^\s*(_[a-z_]+|__init__|server)/?\b", block.group(1))
+    named = re.findall(r"(?m)^\s*(_[a-z_]+|__init__|server|gateway)/?\b", block.group(1))
     order = [n for n in named if n in RANK]
     assert order == sorted(order, key=RANK.__getitem__, reverse=True), order
     assert set(order) == set(RANK) - {"_version"}, set(RANK) - set(order)
+    assert set(named) >= SIDE_PARTS, f"the picture should show {sorted(SIDE_PARTS - set(named))}"
 
 
 def _sizes(path: Path) -> list[tuple[str, str, int]]:
@@ -286,12 +302,18 @@ def test_the_order_check_catches_an_upward_import(tmp_path: Path) -> None:
         "_results/result.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
                               "    from jupyter_imagegen._core.client import Client\n",
         "server/_app.py": "from jupyter_imagegen._core import client\n",
+        "gateway/_app.py": "from jupyter_imagegen.server._app import Handler\n",
+        "gateway/_pricing.py": "from .._wire.chat import f\n",
+        "_api.py": "from .gateway._app import create_app\n",
     })
     graph = _graph(root)
     problems = {name: _problems(name, edges) for name, edges in graph.items()}
     assert problems["_wire.chat"] == ["_wire.chat (_wire) imports _core.client (_core), a part above it"]
     assert problems["_results.result"], "a type-only import across parts still counts"
     assert problems["server._app"] and "wire layer" in problems["server._app"][0]
+    assert problems["gateway._app"] and "wire layer" in problems["gateway._app"][0]
+    assert problems["gateway._pricing"] == []
+    assert problems["_api"] and "start the gateway" in problems["_api"][0]
     assert problems["_core.client"] == []
 
 

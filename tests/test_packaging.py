@@ -42,3 +42,16 @@ def test_ci_runs_the_readme_test_command_and_the_oldest_and_newest_python() -> N
     assert "make test" in ci and "make test" in (REPO / "README.md").read_text()
     assert "for version in 3.10 3.13" in ci and '-m "not browser"' in ci
     assert PYPROJECT["project"]["requires-python"] == ">=3.10"
+
+
+def test_importing_the_kit_does_not_import_the_gateways_extra() -> None:
+    """The gateway's heavy parts (its [gateway] extra) load only when the gateway runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, jupyter_imagegen as ig; ig.Client; "
+            "print(sorted(m for m in ('starlette', 'uvicorn', 'httpx', 'psycopg', 'anyio', "
+            "'jupyter_imagegen.gateway') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.strip() == "[]"

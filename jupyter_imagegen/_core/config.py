@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from .._exceptions import InvalidInputError
 from .._wire.common import DEFAULT_BASE_URL
 
-__all__ = ['DEFAULT_MODEL', 'DEFAULT_OFFLINE_MODEL', 'Settings', 'clean_key', 'colab_secret']
+__all__ = ['DEFAULT_MODEL', 'DEFAULT_OFFLINE_MODEL', 'GATEWAY_ENV', 'Settings', 'clean_key',
+           'colab_secret']
 
 
 # -- the key from Colab's secrets ------------------------------------------------------------------
@@ -44,6 +45,8 @@ DEFAULT_MODEL = "google/gemini-2.5-flash-image"
 DEFAULT_OFFLINE_MODEL = "offline/sketch"
 DEFAULT_REFERER = "https://github.com/jupyter-imagegen/jupyter-imagegen"
 DEFAULT_TITLE = "jupyter_imagegen"
+#: Set by a JupyterHub admin in the spawner's environment: the classroom gateway's API URL.
+GATEWAY_ENV = "JUPYTER_IMAGEGEN_GATEWAY"
 
 
 def clean_key(key: str | None) -> str | None:
@@ -98,12 +101,18 @@ class Settings:
         """Resolve settings: explicit argument, then the environment, then the defaults.
 
         ``OPENROUTER_API_KEY``, ``OPENROUTER_BASE_URL`` and ``JUPYTER_IMAGEGEN_MODEL`` are read;
-        in Google Colab the key may also come from the notebook's secrets (same name).
+        in Google Colab the key may also come from the notebook's secrets (same name). On a
+        JupyterHub whose admin runs the classroom gateway, the spawner sets
+        ``JUPYTER_IMAGEGEN_GATEWAY`` (the gateway's API URL): it is the base URL unless
+        ``OPENROUTER_BASE_URL`` says otherwise, and the single-user server's own
+        ``JUPYTERHUB_API_TOKEN`` is the key unless ``OPENROUTER_API_KEY`` is set.
         """
         env = os.environ if environ is None else environ
+        gateway = (env.get(GATEWAY_ENV) or "").strip()
         key = api_key if api_key is not None else (
-            env.get("OPENROUTER_API_KEY") or colab_secret() or None)
-        url = (base_url or env.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL).strip()
+            env.get("OPENROUTER_API_KEY") or colab_secret()
+            or (env.get("JUPYTERHUB_API_TOKEN") if gateway else None) or None)
+        url = (base_url or env.get("OPENROUTER_BASE_URL") or gateway or DEFAULT_BASE_URL).strip()
         if not url.lower().startswith(("http://", "https://")):
             raise InvalidInputError(
                 f"the base URL must start with http:// or https:// (got {url[:60]!r}), "
@@ -119,4 +128,4 @@ class Settings:
         """True when the environment names a key or a base URL (so no offline fallback)."""
         env = os.environ if environ is None else environ
         return bool(env.get("OPENROUTER_API_KEY") or env.get("OPENROUTER_BASE_URL")
-                    or colab_secret())
+                    or env.get(GATEWAY_ENV) or colab_secret())

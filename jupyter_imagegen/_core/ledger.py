@@ -37,7 +37,9 @@ from .threads import _FORKED, WORKERS
 
 if TYPE_CHECKING:
     from .._results.result import ImageResult
+    from .._wire.account import KeyInfo
     from .dispatch import Call
+    from .transport import Transport
 
 __all__ = ["FETCH_DEADLINE", "SCHEDULE", "Ledger", "Settlement", "SpendAccount", "billed_cost"]
 
@@ -256,6 +258,14 @@ class SpendAccount:
 
     _guard: SpendGuard
     _ledger: Ledger
+    _transport: Transport
+
+    def key_info(self) -> KeyInfo | None:
+        """``GET /key``: the key's limit and what is left; ``None`` when the service does not say.
+
+        Behind a classroom gateway that is the student's budget.
+        """
+        return self._transport.key_info()
 
     @property
     def spend_limit(self) -> float | None:

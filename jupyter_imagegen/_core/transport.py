@@ -33,6 +33,7 @@ from .._exceptions import (
     RequestTimeoutError,
 )
 from .._version import __version__
+from .._wire.account import KeyInfo, parse_key_info
 from .._wire.common import loads
 from .._wire.errors import RETRYABLE_STATUSES, error_from_response, retry_delay
 from .reading import read_body
@@ -287,6 +288,17 @@ class Transport:
                                 deadline=_deadline(deadline if deadline is not None
                                                    else self.limits.deadline))
         return loads(read_body(response, self.limits.max_response_bytes), f"the response to GET {path}")
+
+    def key_info(self) -> KeyInfo | None:
+        """What the service says of the key in use (``GET /key``): its limit and what is left.
+
+        Behind a classroom gateway that is the student's budget. ``None`` when the service does
+        not say (no key, an error, a server without the route): never raised into a front end.
+        """
+        try:
+            return parse_key_info(self.get_json("key"))
+        except ImageGenError:
+            return None
 
 
 def _deadline(seconds: float | None) -> float | None:

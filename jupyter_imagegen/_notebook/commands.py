@@ -94,6 +94,7 @@ def _config(magics: ImageGenMagics, words: list[str]) -> Table:
          "(simulated by the offline server; the spend limit counts it)" if offline
          else "(reported by the service; cache hits are free)"],
         ["spend limit", _limit(client.spend_limit, offline=offline), change + "spend_limit"],
+        ["key limit", _key_limit(client), "set by the service (a classroom gateway: the teacher)"],
     ]
     return Table(["setting", "value", "change with"], rows, caption="%config ImageGenMagics lists all")
 
@@ -109,6 +110,12 @@ def _spent(client: Client) -> str:
         return (f"$0.00 (offline; simulated prices total {money(client.spent)}{pending}, "
                 "not charged)")
     return money(client.spent) + (f" ({money(client.pending)} pending)" if client.pending else "")
+
+
+def _key_limit(client: Client) -> str:
+    """What ``GET /key`` says is left on the key (behind a classroom gateway: the budget)."""
+    info = client.key_info()
+    return info.describe() if info is not None else "(the service does not say)"
 
 
 def _limit(limit: float | None, *, offline: bool) -> str:

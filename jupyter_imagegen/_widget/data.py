@@ -42,6 +42,7 @@ __all__ = [
     "history_entry",
     "image_reply",
     "input_image",
+    "key_left",
     "model_choices",
     "preview",
     "request_options",
@@ -86,6 +87,15 @@ def model_choices(client: Client) -> list[dict[str, Any]]:
             "aspect_ratios": [r for r in model.aspect_ratios if r != "auto"],
             "sizes": list(model.sizes)})
     return entries
+
+
+def key_left(client: Client) -> str:
+    """What the key may still spend, as the service says (a gateway: the budget); ``""``: none.
+
+    Only a key with a limit is worth a line in the widget (the offline server's has none).
+    """
+    info = client.key_info()
+    return info.describe() if info is not None and info.left is not None else ""
 
 
 def request_options(entry: dict[str, Any] | None, n: int, seed: int | None) -> dict[str, Any]:

@@ -83,6 +83,8 @@ class ImageGenWidget(anywidget.AnyWidget):
     stream_text = t.Unicode("").tag(sync=True)
     elapsed = t.Float(0.0).tag(sync=True)
     error = t.Unicode("").tag(sync=True)
+    key_left = t.Unicode("", help="What GET /key says is left (a gateway's budget); '' if nothing."
+                         ).tag(sync=True)
     latest = t.List(t.Dict(), help="Previews of the newest result (binary, raster).").tag(sync=True)
     history = t.List(t.Dict(), help="Gallery entries, newest first (thumbnails binary).").tag(sync=True)
 
@@ -346,6 +348,7 @@ class ImageGenWidget(anywidget.AnyWidget):
                        f"{self.model!r} is not in the image model listing; pick one from the list."
                        if self.model not in ids else "")
         self.models_status = "ready"
+        self.key_left = wd.key_left(self._client)
 
     def _run(self, cancel: threading.Event, future: Future[ImageResult]) -> None:
         started = time.perf_counter()
@@ -379,6 +382,7 @@ class ImageGenWidget(anywidget.AnyWidget):
             self._resolve(future, error=exc)
         else:
             self._finish("done", "Done in {:.1f} s.", started)  # the caption is on the figure
+            self.key_left = wd.key_left(self._client)
             self._notify(result)
             self._refresh_snapshot()
             self._resolve(future, result=result)

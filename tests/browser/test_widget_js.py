@@ -69,7 +69,7 @@ window.setup = async () => {
     model: "offline/sketch", prompt: "", aspect_ratio: "", image_size: "",
     input_image: new DataView(new ArrayBuffer(0)), input_mime: "", input_name: "",
     models: MODELS, models_status: "ready", notice: "", status: "idle", status_text: "",
-    stream_text: "", elapsed: 0, error: "", latest: [], history: [],
+    stream_text: "", elapsed: 0, error: "", key_left: "", latest: [], history: [],
   });
   const host = document.getElementById("host");
   host.replaceChildren();
@@ -238,12 +238,14 @@ def test_picker_and_header_say_a_price_is_simulated(widget_page: Page, server: L
     expect(options).to_have_count(3)
     expect(options.nth(0)).to_have_text("$0.0390/image (simulated price line)")
     expect(options.nth(1)).to_contain_text("simulated")
-    expect(options.nth(2)).to_have_text("$0.0516/image (price line)")
+    # gpt-image-1 bills output_image per token: the price model's label is the token estimate
+    # (medium quality, 1,056 tokens x $40/M; main's 6ac59f1), no longer a per-image line.
+    expect(options.nth(2)).to_have_text("$0.0422/image (token estimate)")
     artifact(page, "simulated-picker")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    expect(header).to_have_text("$0.0516/image (price line)")
+    expect(header).to_have_text("$0.0422/image (token estimate)")
     expect(header).not_to_have_class(re.compile(r"\big-simulated\b"))
     # A state saved by an older kernel has only the amount: still marked when simulated.
     page.evaluate("""() => window.model.update({models: [{id: 'offline/sketch', name: 'Sketch',
@@ -295,3 +297,13 @@ def test_a_signed_download_saves_the_image_and_its_sidecar(widget_page: Page) ->
     assert set(by_name) == {"square.png", "square.png.json"}
     assert by_name["square.png"][:4] == b"\x89PNG"
     assert by_name["square.png.json"] == b'{"prompt": "a signed square"}'
+
+
+def test_the_key_line_shows_what_the_service_says_is_left(widget_page: Page) -> None:
+    key = widget_page.locator(".ig-key")
+    expect(key).to_be_hidden()
+    widget_page.evaluate("window.model.update({key_left: '$0.92 left of $1.00 (alice)'})")
+    expect(key).to_be_visible()
+    expect(key).to_have_text("$0.92 left of $1.00 (alice)")
+    widget_page.evaluate("window.model.update({key_left: ''})")
+    expect(key).to_be_hidden()

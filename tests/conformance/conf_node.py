@@ -15,9 +15,12 @@ NODE_DIR = Path(__file__).parent / "node"
 
 
 def run_node(node_dir: Path, script: str, base_url: str, *args: str, out_dir: Path,
-             timeout: float = 120) -> dict[str, Any]:
-    """Run ``script`` (guarded to loopback) and return the JSON report it prints last."""
-    env = {**os.environ, "OR_BASE_URL": base_url, "OR_KEY": KEY, "OR_OUT_DIR": str(out_dir),
+             timeout: float = 120, key: str = KEY) -> dict[str, Any]:
+    """Run ``script`` (guarded to loopback) and return the JSON report it prints last.
+
+    ``args`` names the cases to run (none: all); ``key`` is the bearer key the clients send.
+    """
+    env = {**os.environ, "OR_BASE_URL": base_url, "OR_KEY": key, "OR_OUT_DIR": str(out_dir),
            "NODE_NO_WARNINGS": "1"}
     node = shutil.which("node")
     assert node is not None
