@@ -26,9 +26,10 @@ __all__ = ["ModelSpec", "build_catalogue", "filter_models", "model_json"]
 _CREATED = 1793491200
 _ALL_SIZES = ("0.5K", "1K", "2K", "4K")
 _HONEST = (
-    " Procedural offline renderer, not a neural model: it draws the colours, shapes and counts "
-    "named in the prompt and writes the prompt on the image. Prices are simulated; nothing is "
-    "charged."
+    " Procedural offline renderer, not a neural model: it draws the animals, objects, colours, "
+    "times of day and moods named in the prompt from a small vocabulary "
+    "(jupyter_imagegen.server.vocabulary()) and writes the prompt on the image. Prices are "
+    "simulated; nothing is charged."
 )
 _STAND_IN = (" [Offline stand-in: jupyter-imagegen's local server draws this model with a "
              "procedural renderer, not the real model; prices are simulated from the real listing.]")
