@@ -78,6 +78,11 @@ def default_client() -> Client:
         return _client
 
 
+def started_default_client() -> Client | None:
+    """The shared client if something already made it (never starts one or the offline server)."""
+    return _client
+
+
 def set_default_client(client: Client | None) -> None:
     """Replace the shared client (``None`` resolves it again from the environment on next use)."""
     global _client
