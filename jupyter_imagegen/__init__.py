@@ -25,6 +25,7 @@ from ._api import (
     offline,
     online,
     open,
+    price,
     set_default_client,
 )
 from ._core.aclient import AsyncClient
@@ -120,6 +121,7 @@ __all__ = [
     "offline",
     "online",
     "open",
+    "price",
     "save_options",
     "set_default_client",
     "unload_ipython_extension",

@@ -18,17 +18,18 @@ from ._core.client import Client
 from ._core.config import Settings
 from ._core.request import Request
 from ._exceptions import InvalidInputError
-from ._results.labels import mark_offline
+from ._results.labels import mark_offline, prices_simulated, shown_price
 from ._results.reopen import read_file
 from ._results.result import ImageResult
 
 if TYPE_CHECKING:
     from ._core.batch import BatchResult, Comparison
-    from ._core.model import Model
+    from ._core.model import Model, Price
     from .server import LocalServer
 
 __all__ = ["agenerate", "compare", "default_client", "generate", "generate_many", "is_offline",
-           "models", "offline", "online", "open", "set_default_client"]
+           "models", "offline", "online", "open", "price", "set_default_client",
+           "started_default_client"]
 
 _lock = threading.Lock()
 _client: Client | None = None
@@ -139,6 +140,17 @@ def compare(prompts: str | Sequence[str], models: Sequence[str], *, concurrency:
 def models(*, refresh: bool = False, all: bool = False) -> list[Model]:
     """Image models of the shared client's service (one merged record each)."""
     return default_client().models(refresh=refresh, all=all)
+
+
+def price(model: str | None = None, **options: Any) -> Price:
+    """One image's estimated price with the shared client, labelled as a notebook should show it.
+
+    Why not ``default_client().price()``: offline nothing is billed, so the label says the price
+    is simulated (``$0.0387/image (simulated token estimate)``) instead of ``last billed``.
+    """
+    client = default_client()
+    found = client.price(model, **options)
+    return shown_price(found, simulated=prices_simulated(client, model or client.default_model))
 
 
 class _SharedClient:
