@@ -213,13 +213,14 @@ def _font(px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def _caption(image: Image.Image, text: str) -> None:
+def _caption(image: Image.Image, text: str, solid: bool = False) -> None:
+    """Write ``text`` in a dark band at the bottom (``solid`` hides an edited input's caption)."""
     width, height = image.size
     px = max(10, round(min(width, height) / 40))
     band = round(px * 1.8)
     shade = Image.new("RGB", (width, band), (0, 0, 0))
     region = (0, height - band, width, height)
-    image.paste(Image.blend(image.crop(region), shade, 0.55), region)
+    image.paste(shade if solid else Image.blend(image.crop(region), shade, 0.55), region)
     draw = ImageDraw.Draw(image)
     font = _font(px)
     limit = max(8, round(width / (px * 0.55)))
@@ -300,7 +301,7 @@ def render(
     if scene.mood is not None:
         image = apply_mood(image, scene.mood, rng)
     image = finish(image, style)
-    _caption(image, prompt.strip() or "(empty prompt)")
+    _caption(image, prompt.strip() or "(empty prompt)", solid=bool(inputs))
     if grain and style != "poster" and size[0] * size[1] <= 2048 * 2048:  # 4K: smooth, sane size
         image = _grain(image, base_seed * 31 + variant)
     return image
