@@ -147,3 +147,24 @@ def test_real_models_differ_by_style_in_a_comparison(client: ig.Client) -> None:
             assert sum(diff) / 3 > 8, (a, b)
     poster = client.generate("a lighthouse at dusk", models[2]).image.convert("RGB")
     assert len(poster.getcolors(1 << 20) or []) < min(tones.values()) / 3  # flat poster fills
+
+
+def test_the_server_honours_a_seed_only_where_the_listing_takes_one() -> None:
+    import base64
+    import io
+
+    import requests
+
+    def drawn(srv: LocalServer, model: str) -> bytes:
+        body = {"model": model, "messages": [{"role": "user", "content": "a cat at dusk"}],
+                "modalities": ["image"], "seed": 9}
+        r = requests.post(f"{srv.base_url}/chat/completions", json=body, timeout=30)
+        url = r.json()["choices"][0]["message"]["images"][0]["image_url"]["url"]
+        return Image.open(io.BytesIO(base64.b64decode(url.partition(",")[2]))).convert(
+            "RGB").tobytes()
+
+    with LocalServer(port=0) as srv:
+        assert "seed" in srv.catalogue[PHOTO].parameters
+        assert "seed" not in srv.catalogue["recraft/recraft-v4"].parameters
+        assert drawn(srv, PHOTO) == drawn(srv, PHOTO)
+        assert drawn(srv, "recraft/recraft-v4") != drawn(srv, "recraft/recraft-v4")
