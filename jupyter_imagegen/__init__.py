@@ -26,6 +26,7 @@ from ._api import (
     offline,
     online,
     open,
+    price,
     set_default_client,
 )
 from ._core.aclient import AsyncClient
@@ -122,6 +123,7 @@ __all__ = [
     "offline",
     "online",
     "open",
+    "price",
     "save_options",
     "set_default_client",
     "unload_ipython_extension",

@@ -18,17 +18,18 @@ from ._core.client import Client
 from ._core.config import Settings
 from ._core.request import Request
 from ._exceptions import InvalidInputError
-from ._results.labels import mark_offline
+from ._results.labels import mark_offline, prices_simulated, shown_price
 from ._results.reopen import read_file
 from ._results.result import ImageResult
 
 if TYPE_CHECKING:
     from ._core.batch import BatchResult, Comparison
-    from ._core.model import Model
+    from ._core.model import Model, Price
     from .server import LocalServer
 
 __all__ = ["agenerate", "compare", "default_client", "generate", "generate_many", "is_offline",
-           "matrix", "models", "offline", "online", "open", "set_default_client"]
+           "matrix", "models", "offline", "online", "open", "price", "set_default_client",
+           "started_default_client"]
 
 _lock = threading.Lock()
 _client: Client | None = None
@@ -76,6 +77,11 @@ def default_client() -> Client:
         if _client is None:
             _client = Client() if Settings.is_configured() else _start_offline()
         return _client
+
+
+def started_default_client() -> Client | None:
+    """The shared client if something already made it (never starts one or the offline server)."""
+    return _client
 
 
 def set_default_client(client: Client | None) -> None:
@@ -145,6 +151,17 @@ def matrix(prompt: str, model: str | None = None, *, concurrency: int = 4,
 def models(*, refresh: bool = False, all: bool = False) -> list[Model]:
     """Image models of the shared client's service (one merged record each)."""
     return default_client().models(refresh=refresh, all=all)
+
+
+def price(model: str | None = None, **options: Any) -> Price:
+    """One image's estimated price with the shared client, labelled as a notebook should show it.
+
+    Why not ``default_client().price()``: offline nothing is billed, so the label says the price
+    is simulated (``$0.0387/image (simulated token estimate)``) instead of ``last billed``.
+    """
+    client = default_client()
+    found = client.price(model, **options)
+    return shown_price(found, simulated=prices_simulated(client, model or client.default_model))
 
 
 class _SharedClient:

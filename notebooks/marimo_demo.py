@@ -1,8 +1,9 @@
 """jupyter_imagegen in marimo: results, a comparison grid and the widget.
 
 Run it with `marimo edit notebooks/marimo_demo.py` (or export it:
-`marimo export html notebooks/marimo_demo.py -o demo.html`). With no OPENROUTER_API_KEY set the kit
-starts its local offline server itself: procedural images, no key, no cost, no network.
+`marimo export html notebooks/marimo_demo.py -o demo.html`). The cells use real model ids: with
+OPENROUTER_API_KEY set they run on OpenRouter; without, the kit starts its local offline server
+itself, which answers for the same ids (procedural images, no key, no cost, no network).
 """
 
 import marimo
@@ -34,36 +35,37 @@ def _(mo):
 @app.cell
 def _(ig):
     client = ig.default_client()
-    result = ig.generate("a red lighthouse on blue waves at dusk", model="offline/sketch",
-                         seed=7, aspect_ratio="16:9")
+    result = ig.generate("a red lighthouse on blue waves at dusk",
+                         model="google/gemini-2.5-flash-image", seed=7, aspect_ratio="16:9")
     result
     return (client,)
 
 
 @app.cell
 def _(client):
-    batch = client.generate_many(["a green circle", "a yellow square"], model="offline/sketch",
-                                 progress=False)
+    batch = client.generate_many(["a green fox", "a yellow boat"],
+                                 model="black-forest-labs/flux.2-klein-4b", progress=False)
     batch
     return
 
 
 @app.cell
 def _(ig):
-    ig.compare("a blue triangle", models=["offline/sketch", "offline/poster"], progress=False)
+    ig.compare("a blue boat at dusk",
+               models=["google/gemini-2.5-flash-image", "recraft/recraft-v4"], progress=False)
     return
 
 
 @app.cell
 def _(ig, mo):
-    widget = mo.ui.anywidget(ig.ImageGenWidget(model="offline/sketch"))
+    widget = mo.ui.anywidget(ig.ImageGenWidget(model="google/gemini-2.5-flash-image"))
     widget
     return (widget,)
 
 
 @app.cell
 def _(mo, widget):
-    done = widget.widget.generate("a purple hexagon").result(timeout=60)
+    done = widget.widget.generate("a purple cat at night").result(timeout=60)
     mo.vstack([mo.md(f"The widget generated {len(widget.widget.results)} result(s):"), done])
     return
 

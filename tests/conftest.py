@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import jupyter_imagegen as ig
+from jupyter_imagegen._core.policies import _class_guard
 from jupyter_imagegen.server import LocalServer
 
 
@@ -14,11 +15,14 @@ from jupyter_imagegen.server import LocalServer
 def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test ever sees a real key or base URL, and the shared default client starts fresh."""
     for name in ("OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", "JUPYTER_IMAGEGEN_MODEL",
-                 "JUPYTER_IMAGEGEN_GATEWAY", "JUPYTERHUB_API_TOKEN"):
+                 "JUPYTER_IMAGEGEN_GATEWAY", "JUPYTERHUB_API_TOKEN",
+                 "JUPYTER_IMAGEGEN_SPEND_LIMIT", "JUPYTER_IMAGEGEN_CLASS_MODE"):
         monkeypatch.delenv(name, raising=False)
     ig.set_default_client(None)
+    _class_guard.clear()
     yield
     ig.set_default_client(None)
+    _class_guard.clear()
 
 
 @pytest.fixture(scope="session")

@@ -44,18 +44,19 @@ class TestGenerateMany:
             batch.raise_for_errors()
 
     def test_concurrency_is_bounded_and_the_pool_fits(self) -> None:
-        # Identical unseeded requests: the server renders once, so this times the client's
-        # concurrency, not the renderer (an automatic seed each would draw eight pictures).
+        # Identical requests with one seed: the server renders once, so this times the client's
+        # concurrency, not the renderer (unseeded, the server would draw eight pictures).
         with LocalServer(port=0, latency=0.3) as srv, \
                 ig.Client(base_url=srv.base_url, auto_seed=False) as c:
             c.models()
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # urllib3's "Connection pool is full" is a warning
                 started = time.perf_counter()
-                batch = c.generate_many(["x"] * 8, "offline/sketch", concurrency=8, progress=False)
+                batch = c.generate_many(["x"] * 8, "offline/sketch", concurrency=8, progress=False,
+                                        seed=1)
                 wide = time.perf_counter() - started
                 started = time.perf_counter()
-                c.generate_many(["y"] * 8, "offline/sketch", concurrency=2, progress=False)
+                c.generate_many(["y"] * 8, "offline/sketch", concurrency=2, progress=False, seed=1)
                 narrow = time.perf_counter() - started
         assert len(batch.results) == 8
         # 8 in parallel take about one latency; 2 at a time take about four.
@@ -210,12 +211,12 @@ class TestCacheAndStoreWiring:
         assert replay.cached and replay.generated[0].data == first.generated[0].data
 
     def test_corrupt_entries_are_refetched(self, server: LocalServer, tmp_path) -> None:
-        # Unseeded, the offline renderer draws the same picture again, which shows it is refetched.
-        with ig.Client(base_url=server.base_url, cache=tmp_path, auto_seed=False) as c:
-            first = c.generate("a green tree", "offline/sketch")
+        # With one seed the offline renderer draws the same picture again: it was refetched.
+        with ig.Client(base_url=server.base_url, cache=tmp_path) as c:
+            first = c.generate("a green tree", "offline/sketch", seed=3)
             for image in tmp_path.rglob("0.png"):
                 image.write_bytes(image.read_bytes()[:100])
-            again = c.generate("a green tree", "offline/sketch")
+            again = c.generate("a green tree", "offline/sketch", seed=3)
         assert not again.cached and again.generated[0].data == first.generated[0].data
         assert len(chat_posts(server)) == 2
 

@@ -243,8 +243,8 @@ def test_multi_image_answers_without_cost_count_every_image() -> None:
             ig.Client(base_url=server.base_url, api_key=KEY, check_models=False, spend_limit=2.0,
                       prices={"offline/quartet": 0.04}) as c:
         server.faults.push(Fault("no-cost"), times=10)
-        batch = c.generate_many(["four moons"] * 10, "offline/quartet",  # rendered once
-                                concurrency=4, progress=False)
+        batch = c.generate_many(["four moons"] * 10, "offline/quartet",  # one seed: rendered once
+                                concurrency=4, progress=False, seed=1)
         assert sum(len(r.generated) for r in batch.results) == 40
         assert c.spent == pytest.approx(1.60) and c.pending == pytest.approx(1.60)
         assert c.reconcile(timeout=20) == 0

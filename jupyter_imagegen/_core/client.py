@@ -57,7 +57,7 @@ from .dispatch import Call as _Call
 from .dispatch import dispatcher, send_remote
 from .ledger import Ledger, SpendAccount
 from .model import Model, Price
-from .policies import CacheSetting, Keepers, SpendGuard, StoreSetting
+from .policies import CacheSetting, Keepers, StoreSetting, guard_for
 from .reading import Watchdog, drain, iter_events, read_body
 from .request import Request, order_for
 from .routing import confirm_available, learned_route, neither_serves, retry_route
@@ -139,7 +139,7 @@ class Client(SpendAccount):
         self._transport.ensure_pool(pool_size)
         #: Every image model the service lists, merged into one record each.
         self.catalogue = Catalogue(self._transport.get_json, ttl=models_ttl)
-        self._guard = SpendGuard(spend_limit)
+        self._guard = guard_for(spend_limit, settings.spend_limit, settings.class_mode)
         self._ledger = Ledger(self._guard, lambda gen, seconds: self.generation(gen, deadline=seconds))
         self._keepers = Keepers(cache, store)
 

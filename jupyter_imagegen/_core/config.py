@@ -11,7 +11,7 @@ from .._exceptions import InvalidInputError
 from .._wire.common import DEFAULT_BASE_URL
 
 __all__ = ['DEFAULT_MODEL', 'DEFAULT_OFFLINE_MODEL', 'GATEWAY_ENV', 'Settings', 'clean_key',
-           'colab_secret']
+           'colab_secret', 'ipython_spend_limit']
 
 
 # -- the key from Colab's secrets ------------------------------------------------------------------
@@ -35,6 +35,52 @@ def colab_secret(name: str = "OPENROUTER_API_KEY") -> str | None:
     except Exception:  # SecretNotFoundError, NotebookAccessError, TimeoutException ...
         return None
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+# -- a spend limit from the kernel's IPython configuration ---------------------------------------
+
+# A teacher (or a JupyterHub image) sets ``c.ImageGenMagics.spend_limit = 0.50`` in the kernel's
+# IPython config, or runs ``%config ImageGenMagics.spend_limit = 0.50``. That limit must hold for
+# every way of generating (``ig.generate``, a new ``ig.Client()``, the magic, the widget) from the
+# first call, not only once a ``%%imagegen`` cell has run, so every client reads it where it is
+# made. Only a shell that is already running is asked (IPython is never imported here).
+
+def ipython_spend_limit() -> float | None:
+    """``ImageGenMagics.spend_limit`` in the running IPython, or ``None``.
+
+    The loaded extension's live value wins (it follows ``%config``); before it is loaded, the
+    kernel's config files are read (``c.ImageGenMagics.spend_limit``).
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return None
+    for configurable in getattr(shell, "configurables", ()):
+        if type(configurable).__name__ == "ImageGenMagics":
+            return _limit(getattr(configurable, "spend_limit", None), "ImageGenMagics.spend_limit")
+    config = getattr(shell, "config", None)
+    try:
+        section = config["ImageGenMagics"] if config is not None and \
+            "ImageGenMagics" in config else None
+        value = section["spend_limit"] if section is not None and "spend_limit" in section else None
+    except (KeyError, TypeError):
+        return None
+    return _limit(value, "ImageGenMagics.spend_limit")
+
+
+def _limit(value: object, where: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        limit = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{where} must be a number of US dollars, got {value!r}") from None
+    if not limit >= 0:
+        raise InvalidInputError(f"{where} must be >= 0, got {value!r}")
+    return limit
+
+
+_TRUE = ("1", "true", "yes", "on")
 
 
 # -- settings --------------------------------------------------------------------------------------
@@ -75,6 +121,11 @@ class Settings:
     default_model: str = DEFAULT_MODEL
     referer: str | None = DEFAULT_REFERER
     title: str | None = DEFAULT_TITLE
+    #: The lowest limit the environment (``JUPYTER_IMAGEGEN_SPEND_LIMIT``) or the kernel's IPython
+    #: config (``ImageGenMagics.spend_limit``) sets, in USD; every client starts with it.
+    spend_limit: float | None = None
+    #: ``JUPYTER_IMAGEGEN_CLASS_MODE=1``: the limit is the class's; the notebook cannot raise it.
+    class_mode: bool = False
 
     @property
     def has_key(self) -> bool:
@@ -100,11 +151,12 @@ class Settings:
     ) -> Settings:
         """Resolve settings: explicit argument, then the environment, then the defaults.
 
-        ``OPENROUTER_API_KEY``, ``OPENROUTER_BASE_URL`` and ``JUPYTER_IMAGEGEN_MODEL`` are read;
-        in Google Colab the key may also come from the notebook's secrets (same name). On a
-        JupyterHub whose admin runs the classroom gateway, the spawner sets
-        ``JUPYTER_IMAGEGEN_GATEWAY`` (the gateway's API URL): it is the base URL unless
-        ``OPENROUTER_BASE_URL`` says otherwise, and the single-user server's own
+        ``OPENROUTER_API_KEY``, ``OPENROUTER_BASE_URL``, ``JUPYTER_IMAGEGEN_MODEL``,
+        ``JUPYTER_IMAGEGEN_SPEND_LIMIT`` and ``JUPYTER_IMAGEGEN_CLASS_MODE`` are read, and the
+        running IPython's ``ImageGenMagics.spend_limit``; in Google Colab the key may also come
+        from the notebook's secrets (same name). On a JupyterHub whose admin runs the classroom
+        gateway, the spawner sets ``JUPYTER_IMAGEGEN_GATEWAY`` (the gateway's API URL): it is the
+        base URL unless ``OPENROUTER_BASE_URL`` says otherwise, and the single-user server's own
         ``JUPYTERHUB_API_TOKEN`` is the key unless ``OPENROUTER_API_KEY`` is set.
         """
         env = os.environ if environ is None else environ
@@ -117,10 +169,15 @@ class Settings:
             raise InvalidInputError(
                 f"the base URL must start with http:// or https:// (got {url[:60]!r}), "
                 f"for example {DEFAULT_BASE_URL}")
+        limits = [x for x in (_limit(env.get("JUPYTER_IMAGEGEN_SPEND_LIMIT"),
+                                     "JUPYTER_IMAGEGEN_SPEND_LIMIT"), ipython_spend_limit())
+                  if x is not None]
         return cls(
             api_key=clean_key(key),
             base_url=url.rstrip("/"),
             default_model=env.get("JUPYTER_IMAGEGEN_MODEL") or DEFAULT_MODEL,
+            spend_limit=min(limits) if limits else None,
+            class_mode=env.get("JUPYTER_IMAGEGEN_CLASS_MODE", "").strip().lower() in _TRUE,
         )
 
     @staticmethod

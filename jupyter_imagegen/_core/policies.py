@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,8 +30,11 @@ CacheSetting = Union[bool, str, "os.PathLike[str]", "ReplayCache", None]
 #: What ``Client(store=...)`` takes: a folder or a store.
 StoreSetting = Union[bool, str, "os.PathLike[str]", "ImageStore", None]
 
-__all__ = ["CacheSetting", "Hold", "Keepers", "Reservation", "SpendGuard", "StoreSetting",
-           "resolve_cache", "resolve_store"]
+__all__ = ["CLASS_BUDGET", "CacheSetting", "ClassGuard", "Hold", "Keepers", "Reservation",
+           "SpendGuard", "StoreSetting", "guard_for", "resolve_cache", "resolve_store"]
+
+#: The ``code`` of a refusal under a class's budget: front ends then add no way to lift it.
+CLASS_BUDGET = "class_budget"
 
 log = logging.getLogger("jupyter_imagegen")
 
@@ -75,6 +79,9 @@ class SpendGuard:
     never as free. :attr:`spent` is both: what the limit is checked against.
     """
 
+    #: True for a class's guard: its refusals say to ask the teacher, never how to lift the limit.
+    locked = False
+
     def __init__(self, limit: float | None = None) -> None:
         self.limit = limit
         self.settled = 0.0
@@ -109,22 +116,27 @@ class SpendGuard:
             held = quote.worst if quote.worst is not None else (quote.expected or 0.0)
             yield Reservation(held, images=max(1, quote.images))
             return
+        code = CLASS_BUDGET if self.locked else None
         if quote.worst is None:
             why = f" ({quote.detail})" if quote.detail else ""
+            lift = ("Pick a model whose price is known (`%imagegen models`)." if self.locked else
+                    f"Tell the client its price with Client(prices={{{model!r}: USD_PER_IMAGE}}), "
+                    "or lift the limit (spend_limit=None).")
             raise SpendLimitError(
                 f"the price of {model!r} is unknown for this request{why}, so a spend limit "
-                f"(${limit:.2f}) cannot be enforced; nothing was sent. Tell the client its price "
-                f"with Client(prices={{{model!r}: USD_PER_IMAGE}}), or lift the limit "
-                "(spend_limit=None).")
+                f"(${limit:.2f}) cannot be enforced; nothing was sent. {lift}", code=code)
         amount = quote.worst
         with self._lock:
             committed = self.spent + self.reserved
             if committed + amount > limit + 1e-12:
+                whose = "this class's budget" if self.locked else "the spend limit"
                 raise SpendLimitError(
-                    f"spend limit reached: ${committed:.4f} spent or running of ${limit:.2f}, and "
-                    f"this request to {model!r} may cost up to ${amount:.4f} ({quote.images} "
-                    f"image(s); {quote.basis}: {quote.detail or 'no detail'}). Nothing was sent. "
-                    "Raise the spend limit (or set it to None) to continue.")
+                    f"spend limit reached: ${committed:.4f} spent or running of ${limit:.2f} "
+                    f"({whose}), and this request to {model!r} may cost up to ${amount:.4f} "
+                    f"({quote.images} image(s); {quote.basis}: {quote.detail or 'no detail'}). "
+                    "Nothing was sent. " + ("Ask your teacher if you need more." if self.locked
+                                            else "Raise the spend limit (or set it to None) to "
+                                            "continue."), code=code)
             self.reserved += amount
         reservation = Reservation(amount, images=max(1, quote.images))
         try:
@@ -172,6 +184,71 @@ class SpendGuard:
         """The pending charges (a snapshot)."""
         with self._lock:
             return list(self._holds)
+
+
+class ClassGuard(SpendGuard):
+    """A class's spend guard (``JUPYTER_IMAGEGEN_CLASS_MODE=1``): one per kernel, every client's.
+
+    Why: in class the limit is the teacher's, so a student's notebook may lower it but never raise
+    or remove it, never reset the count, and a new ``ig.Client()`` does not bring a fresh budget.
+    This guards against accidents, not against a determined student (who controls the kernel):
+    the hard limit is the classroom gateway's per-student budget or OpenRouter's per-key limit.
+    """
+
+    locked = True
+    _limit: float | None
+
+    def __init__(self, limit: float | None = None) -> None:
+        self._told: set[tuple[float | None, float]] = set()
+        super().__init__(limit)
+
+    @property
+    def limit(self) -> float | None:
+        """USD the kernel may spend; only ever lowered."""
+        return self._limit
+
+    @limit.setter
+    def limit(self, value: float | None) -> None:
+        current = getattr(self, "_limit", None)
+        if current is not None and (value is None or value > current):
+            if (value, current) not in self._told:  # once: the magic re-applies it every cell
+                self._told.add((value, current))
+                warnings.warn(f"this class's spend limit is ${current:.2f}; it cannot be raised "
+                              "or removed from the notebook", stacklevel=3)
+            return
+        self._limit = value
+
+    @property
+    def spent(self) -> float:
+        """USD counted (billed and pending); it cannot be reset under a class's budget."""
+        return self.settled + self.pending
+
+    @spent.setter
+    def spent(self, value: float) -> None:
+        warnings.warn("this class's spend count cannot be reset from the notebook", stacklevel=3)
+
+
+_class_guard: list[ClassGuard] = []
+_class_lock = threading.Lock()
+
+
+def guard_for(asked: float | None, imposed: float | None, class_mode: bool) -> SpendGuard:
+    """A new client's spend guard: its own limit (``asked``, else ``imposed``), or the class's.
+
+    ``imposed`` comes from the environment or the kernel's IPython config, so it holds for
+    every client from the first call; in class mode every client shares one :class:`ClassGuard`.
+    """
+    if not class_mode:
+        return SpendGuard(asked if asked is not None else imposed)
+    with _class_lock:
+        if not _class_guard:
+            _class_guard.append(ClassGuard(imposed))
+        guard = _class_guard[0]
+        if imposed is not None and (guard.limit is None or imposed < guard.limit):
+            guard.limit = imposed
+        if asked is not None:
+            guard.limit = asked  # lowers it, or warns that it cannot be raised
+        return guard
 
 
 class Keepers:

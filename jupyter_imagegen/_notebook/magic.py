@@ -35,7 +35,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 from traitlets.config import Configurable
 
-from .._api import default_client
+from .._api import default_client, started_default_client
 from .._core.client import Client
 from .._core.matrix import expand
 from .._exceptions import CancelledError, ImageGenError, InvalidInputError
@@ -317,8 +317,13 @@ class ImageGenMagics(Magics, Configurable):
     @observe("cache", "spend_limit")
     def _settings_changed(self, change: Any) -> None:
         # Applied on the next cell (no client is started while a config file loads); a change
-        # to None then lifts the limit or turns the cache off, instead of being ignored.
+        # to None then lifts the limit or turns the cache off, instead of being ignored. A client
+        # already in use (ig.generate ran first) gets it now, so the limit holds from here on.
         self._lift_pending = True
+        client = self._own_client if self.base_url else started_default_client()
+        if client is not None:
+            self._apply_settings(client, lift=True)
+            self._lift_pending = False
 
     @observe("base_url")
     def _drop_own_client(self, change: Any) -> None:

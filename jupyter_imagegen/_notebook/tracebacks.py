@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .._core.policies import CLASS_BUDGET
 from .._exceptions import (
     APIConnectionError,
     AuthenticationError,
@@ -99,6 +100,8 @@ def _advise(exc: ImageGenError) -> str:
                 f" Did you mean: {', '.join(exc.suggestions)}?")
         return f"{message}{more}\nList image models with `%imagegen models [SEARCH]`."
     if isinstance(exc, SpendLimitError):
+        if exc.code == CLASS_BUDGET:  # the teacher's limit: no way to lift it is suggested
+            return exc.message
         return (f"{exc.message.split(' Raise the spend limit', 1)[0]}\nRaise it with "
                 "`%config ImageGenMagics.spend_limit = 5.0` (or `= None` for no limit).")
     if isinstance(exc, CancelledError):

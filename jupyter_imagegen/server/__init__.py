@@ -20,7 +20,7 @@ from __future__ import annotations
 from ._chat_catalog import ModelSpec, build_catalogue, model_json
 from ._faults import FAULT_KINDS, Fault, FaultQueue, parse_fault_spec
 from ._records import GenerationRecord, RecordedRequest, RecordList
-from ._render import parse_prompt, render
+from ._render import parse_prompt, render, vocabulary
 from ._server import LocalServer
 from ._signing import Signing
 
@@ -39,4 +39,5 @@ __all__ = [
     "parse_fault_spec",
     "parse_prompt",
     "render",
+    "vocabulary",
 ]

@@ -11,7 +11,7 @@ Image API price lines recorded for each model (see :mod:`._pricing`); no entry c
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ._data import catalogue_data, price_lines_for
@@ -26,13 +26,15 @@ __all__ = ["ModelSpec", "build_catalogue", "filter_models", "model_json"]
 _CREATED = 1793491200
 _ALL_SIZES = ("0.5K", "1K", "2K", "4K")
 _HONEST = (
-    " Procedural offline renderer, not a neural model: it draws the colours, shapes and counts "
-    "named in the prompt and writes the prompt on the image. Prices are simulated; nothing is "
-    "charged."
+    " Procedural offline renderer, not a neural model: it draws the animals, objects, colours, "
+    "times of day and moods named in the prompt from a small vocabulary "
+    "(jupyter_imagegen.server.vocabulary()) and writes the prompt on the image. Prices are "
+    "simulated; nothing is charged."
 )
 _STAND_IN = (" [Offline stand-in: jupyter-imagegen's local server draws this model with a "
              "procedural renderer, not the real model; prices are simulated from the real listing.]")
 _TIER = {"512": "0.5K", "1K": "1K", "2K": "2K", "4K": "4K"}
+_REAL_ROUTE = "google/gemini-2.5-flash-image"  # where the router goes when no offline id is served
 
 
 @dataclass(frozen=True)
@@ -125,15 +127,19 @@ def _real(entry: Mapping[str, Any], data: Mapping[str, Any]) -> ModelSpec:
         entry={**entry, "description": entry["description"] + _STAND_IN})
 
 
-def build_catalogue(aliases: bool = True) -> dict[str, ModelSpec]:
+def build_catalogue(aliases: bool = True, offline: bool = True) -> dict[str, ModelSpec]:
     """The served chat models by id: offline ones, then the recorded real entries (stand-ins).
 
-    Without ``aliases`` only the offline models and the router are served.
+    Without ``aliases`` only the offline models and the router are served. Without ``offline``
+    only real ids are (the router then routes to a real one): a notebook that runs against such
+    a server uses no ``offline/*`` id, so it runs unchanged on OpenRouter.
     """
     data = catalogue_data()
-    specs = [_offline(item) for item in data["offline"]]
+    specs = [_offline(item) for item in data["offline"]] if offline else []
     specs += [_real(entry, data) for entry in data["models"]
               if aliases or entry["id"] == "openrouter/auto"]
+    if not offline:
+        specs = [replace(s, route_to=_REAL_ROUTE) if s.route_to else s for s in specs]
     return {spec.id: spec for spec in specs}
 
 

@@ -26,6 +26,7 @@ from jupyter_imagegen._wire.sizes import ASPECT_RATIOS, IMAGE_SIZES, pixel_size
 from ._chat_catalog import ModelSpec
 from ._data import catalogue_data
 from ._images_catalog import ImageApiModel
+from ._render import fresh_seed
 
 __all__ = ["ChatRequest", "Rejected", "parse_chat_request"]
 
@@ -277,6 +278,8 @@ def parse_chat_request(body: Any, catalogue: Mapping[str, ModelSpec],
         ratio = _closest_ratio(inputs[0]) if inputs else "1:1"
     return ChatRequest(
         requested_model=model, spec=spec, prompt=prompt, inputs=inputs, inputs_digest=digest,
-        modalities=modalities, aspect_ratio=ratio, image_size=image_size or "1K", seed=seed,
+        modalities=modalities, aspect_ratio=ratio, image_size=image_size or "1K",
+        # No seed, or a model whose listing does not take one: a new picture each time, as online.
+        seed=seed if seed is not None and "seed" in spec.parameters else fresh_seed(),
         stream=stream,
     )

@@ -172,10 +172,10 @@ def _real(entry: Mapping[str, Any], data: Mapping[str, Any]) -> ImageApiModel:
         price_lines=tuple(endpoints[0]["pricing"]) if endpoints else (_SIMULATED if served else ()))
 
 
-def build_image_catalogue(aliases: bool = True) -> dict[str, ImageApiModel]:
-    """The Image API models by id: the offline ones and (optionally) the recorded real ones."""
+def build_image_catalogue(aliases: bool = True, offline: bool = True) -> dict[str, ImageApiModel]:
+    """The Image API models by id: the offline ones and the recorded real ones (each optional)."""
     data = catalogue_data()
-    specs = [_offline(item) for item in data["offline"] if item.get("image_api")]
+    specs = [_offline(item) for item in data["offline"] if item.get("image_api") and offline]
     if aliases:
         specs += [_real(entry, data) for entry in data["image_models"]]
         # listing entries built from recorded endpoints records (data/README.md says which fields)

@@ -37,6 +37,7 @@ from jupyter_imagegen._wire.images import (
 from ._availability import availability_body
 from ._chat_validate import Rejected, _decode_inputs, model_not_found
 from ._images_catalog import ALL_RATIOS, ImageApiModel
+from ._render import fresh_seed
 
 __all__ = ["ImagesRequest", "parse_images_request"]
 
@@ -275,7 +276,7 @@ def parse_images_request(body: Any, catalogue: Mapping[str, ImageApiModel],
     return ImagesRequest(
         spec=spec, prompt=prompt, n=n, size=pixels, resolution=resolution, aspect_ratio=ratio,
         output_format=fmt, quality=quality, background=background, compression=compression,
-        seed=seed if spec.seed else None, stream=stream,
+        seed=seed if spec.seed and seed is not None else fresh_seed(), stream=stream,
         partials=spec.partials if partials is None else partials, inputs=inputs,
         inputs_digest=digest,
     )

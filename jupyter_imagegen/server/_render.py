@@ -1,10 +1,15 @@
-"""A deterministic procedural renderer: prompts in, Pillow pictures out (no neural model).
+"""A procedural renderer: prompts in, Pillow pictures out (no neural model).
 
-The picture is visibly driven by the prompt so that notebooks and tests can tell requests apart:
-colour words pick the background gradient and the shapes' colours, shape words draw shapes, a
-number before a shape repeats it, and the prompt is written on the image as a caption. The same
-(prompt, seed, size, inputs) always gives the same pixels; a film grain drawn from the seed makes
-the payload as large as a real 1K image, so clients are exercised with realistic sizes.
+The picture is visibly driven by the prompt so that a class can see what each word does: nouns
+from a small vocabulary (animals, objects; see :func:`vocabulary`) compose a scene with a sky
+and ground, colour words colour the noun they precede (or tint the sky), a time of day sets the
+light, mood and style words change the whole picture, a number repeats a noun, and the prompt is
+written on the image as a caption. Prompts naming only abstract shapes ("a red circle above blue
+waves") draw those shapes on a gradient of their colours. An input image is edited: relit to
+the asked time of day, tinted by free colour words, with the named figures drawn over it.
+The same (prompt, seed, size, inputs) always gives the same pixels; the server picks a fresh
+seed when a request gives none, so an unseeded repeat differs, as real models do. A film grain
+drawn from the seed makes the payload as large as a real 1K image.
 """
 
 from __future__ import annotations
@@ -12,47 +17,29 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
 from ._cache import RenderCache, encode_image
+from ._scene import SCENERY, apply_mood, draw_figures, landscape, relight
 from ._styles import STYLES, draw_shape, finish, flat
+from ._vocab import ANIMALS, COLOURS, MOODS, NUMBERS, OBJECTS, SHAPES, STYLE_WORDS, TIMES, vocabulary
 
 __all__ = ["COLOURS", "SHAPES", "STYLES", "RenderCache", "Scene", "backdrop", "encode_image",
-           "parse_prompt", "render", "seed_for"]
+           "fresh_seed", "parse_prompt", "render", "seed_for", "vocabulary"]
 
 RGB = tuple[int, int, int]
-
-COLOURS: dict[str, RGB] = {
-    "red": (220, 40, 40), "orange": (245, 140, 30), "yellow": (245, 215, 50),
-    "gold": (212, 175, 55), "green": (50, 170, 70), "lime": (160, 220, 50),
-    "teal": (30, 140, 140), "cyan": (40, 200, 220), "blue": (40, 90, 220),
-    "navy": (20, 30, 100), "purple": (130, 60, 180), "violet": (150, 90, 220),
-    "pink": (240, 120, 180), "magenta": (220, 40, 180), "brown": (130, 80, 40),
-    "black": (15, 15, 20), "white": (245, 245, 245), "gray": (128, 128, 128),
-    "grey": (128, 128, 128), "silver": (190, 195, 200),
-}
-#: Shape words, with plurals, mapped to the shape drawn.
-SHAPES: dict[str, str] = {
-    "circle": "circle", "circles": "circle", "ball": "circle", "balls": "circle",
-    "dot": "circle", "dots": "circle", "sun": "sun", "suns": "sun", "moon": "moon",
-    "moons": "moon", "star": "star", "stars": "star", "square": "square",
-    "squares": "square", "box": "square", "boxes": "square", "triangle": "triangle",
-    "triangles": "triangle", "mountain": "mountain", "mountains": "mountain",
-    "tree": "tree", "trees": "tree", "house": "house", "houses": "house", "wave": "wave",
-    "waves": "wave", "sea": "wave", "ocean": "wave", "grid": "grid", "checkerboard": "grid",
-}
-_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-            "seven": 7, "eight": 8, "nine": 9, "ten": 10, "several": 3, "many": 6, "some": 3}
+_NOUNS = {**SHAPES, **ANIMALS, **OBJECTS}
 _WORD = re.compile(r"[a-z]+|\d+")
 _GROUND = {"mountain", "wave", "grid", "tree", "house"}
 
 
 @dataclass(frozen=True)
 class Shape:
-    """One shape word of the prompt: what to draw, how many, in which colour (None: palette)."""
+    """One noun of the prompt: what to draw, how many, in which colour (None: its own)."""
 
     kind: str
     count: int
@@ -61,45 +48,83 @@ class Shape:
 
 @dataclass(frozen=True)
 class Scene:
-    """What the prompt asks for, as the renderer understands it."""
+    """What the prompt asks for, as the renderer understands it (see :func:`vocabulary`)."""
 
     colours: tuple[RGB, ...]
     colour_words: tuple[str, ...]
     shapes: tuple[Shape, ...] = field(default=())
+    #: Colours not attached to a noun ("make it red"): they tint the sky or an input image.
+    free_colours: tuple[RGB, ...] = field(default=())
+    time: str | None = None
+    mood: str | None = None
+    style: str | None = None
+
+    @property
+    def scenery(self) -> bool:
+        """True when the prompt names things or a time of day: drawn as a landscape."""
+        return self.time is not None or any(s.kind in SCENERY for s in self.shapes)
 
     def describe(self) -> str:
         """A short English description, used for the text and reasoning replies."""
         parts = [f"{s.count} {s.kind}{'s' if s.count > 1 else ''}" for s in self.shapes]
         what = ", ".join(parts) if parts else "abstract shapes"
         palette = " and ".join(self.colour_words) if self.colour_words else "a seeded palette"
-        return f"{what} in {palette}"
+        extra = "".join(f", {label} {value}" for label, value in (
+            ("at", self.time), ("mood", self.mood), ("style", self.style)) if value)
+        return f"{what} in {palette}{extra}"
+
+
+def _noun_details(words: list[str], i: int) -> tuple[int, RGB | None]:
+    """The count and colour the (up to three) words before noun ``i`` give it."""
+    word = words[i]
+    count: int = 3 if word.endswith("s") and word not in ("fish", "grass") else 1
+    count = 5 if word == "forest" else count
+    colour = None
+    for back in words[max(0, i - 3):i][::-1]:
+        if back in _NOUNS:
+            break
+        if colour is None and back in COLOURS:
+            colour = COLOURS[back]
+        if back.isdigit():
+            count = int(back)
+            break
+        if back in NUMBERS:
+            count = NUMBERS[back]
+            break
+    return max(1, min(count, 24)), colour
 
 
 def parse_prompt(prompt: str) -> Scene:
-    """Find colour words, shape words and the counts/colours that precede each shape."""
+    """Find colours, nouns (with the counts and colours before them), time, mood and style."""
     words = _WORD.findall(prompt.lower())
     colours: list[RGB] = []
     names: list[str] = []
     shapes: list[Shape] = []
+    attached: set[int] = set()
     for i, word in enumerate(words):
         if word in COLOURS and word not in names:
             names.append(word)
             colours.append(COLOURS[word])
-        kind = SHAPES.get(word)
+        kind = _NOUNS.get(word)
         if kind is None:
             continue
-        count, colour = (3 if word.endswith("s") and word != "grass" else 1), None
-        for back in words[max(0, i - 3):i][::-1]:
-            if colour is None and back in COLOURS:
-                colour = COLOURS[back]
-            if back.isdigit():
-                count = int(back)
-                break
-            if back in _NUMBERS:
-                count = _NUMBERS[back]
-                break
-        shapes.append(Shape(kind, max(1, min(count, 24)), colour))
-    return Scene(tuple(colours), tuple(names), tuple(shapes[:12]))
+        count, colour = _noun_details(words, i)
+        attached.update(j for j in range(max(0, i - 3), i) if words[j] in COLOURS
+                        and COLOURS[words[j]] == colour)
+        shapes.append(Shape(kind, count, colour))
+    free = tuple(dict.fromkeys(COLOURS[w] for j, w in enumerate(words)
+                               if w in COLOURS and j not in attached))
+
+    def first(table: dict[str, str]) -> str | None:
+        return next((table[w] for w in words if w in table), None)
+
+    return Scene(tuple(colours), tuple(names), tuple(shapes[:12]), free, first(TIMES),
+                 first(MOODS), first(STYLE_WORDS))
+
+
+def fresh_seed() -> int:
+    """A new random seed for a request that gives none: a repeat is a new picture, as online."""
+    return secrets.randbelow(2 ** 31)
 
 
 def seed_for(prompt: str, seed: int | None) -> int:
@@ -125,9 +150,11 @@ def _style_rng(prompt: str, seed: int, size: tuple[int, int], variant: int,
 
 def backdrop(prompt: str, seed: int | None, size: tuple[int, int], variant: int = 0,
              style: str = "photo") -> Image.Image:
-    """The background ``render`` draws the shapes on (for transparent backgrounds)."""
+    """The background ``render`` draws the figures on (for transparent backgrounds)."""
+    scene = parse_prompt(prompt)
+    style = scene.style or style
     rng = _style_rng(prompt, seed_for(prompt, seed), size, variant, style)
-    return finish(_background(parse_prompt(prompt), rng, size, style), style)
+    return finish(_background(scene, rng, size, style), style)
 
 
 def _mix(a: RGB, b: RGB, t: float) -> RGB:
@@ -143,6 +170,9 @@ def _gradient(size: tuple[int, int], top: RGB, bottom: RGB) -> Image.Image:
 
 def _background(scene: Scene, rng: random.Random, size: tuple[int, int],
                 style: str = "photo") -> Image.Image:
+    if scene.scenery:
+        return landscape([s.kind for s in scene.shapes], scene.time or "day", scene.free_colours,
+                         size)
     if scene.colours:
         top = scene.colours[-1] if len(scene.colours) > 1 else scene.colours[0]
         bottom = _mix(scene.colours[0], (0, 0, 0), 0.35) if len(scene.colours) == 1 \
@@ -183,13 +213,14 @@ def _font(px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def _caption(image: Image.Image, text: str) -> None:
+def _caption(image: Image.Image, text: str, solid: bool = False) -> None:
+    """Write ``text`` in a dark band at the bottom (``solid`` hides an edited input's caption)."""
     width, height = image.size
     px = max(10, round(min(width, height) / 40))
     band = round(px * 1.8)
     shade = Image.new("RGB", (width, band), (0, 0, 0))
     region = (0, height - band, width, height)
-    image.paste(Image.blend(image.crop(region), shade, 0.55), region)
+    image.paste(shade if solid else Image.blend(image.crop(region), shade, 0.55), region)
     draw = ImageDraw.Draw(image)
     font = _font(px)
     limit = max(8, round(width / (px * 0.55)))
@@ -206,11 +237,40 @@ def _grain(image: Image.Image, seed: int) -> Image.Image:
 
 
 def _from_input(base: Image.Image, scene: Scene, size: tuple[int, int]) -> Image.Image:
+    """The input picture, moved to the asked time of day and tinted by the free colour words."""
     fitted = ImageOps.fit(base.convert("RGB"), size, Image.Resampling.BILINEAR)
-    if not scene.colours:
+    if scene.time is not None:
+        fitted = relight(fitted, scene.time)
+    if not scene.free_colours:
         return fitted
-    tint = Image.new("RGB", size, scene.colours[0])
+    tint = Image.new("RGB", size, scene.free_colours[0])
     return Image.blend(fitted, tint, 0.35)
+
+
+def _figures(scene: Scene) -> list[tuple[str, RGB | None]]:
+    """Each figure to draw, once per count ("three birds"); sea words only make the ground sea."""
+    return [(s.kind, s.colour) for s in scene.shapes if s.kind != "wave"
+            for _ in range(min(s.count, 8))]
+
+
+def _abstract(image: Image.Image, scene: Scene, rng: random.Random, size: tuple[int, int],
+              style: str, edit: bool) -> None:
+    """Shapes on a gradient, for prompts that name no scenery ("a red circle above blue waves")."""
+    draw = ImageDraw.Draw(image)
+    palette = list(scene.colours) or [(rng.randrange(256), rng.randrange(256),
+                                       rng.randrange(256)) for _ in range(3)]
+    shapes = list(scene.shapes)
+    if not shapes and not edit:
+        kinds = ("circle", "square", "triangle", "star")
+        shapes = [Shape(rng.choice(kinds), 1, None) for _ in range(rng.randint(2, 4))]
+    shapes.sort(key=lambda s: s.kind not in _GROUND or s.kind in ("tree", "house"))
+    for n, shape in enumerate(shapes):
+        for i in range(shape.count):
+            colour = shape.colour or palette[(n + i) % len(palette)]
+            if shape.colour is None and palette == list(scene.colours) and len(palette) > 1:
+                colour = palette[(n + i + 1) % len(palette)]
+            box = _place(shape.kind, i, shape.count, rng, size)
+            draw_shape(draw, shape.kind, colour, box, rng, style)
 
 
 def render(
@@ -223,29 +283,25 @@ def render(
     grain: bool = True,
     style: str = "photo",
 ) -> Image.Image:
-    """Draw ``prompt`` at ``size`` in ``style``; with ``inputs``, draw over the first input."""
+    """Draw ``prompt`` at ``size`` in ``style`` (a style word in the prompt wins).
+
+    With ``inputs``, edit the first input: relight it, tint it, draw the named figures over it.
+    """
     scene = parse_prompt(prompt)
+    style = scene.style or style
     base_seed = seed_for(prompt, seed)
     rng = _style_rng(prompt, base_seed, size, variant, style)
     image = _from_input(inputs[0], scene, size) if inputs else \
         _background(scene, rng, size, style)
-    draw = ImageDraw.Draw(image)
-    palette = list(scene.colours) or [(rng.randrange(256), rng.randrange(256),
-                                       rng.randrange(256)) for _ in range(3)]
-    shapes = list(scene.shapes)
-    if not shapes and not inputs:
-        kinds = ("circle", "square", "triangle", "star")
-        shapes = [Shape(rng.choice(kinds), 1, None) for _ in range(rng.randint(2, 4))]
-    shapes.sort(key=lambda s: s.kind not in _GROUND or s.kind in ("tree", "house"))
-    for n, shape in enumerate(shapes):
-        for i in range(shape.count):
-            colour = shape.colour or palette[(n + i) % len(palette)]
-            if shape.colour is None and palette == list(scene.colours) and len(palette) > 1:
-                colour = palette[(n + i + 1) % len(palette)]
-            box = _place(shape.kind, i, shape.count, rng, size)
-            draw_shape(draw, shape.kind, colour, box, rng, style)
+    if scene.scenery:
+        image = draw_figures(image, _figures(scene), scene.time or (None if inputs else "day"),
+                             rng, style)
+    else:
+        _abstract(image, scene, rng, size, style, bool(inputs))
+    if scene.mood is not None:
+        image = apply_mood(image, scene.mood, rng)
     image = finish(image, style)
-    _caption(image, prompt.strip() or "(empty prompt)")
+    _caption(image, prompt.strip() or "(empty prompt)", solid=bool(inputs))
     if grain and style != "poster" and size[0] * size[1] <= 2048 * 2048:  # 4K: smooth, sane size
         image = _grain(image, base_seed * 31 + variant)
     return image

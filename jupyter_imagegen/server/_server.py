@@ -66,8 +66,10 @@ class LocalServer:
     that many seconds, as the real service does (the bill itself counts at once);
     ``catalogue_aliases`` serves real model ids
     (``google/gemini-2.5-flash-image`` ...) with the offline renderer so notebooks written for the
-    service run unchanged. ``sign=Signing(certificates, key)`` signs every image with C2PA
-    Content Credentials, as providers do (needs ``c2pa-python``). Use it as a context manager or
+    service run unchanged; ``offline_models=False`` serves *only* real ids (no ``offline/*``), to
+    check that a notebook would run unchanged on the real service.
+    ``sign=Signing(certificates, key)`` signs every image with C2PA Content Credentials, as
+    providers do (needs ``c2pa-python``). Use it as a context manager or
     with :meth:`start` / :meth:`stop`::
 
         with LocalServer() as srv:
@@ -82,6 +84,7 @@ class LocalServer:
         api_key: str | None = None,
         latency: float = 0.0,
         catalogue_aliases: bool = True,
+        offline_models: bool = True,
         allow_remote: bool = False,
         max_body_bytes: int = 32 * 1024 * 1024,
         keepalive_interval: float = 0.5,
@@ -122,8 +125,9 @@ class LocalServer:
         self.request_timeout = request_timeout
         self.read_timeout = read_timeout
         self.max_connections = int(max_connections)
-        self.catalogue: dict[str, ModelSpec] = build_catalogue(catalogue_aliases)
-        self.image_catalogue: dict[str, ImageApiModel] = build_image_catalogue(catalogue_aliases)
+        self.catalogue: dict[str, ModelSpec] = build_catalogue(catalogue_aliases, offline_models)
+        self.image_catalogue: dict[str, ImageApiModel] = build_image_catalogue(
+            catalogue_aliases, offline_models)
         #: Signs every image with C2PA Content Credentials (``None``: images come unsigned).
         self.signing = sign
         self.cache = RenderCache(cache_size, sign=sign.sign if sign is not None else None)

@@ -116,7 +116,7 @@ def finish(image: Image.Image, style: str) -> Image.Image:
         wash = Image.blend(image.convert("RGB"), Image.new("RGB", image.size, _PAPER), 0.4)
         return ImageChops.multiply(wash, lines)
     if style == "painterly":
-        small = image.resize((max(1, width // 10), max(1, height // 10)),
+        small = image.resize((max(1, width // 5), max(1, height // 5)),
                              Image.Resampling.BILINEAR).filter(ImageFilter.SMOOTH_MORE)
         soft = small.resize((width, height), Image.Resampling.BICUBIC)
         return ImageEnhance.Color(soft).enhance(1.5)
