@@ -136,7 +136,13 @@ test("key", async () => {
 
 test("generation", async () => {
   const made = json(await http("POST", "/chat/completions", chatBody()));
-  const res = await http("GET", `/generation?id=${made.id}`);
+  // A generation's record appears a moment after its answer, as on the real service (a 404
+  // until then): ask again for up to five seconds, as a client that reconciles would.
+  let res = await http("GET", `/generation?id=${made.id}`);
+  for (let tries = 0; res.status === 404 && tries < 50; tries++) {
+    await new Promise((done) => setTimeout(done, 100));
+    res = await http("GET", `/generation?id=${made.id}`);
+  }
   assert(models.GenerationResponse$inboundSchema.parse(json(res)).data.id === made.id, "id");
 });
 
