@@ -39,6 +39,7 @@ from .._exceptions import (
     RequestTimeoutError,
     ResponseError,
 )
+from .._results.labels import mark_offline
 from .._results.result import GeneratedImage, ImageResult
 from .._wire.common import ChatCompletion, loads
 from .._wire.dataurl import lift_data_urls
@@ -46,7 +47,7 @@ from .._wire.listings import parse_models
 from .._wire.prices import Order, Quote
 from .adapters import ADAPTERS, StreamEvent, choose_api, decode_payload
 from .catalogue import Catalogue
-from .config import Settings
+from .config import Settings, offline_base_url
 from .model import Model, Price
 from .policies import CacheSetting, Keepers, SpendGuard, StoreSetting
 from .reading import Watchdog, drain, iter_events, read_body
@@ -109,7 +110,11 @@ class Client:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._config = {k: v for k, v in locals().items() if k not in ("self", "session", "__class__")}
+        local = offline_base_url(api_key, base_url)  # nothing configured: as ig.generate, offline
+        if local is not None:
+            api_key, base_url = "", local
+        self._config = {k: v for k, v in locals().items()
+                        if k not in ("self", "session", "__class__", "local")}
         settings = Settings.from_env(api_key, base_url)
         if api not in ("chat", "images", "auto"):
             raise InvalidInputError(f"api must be 'chat', 'images' or 'auto', not {api!r}")
@@ -129,6 +134,8 @@ class Client:
         self.catalogue = Catalogue(self._transport.get_json, ttl=models_ttl)
         self._guard = SpendGuard(spend_limit)
         self._keepers = Keepers(cache, store)
+        if local is not None:
+            mark_offline(self)
 
     def __getstate__(self) -> dict[str, Any]:
         # Executors that ship work to other processes (Dask) pickle the client: send only the
