@@ -250,6 +250,8 @@ def test_demo_runs_the_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "without encryption" in (out / "kernel.log").read_text()
     executed = out / "quickstart.ipynb"
     assert executed.is_file()
+    # Light enough to share: every image a preview, bare PIL images too (was 5.1 MB, issue 22).
+    assert executed.stat().st_size < 300 * 1024, executed.stat().st_size
     assert (out / "quickstart.html").is_file()
     images = sorted(p for p in out.glob("cell*.*") if p.suffix in (".png", ".jpg", ".webp"))
     assert len(images) >= 3
