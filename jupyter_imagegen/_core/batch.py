@@ -133,6 +133,10 @@ def _error_line(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
+#: How often a batch's progress line is redrawn while nothing finishes (seconds).
+TICK = 0.5
+
+
 class _Progress:
     """n/n progress: a display-handle line in a notebook (saved as finished), tqdm elsewhere.
 
@@ -142,7 +146,7 @@ class _Progress:
 
     def __init__(self, total: int, desc: str) -> None:
         self.total, self.desc, self.done, self.failed = total, desc, 0, 0
-        self.started = time.monotonic()
+        self.started = self._drawn = time.monotonic()
         self._handle: Any = None
         self._bar: Any = None
         shell = _shell()
@@ -171,7 +175,13 @@ class _Progress:
         self.failed += not ok
         if self._bar is not None:
             self._bar.update(1)
-        if self._handle is not None:
+        self.tick(force=True)
+
+    def tick(self, *, force: bool = False) -> None:
+        """Redraw at most every ``TICK`` s unless forced: the time moves before an image ends."""
+        now = time.monotonic()
+        if self._handle is not None and (force or now - self._drawn >= TICK):
+            self._drawn = now
             self._handle.update(self._bundle()[0], raw=True)
 
     def close(self, summary: str) -> None:
@@ -238,6 +248,8 @@ def generate_many(
             submit(remaining.pop(0))
         while futures:
             done, _ = cf.wait(list(futures), timeout=0.1, return_when=cf.FIRST_COMPLETED)
+            if bar is not None:
+                bar.tick()
             for future in done:
                 item = futures.pop(future)
                 try:

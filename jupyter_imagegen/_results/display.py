@@ -85,7 +85,8 @@ def grid_html(
 
 def status_html(text: str, *, done: bool = False) -> str:
     """The live status line: escaped text in a muted monospace line."""
-    icon = "" if done else '<span aria-hidden="true">&#9203; </span>'
+    # A bullet, not the hourglass emoji (U+23F3), which some fonts draw as an empty box.
+    icon = "" if done else '<span aria-hidden="true">&#8226; </span>'
     return (f'<div class="jupyter-imagegen-status" style="{_MUTED};font-family:monospace">'
             f"{icon}{escape(text)}</div>")
 
