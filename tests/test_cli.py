@@ -246,8 +246,9 @@ def test_demo_runs_the_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
          "--notebook", str(REPO / "notebooks" / "quickstart.ipynb")],
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "without encryption" not in proc.stdout + proc.stderr  # the kernel's notice: in a log
-    assert "without encryption" in (out / "kernel.log").read_text()
+    # The kernel's own stderr (newer kernels warn about loopback TCP there) goes to a log.
+    assert "without encryption" not in proc.stdout + proc.stderr
+    assert (out / "kernel.log").is_file()
     executed = out / "quickstart.ipynb"
     assert executed.is_file()
     # Light enough to share: every image a preview, bare PIL images too (was 5.1 MB, issue 22).

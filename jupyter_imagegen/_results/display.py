@@ -21,8 +21,8 @@ from .preview import Preview, options, pil_preview, preview, thumbnail
 from .safeimage import page_image
 
 __all__ = [
-    "Bundle", "alt_text", "caption_html", "grid_html", "img_html", "light_display", "mark_shown",
-    "pil_bundle", "result_outputs", "show_result", "status_html", "table_html",
+    "Bundle", "alt_text", "caption_html", "grid_html", "groups_html", "img_html", "light_display",
+    "mark_shown", "pil_bundle", "result_outputs", "show_result", "status_html", "table_html",
 ]
 
 
@@ -101,6 +101,28 @@ def table_html(headers: Sequence[str], rows: Sequence[Sequence[str]], caption: s
     cap = f'<caption style="text-align:left;{_MUTED}">{escape(caption)}</caption>' if caption else ""
     return (f'<table class="jupyter-imagegen-table">{cap}<thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table>")
+
+
+def groups_html(groups: Sequence[tuple[str, Sequence[tuple[str, str]]]], caption: str, *,
+                opened: bool = False) -> str:
+    """Collapsible groups of ``(name, detail)`` lines, every text escaped.
+
+    A long listing (fifty models) stays a few lines tall in a saved notebook: one closed
+    ``<details>`` per group, its count in the summary. Lines wrap between words, so a narrow
+    output shows the same text rather than a table wider than the page.
+    """
+    parts = [f'<div class="jupyter-imagegen-groups" style="max-width:60em">'
+             f'<div style="{_MUTED}">{escape(caption)}</div>']
+    for title, lines in groups:
+        items = "".join(
+            f'<li style="margin:2px 0;overflow-wrap:anywhere"><code>{escape(name)}</code> '
+            f'<span style="{_MUTED}">{escape(detail)}</span></li>' for name, detail in lines)
+        parts.append(f"<details{' open' if opened else ''} style=\"margin:2px 0\"><summary>"
+                     f"{escape(title)} ({len(lines)})</summary>"
+                     f'<ul style="list-style:none;margin:0 0 4px 1em;padding:0">{items}</ul>'
+                     "</details>")
+    parts.append("</div>")
+    return "".join(parts)
 
 
 # -- notebook outputs ------------------------------------------------------------------------------
