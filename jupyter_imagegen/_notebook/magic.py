@@ -231,7 +231,7 @@ parse_argstring: Callable[[Any, str], argparse.Namespace] = _margs.parse_argstri
 parser_options: Callable[..., Any] = _margs.kwds
 
 
-class PlainHelp(_margs.MagicHelpFormatter):  # type: ignore[misc]
+class PlainHelp(_margs.MagicHelpFormatter):
     """``%imagegen?`` as plain text, which is how notebooks show it.
 
     IPython's formatter writes reStructuredText (a ``::`` block for the usage, ``<...>`` around
