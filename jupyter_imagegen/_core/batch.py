@@ -358,7 +358,7 @@ class Comparison(MarimoDisplay):
 
     def _html(self) -> str:
         """A fixed-layout table: equal model columns, wrapped readable headers, one caption each."""
-        cell = f"width:{_CELL}px;vertical-align:top;padding:4px"
+        cell = "vertical-align:top;padding:4px"
         head = "".join(f"<th style='{cell};text-align:left;overflow-wrap:anywhere;font-weight:600'>"
                        f"{escape(m)}</th>" for m in self.models)
         rows = []
@@ -372,12 +372,14 @@ class Comparison(MarimoDisplay):
                     img = img_html(t.data, t.mime, prompt[:100])
                 cells.append(f"<td style='{cell}'>{img}<div style='font-size:0.85em;opacity:0.8'>"
                              f"{escape(self._caption(item))}</div></td>")
-            rows.append(f"<tr><th style='width:10em;text-align:left;vertical-align:top;padding:4px;"
+            rows.append(f"<tr><th style='text-align:left;vertical-align:top;padding:4px;"
                         f"font-weight:normal;overflow-wrap:anywhere'>{escape(prompt)}</th>"
                         f"{''.join(cells)}</tr>")
+        # At most its natural width, never wider than the output: the columns shrink together.
         total = f"10em + {len(self.models) * (_CELL + 8)}px"
         return (f"<table class='jupyter-imagegen-compare' style='table-layout:fixed;"
-                f"border-collapse:collapse;width:calc({total})'><thead><tr><th style='width:10em'>"
+                f"border-collapse:collapse;width:100%;max-width:calc({total})'><thead><tr>"
+                f"<th style='width:10em'>"
                 f"</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
     def contact_sheet(self) -> Image.Image:
