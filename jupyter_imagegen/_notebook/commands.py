@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
+import re
 import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -203,10 +204,12 @@ class Help:
     def _repr_html_(self) -> str:
         from html import escape
 
-        # JupyterLab's output <pre> breaks lines anywhere (word-break: break-all): here only
-        # between words, and a line that cannot break scrolls.
+        # JupyterLab's output <pre> breaks lines anywhere (word-break: break-all), and browsers
+        # break after any hyphen (--each-|line): here only between words, options kept whole.
         style = "white-space:pre-wrap;word-break:normal;overflow-wrap:normal;overflow-x:auto"
-        return f'<pre class="jupyter-imagegen-help" style="{style}">{escape(HELP)}</pre>'
+        text = re.sub(r"[^\s]*-[^\s]*", lambda m: f'<span style="white-space:nowrap">{m[0]}</span>',
+                      escape(HELP))
+        return f'<pre class="jupyter-imagegen-help" style="{style}">{text}</pre>'
 
 
 def _help(magics: ImageGenMagics, words: list[str]) -> Help:

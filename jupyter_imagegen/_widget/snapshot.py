@@ -29,8 +29,8 @@ _RASTER = ("image/png", "image/jpeg")
 #: a reader sees the snapshot alone. Only outputs followed by a snapshot are touched, and only
 #: while they hold no rendered widget (``.ig-root``): a live or restored widget stays shown.
 _QUIET_STYLE = (
-    "<style>.jp-OutputArea-child:has(> .jupyter-widgets:not(:has(.ig-root)))"
-    ":has(+ .jp-OutputArea-child .ig-snapshot){display:none}</style>")
+    "<style>.jp-OutputArea-child:has(> .jupyter-widgets):not(:has(.ig-root))"
+    ":has(+ .jp-OutputArea-child .ig-snapshot){display:none}</style>")  # :has() cannot nest
 
 
 def _img(picture: dict[str, Any], alt: str, style: str) -> str:
