@@ -80,6 +80,8 @@ class Client:
         result.image                     # a PIL image
     ```
 
+    With no key and no base URL (neither given nor in the environment) the client talks to the
+    kit's local offline server, as ``ig.generate`` does, rather than to OpenRouter without a key.
     ``deadline`` bounds a whole generation (retries included); ``max_response_bytes`` and
     ``max_image_bytes`` bound what an answer may make the kernel hold. ``prices`` gives USD per
     image for models whose price the listings do not tell (the spend guard then allows them).
