@@ -123,7 +123,10 @@ class TestCompare:
         thumbs = re.findall(r'src="data:image/[a-z]+;base64,([^"]+)"', html)
         assert len(thumbs) == 4
         assert all(max(Image.open(io.BytesIO(base64.b64decode(t))).size) == 384 for t in thumbs)
-        assert "table-layout:fixed" in html and html.count("width:256px") == 2 + 4  # equal columns
+        # Equal model columns (a fixed layout shares what the prompt column leaves), at most their
+        # natural width and never wider than the output (issue 22: 955 px in a 569 px output).
+        assert "table-layout:fixed" in html and "width:256px" not in html
+        assert "width:100%;max-width:calc(10em + 528px)" in html
         assert "simulated $" in html and html.count("offline/photo") == 1  # header once
         assert "a moon | offline/photo: simulated $" in bundle["text/plain"]
 
