@@ -80,8 +80,7 @@ class Client:
         result.image                     # a PIL image
     ```
 
-    With no key and no base URL (neither given nor in the environment) the client talks to the
-    kit's local offline server, as ``ig.generate`` does, rather than to OpenRouter without a key.
+    With no key and no base URL anywhere it talks to the local offline server, as ig.generate.
     ``deadline`` bounds a whole generation (retries included); ``max_response_bytes`` and
     ``max_image_bytes`` bound what an answer may make the kernel hold. ``prices`` gives USD per
     image for models whose price the listings do not tell (the spend guard then allows them).
@@ -112,8 +111,7 @@ class Client:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        local = offline_base_url(api_key, base_url)  # nothing configured: as ig.generate, offline
-        if local is not None:
+        if (local := offline_base_url(api_key, base_url)) is not None:  # nothing configured
             api_key, base_url = "", local
         self._config = {k: v for k, v in locals().items()
                         if k not in ("self", "session", "__class__", "local")}
