@@ -25,8 +25,13 @@ demo: $(DEMO_STAMP)
 	rm -rf imagegen-demo
 	$(VENV)/bin/jupyter-imagegen demo --out imagegen-demo
 
+# A test run must leave the checkout as it found it (no tracked file rewritten, no stray file).
 test: $(STAMP)
-	$(PY) -m pytest -q
+	@before="$$(git status --porcelain 2>/dev/null; git diff 2>/dev/null | cksum)"; \
+	$(PY) -m pytest -q || exit $$?; \
+	after="$$(git status --porcelain 2>/dev/null; git diff 2>/dev/null | cksum)"; \
+	if [ "$$before" != "$$after" ]; then git status --short; \
+	    echo "make test: the run changed the checkout (above)"; exit 1; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check jupyter_imagegen tests benchmarks
@@ -42,4 +47,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_client.py
 
 clean:
-	rm -rf $(VENV) imagegen-demo test-artifacts
+	rm -rf $(VENV) .venv-lowest imagegen-demo test-artifacts

@@ -50,14 +50,11 @@ function buildControls(extra) {
   return { prompt, row, hint, aspect, size, countBox, nInput, seedBox, seedInput, generate, cancel };
 }
 
-/**
- * @param {View} view
- * @param {Controls} c
- */
-function readN(view, c) {
-  const max = currentModel(view.model)?.max_n ?? 1;
+/** @param {Controls} c */
+function readN(c) {
+  if (c.countBox.hidden) return 1;
   const n = Math.round(Number(c.nInput.value));
-  return Number.isFinite(n) ? Math.max(1, Math.min(max, n)) : 1;
+  return Number.isFinite(n) ? Math.max(1, n) : 1;  // above the model's limit: blocked(), not cut
 }
 
 /** @param {Controls} c */
@@ -77,6 +74,10 @@ function blocked(view, c) {
   const entry = currentModel(model);
   if (!c.prompt.value.trim()) return "Type a prompt to generate an image.";
   if (!model.get("model")) return "Choose a model first.";
+  const maxN = entry?.max_n ?? 1;
+  if (maxN > 1 && readN(c) > maxN) {
+    return `${entry?.name ?? "This model"} makes at most ${maxN} images per request: lower the number of images.`;
+  }
   if (hasBytes(model.get("input_image")) && entry && !entry.accepts_images) {
     return `${entry.name} cannot take an input image: remove the image or pick a model that can.`;
   }
@@ -109,7 +110,7 @@ function startGeneration(view, c) {
   model.send({
     type: "generate", prompt: c.prompt.value, model: model.get("model"),
     aspect_ratio: model.get("aspect_ratio"), image_size: model.get("image_size"),
-    n: readN(view, c), seed: readSeed(c),
+    n: readN(c), seed: readSeed(c),
   });
 }
 
@@ -126,7 +127,7 @@ function drawModelControls(view, c) {
   const maxN = entry?.max_n ?? 1;
   c.countBox.hidden = maxN <= 1;
   c.nInput.max = String(maxN);
-  c.nInput.value = String(Math.min(model.get("n") ?? 1, maxN));
+  if (document.activeElement !== c.nInput) c.nInput.value = String(model.get("n") ?? 1);
   c.seedBox.hidden = !entry?.seed;
   const seed = model.get("seed");
   if (document.activeElement !== c.seedInput) c.seedInput.value = seed === null || seed === undefined ? "" : String(seed);
@@ -169,7 +170,8 @@ export function controlPanel(view, extra) {
   };
   aspect.addEventListener("change", () => set("aspect_ratio", aspect.value));
   size.addEventListener("change", () => set("image_size", size.value));
-  nInput.addEventListener("change", () => { nInput.value = String(readN(view, c)); set("n", readN(view, c)); });
+  nInput.addEventListener("change", () => { nInput.value = String(readN(c)); set("n", readN(c)); go(); });
+  nInput.addEventListener("input", go);
   seedInput.addEventListener("change", () => set("seed", readSeed(c)));
   prompt.addEventListener("input", () => { set("prompt", prompt.value); go(); });
   prompt.addEventListener("keydown", (event) => {

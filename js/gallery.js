@@ -71,6 +71,35 @@ function historyCard(entry, bag, actions) {
 }
 
 /**
+ * "History (n)" and its "Clear history" link, which asks first: the gallery is the page's only
+ * view of past results (w.results keeps them in the kernel, but a reader has no undo).
+ * @param {View} view
+ * @param {number} count
+ * @param {GalleryActions} actions
+ */
+function historyTitle(view, count, actions) {
+  const title = el("div", "ig-history-title");
+  const clear = el("button", "ig-link ig-clear", "Clear history");
+  const ask = el("span", "ig-clear-confirm");
+  ask.setAttribute("role", "group");
+  ask.hidden = true;
+  const yes = el("button", "ig-link ig-clear-yes", "Clear");
+  const no = el("button", "ig-link ig-clear-no", "Keep");
+  ask.append(el("span", "", `Remove ${count === 1 ? "the result" : `all ${count} results`} from the gallery?`),
+    yes, no);
+  const asking = (/** @type {boolean} */ on) => {
+    clear.hidden = on;
+    ask.hidden = !on;
+    (on ? no : clear).focus();
+  };
+  clear.addEventListener("click", () => asking(true));
+  no.addEventListener("click", () => asking(false));
+  yes.addEventListener("click", () => { actions.closeZoom(); view.model.send({ type: "clear" }); });
+  title.append(el("span", "", `History (${count})`), clear, ask);
+  return title;
+}
+
+/**
  * The latest result and the history; returns their containers, draws and cleanup.
  * @param {View} view
  * @param {GalleryActions} actions
@@ -98,11 +127,7 @@ export function gallery(view, actions) {
     history.replaceChildren();
     const entries = model.get("history") ?? [];
     if (!entries.length) return;
-    const title = el("div", "ig-history-title");
-    const clear = el("button", "ig-link ig-clear", "Clear history");
-    clear.addEventListener("click", () => { actions.closeZoom(); model.send({ type: "clear" }); });
-    title.append(el("span", "", `History (${entries.length})`), clear);
-    history.append(title);
+    history.append(historyTitle(view, entries.length, actions));
     const grid = el("div", "ig-grid");
     for (const entry of entries) grid.append(historyCard(entry, bags.history, actions));
     history.append(grid);

@@ -57,12 +57,14 @@ function drawModelList(model, p, pick) {
   const words = p.typed ? p.search.value.trim().toLowerCase().split(/\s+/).filter(Boolean) : [];
   p.matches = modelList(model).filter((m) => words.every((w) => m.id.toLowerCase().includes(w)
     || m.name.toLowerCase().includes(w)));
+  if (p.highlighted < 0) p.highlighted = startRow(model, p);
   p.highlighted = Math.min(p.highlighted, Math.max(0, p.matches.length - 1));
   p.list.replaceChildren(...p.matches.map((m, i) => {
     const item = el("li", "ig-model-option");
     item.setAttribute("role", "option");
     item.dataset.id = m.id;
     item.setAttribute("aria-selected", String(i === p.highlighted));
+    if (m.id === model.get("model")) item.setAttribute("aria-current", "true");
     item.append(el("span", "ig-option-name", m.name), el("span", "ig-option-id", m.id),
       el("span", "ig-option-price", priceLabel(m)));
     item.addEventListener("mousedown", (event) => { event.preventDefault(); pick(m.id); });
@@ -73,6 +75,31 @@ function drawModelList(model, p, pick) {
   p.count.textContent = model.get("models_status") === "loading" ? "loading models…"
     : words.length ? `${p.matches.length} of ${total} models` : `${total} models`;
   p.list.querySelector("[aria-selected='true']")?.scrollIntoView({ block: "nearest" });
+}
+
+/**
+ * Where the highlight starts: the row of an exactly typed id, else the current model's row when
+ * nothing is typed (so Enter keeps it), else the first match.
+ * @param {Model} model
+ * @param {Picker} p
+ */
+function startRow(model, p) {
+  const wanted = p.typed ? exactMatch(model, p.search.value)?.id : model.get("model");
+  const at = p.matches.findIndex((m) => m.id === wanted);
+  return Math.max(0, at);
+}
+
+/**
+ * The model whose id (or name) is exactly what was typed, ignoring case and spaces around it.
+ * @param {Model} model
+ * @param {string} text
+ */
+function exactMatch(model, text) {
+  const typed = text.trim().toLowerCase();
+  if (!typed) return undefined;
+  const models = modelList(model);
+  return models.find((m) => m.id.toLowerCase() === typed)
+    ?? models.find((m) => m.name.toLowerCase() === typed);
 }
 
 /**
@@ -102,6 +129,23 @@ function chooseModel(view, id) {
 }
 
 /**
+ * Leaving the box (Tab, a click elsewhere): a model whose id or name was typed in full is picked,
+ * anything else puts the current model back in the box.
+ * @param {View} view
+ * @param {Picker} p
+ * @param {() => void} onPick
+ */
+function leaveBox(view, p, onPick) {
+  const { model } = view;
+  const typed = p.typed ? exactMatch(model, p.search.value) : undefined;
+  p.typed = false;
+  const changed = Boolean(typed && typed.id !== model.get("model"));
+  if (typed && changed) chooseModel(view, typed.id);
+  closeModelList(model, p);
+  if (changed) onPick();
+}
+
+/**
  * The model picker: `draw` redraws it from the model; `onPick` runs after a model is picked.
  * @param {View} view
  * @param {() => void} onPick
@@ -119,14 +163,16 @@ export function modelPicker(view, onPick) {
   };
   /** @param {string} id */
   const pick = (id) => {
+    p.typed = false;  // picked: leaving the box must not pick again from the typed text
     chooseModel(view, id);
     search.blur();
     closeModelList(model, p);
     onPick();
   };
-  search.addEventListener("focus", () => { search.select(); p.highlighted = 0; p.typed = false; openList(); });
-  search.addEventListener("input", () => { p.highlighted = 0; p.typed = true; openList(); });
-  search.addEventListener("blur", () => closeModelList(model, p));
+  search.addEventListener("focus", () => { search.select(); p.highlighted = -1; p.typed = false; openList(); });
+  search.addEventListener("input", () => { p.highlighted = -1; p.typed = true; openList(); });
+  // Leaving the box (Tab, a click elsewhere) keeps a model whose id was typed in full.
+  search.addEventListener("blur", () => leaveBox(view, p, onPick));
   search.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
@@ -139,6 +185,7 @@ export function modelPicker(view, onPick) {
       if (p.matches[p.highlighted]) pick(p.matches[p.highlighted].id);
     } else if (event.key === "Escape") {
       event.preventDefault();
+      p.typed = false;  // Escape leaves the model as it was
       search.blur();
     }
     event.stopPropagation();

@@ -63,11 +63,19 @@ export function writeSnapshot(model, data) {
   return replaced;
 }
 
+const SAVED_TEXT = "This widget was saved with the notebook and is not connected to a running kernel: "
+  + "re-run its cell to generate images again. The saved previews are shown below.";
+const STATIC_TEXT = "This is a static export of the notebook: the widget shows the images it had "
+  + "and cannot generate. Open the notebook in marimo to use it.";
+
+/** True on a page exported as static HTML (marimo's `export html`), where no kernel can answer. */
+export function staticPage() {
+  return "__MARIMO_STATIC__" in globalThis;
+}
+
 /** The banner a view restored from saved state shows (hidden while live). */
 export function offlineBanner() {
-  const offline = el("div", "ig-offline",
-    "This widget was saved with the notebook and is not connected to a running kernel: "
-    + "re-run its cell to generate images again. The saved previews are shown below.");
+  const offline = el("div", "ig-offline", staticPage() ? STATIC_TEXT : SAVED_TEXT);
   offline.setAttribute("role", "status");
   offline.hidden = true;
   return offline;
@@ -101,6 +109,10 @@ export function showLive(view, parts, isLive) {
 export function watchLive(view, host, setLive) {
   /** @type {KernelModel | null} */
   let real = null;
+  if (staticPage()) {  // the state is in the page, but nothing behind it would answer
+    setLive(false);
+    return () => {};
+  }
   const onLiveChange = () => setLive(Boolean(real?.comm_live));
   void underlying(view.model).then((found) => {
     if (!view.root.isConnected && !host.isConnected) return;

@@ -1,6 +1,7 @@
-// The enlarged image: an overlay fixed to the viewport (on <body>, out of any cell's containment)
-// that shows the thumbnail at once and the full image when the kernel sends it; the arrow keys
-// step through every image of the history, newest first.
+// The enlarged image: an overlay fixed to the viewport (on <body>, out of any cell's containment;
+// in the widget's shadow root where the page gives it one, as marimo does, since the widget's
+// styles live there) that shows the thumbnail at once and the full image when the kernel sends
+// it; the arrow keys step through every image of the history, newest first.
 
 import { UrlBag, caption, el } from "./dom.js";
 
@@ -14,6 +15,16 @@ import { UrlBag, caption, el } from "./dom.js";
  * @typedef {{prev: HTMLButtonElement, next: HTMLButtonElement, save: HTMLButtonElement,
  *   again: HTMLButtonElement, close: HTMLButtonElement}} ZoomButtons
  */
+
+/**
+ * Where the overlay goes: the shadow root the widget renders in (its CSS is only there), or <body>.
+ * @param {HTMLElement} root
+ * @returns {ShadowRoot | HTMLElement}
+ */
+function overlayParent(root) {
+  const top = root.getRootNode();
+  return top instanceof ShadowRoot ? top : document.body;
+}
 
 function zoomOverlay() {
   const zoom = el("div", "ig-zoom");
@@ -120,6 +131,8 @@ export function zoomView(view, actions) {
     buttons.again.addEventListener("click", () => { close(); actions.reuse(entry); });
     buttons.close.addEventListener("click", close);
     zoom.append(panel);
+    const parent = overlayParent(view.root);
+    if (zoom.parentNode !== parent) parent.append(zoom);
     zoom.hidden = false;
     zoom.focus();
     if (view.live) model.send({ type: "full", key, index });

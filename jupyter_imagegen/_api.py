@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from ._core.client import Client
-from ._core.config import Settings
+from ._core.config import Settings, set_offline_provider
 from ._core.request import Request
 from ._exceptions import InvalidInputError
 from ._results.labels import mark_offline, prices_simulated, shown_price
@@ -36,8 +37,21 @@ _client: Client | None = None
 _server: LocalServer | None = None  # the in-process offline server, once started
 
 
+def _in_marimo() -> bool:
+    """True inside a running marimo notebook (no IPython magics there, a console for stderr)."""
+    marimo = sys.modules.get("marimo")
+    try:
+        return bool(marimo is not None and marimo.running_in_notebook())
+    except Exception:  # an old or partial marimo: not its notebook
+        return False
+
+
 def _notice(text: str) -> None:
-    """One neutral line: plain display output in a notebook, stderr in a script (never a port)."""
+    """One neutral notice: plain display output in a notebook, stderr elsewhere (never a port).
+
+    marimo shows stderr in a console block that does not wrap long lines, so there the text
+    goes out in lines short enough to read whole.
+    """
     try:
         from IPython import get_ipython
     except ImportError:
@@ -47,12 +61,23 @@ def _notice(text: str) -> None:
         from ._results.display import caption_bundle, publish
 
         publish(caption_bundle(text))
+    elif _in_marimo():
+        print(textwrap.fill(text, width=72, break_on_hyphens=False), file=sys.stderr)
     else:
         print(text, file=sys.stderr)
 
 
-def _start_offline(*, asked: bool = False) -> Client:
+def _how_to_go_online() -> str:
+    if _in_marimo():
+        return ("To use OpenRouter, set OPENROUTER_API_KEY in the environment before starting "
+                "marimo, or call jupyter_imagegen.online(api_key=...).")
+    return "To use OpenRouter, set the key (or run `%imagegen key`)."
+
+
+def _local_base_url(*, asked: bool = False) -> str:
+    """Start the in-process offline server once; say so when it starts (or when asked)."""
     global _server
+    started = _server is None
     if _server is None:
         from .server import LocalServer  # front-end layer: only here does the kit start a server
 
@@ -61,13 +86,21 @@ def _start_offline(*, asked: bool = False) -> Client:
         _notice("jupyter_imagegen is in offline mode: images come from the built-in renderer, prices are "
                 "simulated and nothing is charged. jupyter_imagegen.online() (or `%imagegen "
                 "online`) switches back.")
-    else:
+    elif started:
         _notice("jupyter_imagegen is in offline mode because OPENROUTER_API_KEY is not set: images come "
-                "from the built-in renderer, prices are simulated and nothing is charged. To use "
-                "OpenRouter, set the key (or run `%imagegen key`).")
-    client = Client(api_key="", base_url=_server.base_url)
+                "from the built-in renderer, prices are simulated and nothing is charged. "
+                + _how_to_go_online())
+    return _server.base_url
+
+
+def _start_offline(*, asked: bool = False) -> Client:
+    client = Client(api_key="", base_url=_local_base_url(asked=asked))
     mark_offline(client)
     return client
+
+
+# A Client() made with no key and no base URL goes offline through the same server and notice.
+set_offline_provider(_local_base_url)
 
 
 def default_client() -> Client:
@@ -104,7 +137,8 @@ def offline() -> Client:
 def online(api_key: str | None = None, base_url: str | None = None) -> Client:
     """Switch the shared client to OpenRouter (key from the argument or ``OPENROUTER_API_KEY``)."""
     global _client
-    client = Client(api_key=api_key, base_url=base_url)
+    # An explicit service, so a client with no key goes to OpenRouter rather than offline.
+    client = Client(api_key=api_key, base_url=base_url or Settings.from_env().base_url)
     with _lock:
         if _client is not None:
             _client.close()

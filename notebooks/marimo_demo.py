@@ -57,16 +57,25 @@ def _(ig):
 
 
 @app.cell
-def _(ig, mo):
-    widget = mo.ui.anywidget(ig.ImageGenWidget(model="google/gemini-2.5-flash-image"))
-    widget
-    return (widget,)
+def _(ig):
+    # The widget object in a cell of its own. A cell that reads `widget` (the UI element) is
+    # re-run by marimo whenever the widget's state changes, which is every keystroke in its
+    # prompt; the cell below reads `gen`, so typing in the widget never runs it again.
+    gen = ig.ImageGenWidget(model="google/gemini-2.5-flash-image")
+    return (gen,)
 
 
 @app.cell
-def _(mo, widget):
-    done = widget.widget.generate("a purple cat at night").result(timeout=60)
-    mo.vstack([mo.md(f"The widget generated {len(widget.widget.results)} result(s):"), done])
+def _(gen, mo):
+    widget = mo.ui.anywidget(gen)
+    widget
+    return
+
+
+@app.cell
+def _(gen, mo):
+    done = gen.generate("a purple cat at night").result(timeout=60)
+    mo.vstack([mo.md(f"The widget generated {len(gen.results)} result(s):"), done])
     return
 
 

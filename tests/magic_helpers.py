@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +51,7 @@ class Run:
             for mime, data in out.data.items():
                 if mime.startswith("image/"):
                     found.append((mime, data, out.metadata or {}))
+            found += [(mime, data, out.metadata or {}) for mime, data in single_images(out.data)]
         return found
 
     @property
@@ -68,6 +71,15 @@ class Run:
         assert "Traceback" not in self.everything
         assert self.stderr.startswith("UsageError: "), self.stderr
         return self.stderr
+
+
+def single_images(data: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """``(mime, bytes)`` of a single-image output's ``<img>`` (grids are not single images)."""
+    html = data.get("text/html", "")
+    if not isinstance(html, str) or not html.startswith('<img class="jupyter-imagegen-image"'):
+        return []
+    return [(mime, base64.b64decode(b64))
+            for mime, b64 in re.findall(r'src="data:(image/[a-z]+);base64,([^"]+)"', html)]
 
 
 def decode(data: bytes) -> Image.Image:

@@ -127,7 +127,10 @@ class TestCompare:
         thumbs = re.findall(r'src="data:image/[a-z]+;base64,([^"]+)"', html)
         assert len(thumbs) == 4
         assert all(max(Image.open(io.BytesIO(base64.b64decode(t))).size) == 384 for t in thumbs)
-        assert "table-layout:fixed" in html and html.count("width:256px") == 2 + 4  # equal columns
+        # Equal model columns (a fixed layout shares what the prompt column leaves), at most their
+        # natural width and never wider than the output (issue 22: 955 px in a 569 px output).
+        assert "table-layout:fixed" in html and "width:256px" not in html
+        assert "width:100%;max-width:calc(10em + 528px)" in html
         assert "simulated $" in html and html.count("offline/photo") == 1  # header once
         assert "a moon | offline/photo: simulated $" in bundle["text/plain"]
 
@@ -237,3 +240,25 @@ def test_batch_display_is_one_grid_with_the_summary_once(client: ig.Client) -> N
     assert "<script>x</script>" not in html and html.count("<img") == 2
     assert html.count(batch.summary()) == 1 and "offline, simulated $" in batch.summary()
     assert bundle["text/plain"].splitlines()[2].startswith("1: <script>x</script> · offline/sketch")
+
+
+def test_batch_progress_ticks_before_the_first_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a notebook the line's time moves while every request is still running (issue 22)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from jupyter_imagegen._core import batch as batch_module
+
+    shell = InteractiveShell.instance()
+    monkeypatch.setattr(batch_module, "_shell", lambda: shell)
+    with LocalServer(port=0, latency=1.6) as slow, \
+            ig.Client(api_key="", base_url=slow.base_url) as c, capture_output() as cap:
+        done = c.generate_many(["a", "b"], "offline/sketch", concurrency=2)
+    assert len(done.results) == 2
+    texts = [o.data["text/plain"] for o in cap.outputs]
+    before_first = [t for t in texts if t.startswith("generating 0/2 · ")]
+    seconds = sorted({float(t.rsplit("· ", 1)[1].rstrip("s")) for t in before_first})
+    assert len(seconds) >= 2 and seconds[-1] >= 1.0, texts  # it ticked while nothing had finished
+    assert "&#8226;" in cap.outputs[0].data["text/html"]  # a glyph every font has
+    assert "&#9203;" not in "".join(o.data["text/html"] for o in cap.outputs)
+    assert texts[-1].startswith("finished: 2 of 2 succeeded")

@@ -246,10 +246,13 @@ def test_demo_runs_the_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
          "--notebook", str(REPO / "notebooks" / "quickstart.ipynb")],
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "without encryption" not in proc.stdout + proc.stderr  # the kernel's notice: in a log
-    assert "without encryption" in (out / "kernel.log").read_text()
+    # The kernel's own stderr (newer kernels warn about loopback TCP there) goes to a log.
+    assert "without encryption" not in proc.stdout + proc.stderr
+    assert (out / "kernel.log").is_file()
     executed = out / "quickstart.ipynb"
     assert executed.is_file()
+    # Light enough to share: every image a preview, bare PIL images too (was 5.1 MB, issue 22).
+    assert executed.stat().st_size < 300 * 1024, executed.stat().st_size
     assert (out / "quickstart.html").is_file()
     images = sorted(p for p in out.glob("cell*.*") if p.suffix in (".png", ".jpg", ".webp"))
     assert len(images) >= 3

@@ -384,3 +384,44 @@ def test_connections_are_reused_streaming_or_not(client: ig.Client,
     opened = [r.getMessage() for r in caplog.records if r.thread == threading.get_ident()
               and ("Starting new" in r.getMessage() or "Resetting dropped" in r.getMessage())]
     assert opened == []  # each new connection would be a TLS handshake on the real service
+
+
+class TestClientWithNothingConfigured:
+    """``ig.Client(...)`` with no key and no base URL behaves as ``ig.generate``: offline, said once."""
+
+    def test_every_readme_client_example_runs_offline(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        import re
+
+        from jupyter_imagegen import _api as _default
+        from jupyter_imagegen._results.labels import is_offline_client
+
+        readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+        examples = sorted(set(re.findall(r"`(ig\.Client\((?:[^`()]|\([^`()]*\))+\))`", readme))
+                          - {"ig.Client(...)"})
+        assert len(examples) >= 3, examples  # cache=True, store=..., spend_limit=...
+        monkeypatch.chdir(tmp_path)  # store="my-images" lands here
+        monkeypatch.setenv("JUPYTER_IMAGEGEN_CACHE", str(tmp_path / "cache"))
+        monkeypatch.setattr(_default, "_server", None)  # as in a fresh kernel
+        try:
+            for example in examples:
+                with eval(example, {"ig": ig}) as client:
+                    started = time.monotonic()
+                    result = client.generate("a red circle", "offline/sketch")
+                    assert time.monotonic() - started < 5, example
+                    assert client.base_url.startswith("http://127.0.0.1:"), example
+                    assert is_offline_client(client) and not client.has_key and result.offline
+            err = capsys.readouterr().err
+            assert err.count("offline mode") == 1, err  # said once, for all of them
+        finally:
+            if _default._server is not None:
+                _default._server.stop()
+
+    def test_online_and_explicit_settings_stay_as_given(self, server: LocalServer) -> None:
+        from jupyter_imagegen._results.labels import is_offline_client
+
+        with ig.online() as online:  # explicitly OpenRouter: never the local fallback
+            assert online.base_url == "https://openrouter.ai/api/v1" and not is_offline_client(online)
+        with ig.Client(base_url=server.base_url) as given:
+            assert given.base_url == server.base_url and not is_offline_client(given)

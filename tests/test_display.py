@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import get_ipython
 from IPython.utils.capture import capture_output
 from PIL import Image, ImageFilter
@@ -71,21 +72,32 @@ def _photo(size: tuple[int, int]) -> bytes:
 
 
 def _only_image(bundle: dict[str, object]) -> tuple[str, bytes]:
-    (mime,) = [k for k in bundle if k.startswith("image/")]
-    data = bundle[mime]
-    assert isinstance(data, bytes)
-    return mime, data
+    """The one image of a single-image output: the ``<img>`` of its HTML."""
+    html = bundle["text/html"]
+    assert isinstance(html, str)
+    ((mime, b64),) = re.findall(r'src="data:(image/[a-z]+);base64,([^"]+)"', html)
+    return mime, base64.b64decode(b64)
 
 
-def test_single_image_is_a_plain_output_plus_escaped_caption() -> None:
+def _shown_size(bundle: dict[str, object]) -> tuple[int, int]:
+    html = str(bundle["text/html"])
+    width, height = re.search(r'width="(\d+)" height="(\d+)"', html).groups()  # type: ignore[union-attr]
+    return int(width), int(height)
+
+
+def test_single_image_is_one_img_with_alt_text_plus_escaped_caption() -> None:
     data = _png((64, 48))
-    result = _result((data, "image/png"), model=EVIL)
+    result = _result((data, "image/png"), model=EVIL, prompt="a red fox in the snow")
     (image, caption) = result_outputs(result)
     mime, shown = _only_image(image[0])
     assert mime in ("image/png", "image/jpeg") and len(shown) <= len(data)
     assert _decode(shown).size == (64, 48)  # small images are never scaled up
-    assert "text/html" not in image[0]
-    assert image[1][mime] == {"width": 64, "height": 48}
+    assert set(image[0]) == {"text/html", "text/plain"}  # one copy of the image
+    html = image[0]["text/html"]
+    alt = re.search(r'alt="([^"]*)"', html).group(1)  # type: ignore[union-attr]
+    assert "a red fox in the snow" in alt and "&lt;script&gt;" in alt  # the model, escaped
+    assert "<script>" not in html and "max-width:100%" in html  # scales down in a narrow output
+    assert _shown_size(image[0]) == (64, 48)
     provenance = image[1]["jupyter_imagegen"]
     assert provenance["generation_id"] == "gen-123"
     assert provenance["parameters"] == {"seed": 7}
@@ -103,10 +115,10 @@ def test_a_1k_image_is_stored_as_a_small_preview_shown_at_512px_and_the_original
     result = _result((original, "image/png"))
     (image, _caption) = result_outputs(result)
     mime, shown = _only_image(image[0])
-    assert mime in ("image/jpeg", "image/png")  # what nbconvert and GitHub render
+    assert mime in ("image/jpeg", "image/png")  # auto: what every renderer decodes
     assert len(shown) < 150_000
     assert _decode(shown).size == (768, 768)
-    assert image[1][mime] == {"width": 512, "height": 512}
+    assert _shown_size(image[0]) == (512, 512)
     assert image[1]["jupyter_imagegen"]["original"] == [1024, 1024, "image/png"]
     assert result.generated[0].data == original  # save() and the store still get the original
 
@@ -116,15 +128,47 @@ def test_full_embeds_the_original_and_options_are_checked() -> None:
     result = _result((original, "image/png"))
     with ig_display_options(format="full", width=None):
         (image, _caption) = result_outputs(result)
-    assert image[0]["image/png"] == original
-    assert image[1]["image/png"] == {"width": 300, "height": 200}
+    assert _only_image(image[0]) == ("image/png", original)
+    assert _shown_size(image[0]) == (300, 200)
     with ig_display_options(preview=100, format="png"):
         (image, _caption) = result_outputs(result)
-    assert _decode(image[0]["image/png"]).size == (100, 67)
+    assert _decode(_only_image(image[0])[1]).size == (100, 67)
     with pytest.raises(ValueError, match="format must be one of"):
         ig_display_options(format="gif")
     with pytest.raises(InvalidInputError, match="unknown display option"):
         ig_display_options(colour="red")
+
+
+def test_webp_gives_webp_for_a_single_image_too() -> None:
+    result = _result((_photo((1024, 1024)), "image/png"))
+    with ig_display_options(format="webp"):
+        (image, _caption) = result_outputs(result)
+        data, _meta = result._repr_mimebundle_()
+    for bundle in (image[0], data):
+        mime, shown = _only_image(bundle)
+        assert mime == "image/webp" and shown[:4] == b"RIFF" and shown[8:12] == b"WEBP"
+        assert _decode(shown).size == (768, 768)
+
+
+def test_the_readme_display_options_example_shows_the_original() -> None:
+    """The README's ``with ig.display_options(format="full", width=None):`` block shows something."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(ig\.display_options\(.*?)```", readme, re.S).group(1)  # type: ignore[union-attr]
+    original = _photo((300, 200))
+    result = _result((original, "image/png"))
+    shell = get_ipython() or InteractiveShell.instance()  # globalipapp: None after the first call
+    shell.user_ns.update(result=result, ig=__import__("jupyter_imagegen"))
+    try:
+        with capture_output() as cap:
+            outcome = shell.run_cell(block)
+    finally:
+        ig_display_options(preview=768, format="auto", width=512)
+    assert outcome.success, outcome.error_in_exec
+    (image, _caption) = cap.outputs
+    assert _only_image(image.data) == ("image/png", original)  # the original, at natural width
+    assert _shown_size(image.data) == (300, 200)
 
 
 def test_own_mime_is_kept_for_a_small_jpeg() -> None:
@@ -159,7 +203,7 @@ def test_ipython_display_shows_each_output_and_skips_results_the_magic_showed() 
     with capture_output() as cap:
         result._ipython_display_()
     assert len(cap.outputs) == 2
-    assert [k for k in cap.outputs[0].data if k.startswith("image/")]
+    assert _only_image(cap.outputs[0].data)[0] in ("image/png", "image/jpeg")
     assert list(cap.outputs[1].data) == ["text/html", "text/plain"]
     mark_shown(result)
     with capture_output() as cap:
@@ -173,10 +217,32 @@ def test_ipython_display_shows_each_output_and_skips_results_the_magic_showed() 
     assert len(cap.outputs) == 2
 
 
+def test_a_bare_pil_image_of_the_kit_shows_one_light_preview() -> None:
+    """``result.images[0]`` as a cell's value: one small preview, not a full PNG plus a JPEG."""
+    original = _photo((1024, 1024))
+    image = _result((original, "image/png")).images[0]
+    shell = get_ipython() or InteractiveShell.instance()  # globalipapp: None after the first call
+    shell.user_ns["kit_image"] = image
+    with capture_output() as cap:
+        shell.run_cell("kit_image")
+    (shown,) = cap.outputs
+    mime, data = _only_image(shown.data)
+    assert mime in ("image/jpeg", "image/png") and len(data) < 150_000
+    assert _decode(data).size == (768, 768) and _shown_size(shown.data) == (512, 512)
+    # Drawn on first: the preview shows the drawing, not the bytes it was decoded from.
+    image.paste((0, 255, 0), (0, 0, 1024, 1024))
+    with capture_output() as cap:
+        shell.run_cell("kit_image")
+    assert _decode(_only_image(cap.outputs[0].data)[1]).convert("RGB").getpixel((10, 10))[1] > 240
+    # Other PIL images (and copies) keep PIL's own display.
+    assert not hasattr(image.copy(), "_ipython_display_")
+    assert not hasattr(Image.new("RGB", (4, 4)), "_ipython_display_")
+
+
 def test_repr_mimebundle_has_one_image_copy_and_honours_include() -> None:
     one = _result((_png((10, 10)), "image/png"), prompt=EVIL)
     data, meta = one._repr_mimebundle_()
-    assert set(data) == {"text/plain", "image/png"}
+    assert set(data) == {"text/plain", "text/html"} and _only_image(data)[0] == "image/png"
     assert meta["jupyter_imagegen"]["prompt"] == EVIL
     two = _result((_png((10, 10)), "image/png"), (_jpeg((10, 10)), "image/jpeg"))
     data, _ = two._repr_mimebundle_()

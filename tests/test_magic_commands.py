@@ -30,9 +30,19 @@ def test_models_lists_image_models_as_a_table(ip: InteractiveShell, server: Loca
     assert sketch[:3] == ["offline/sketch", "Offline: Sketch", "chat+images"]
     assert sketch[3].startswith("1:1, 2:3") and sketch[5] == "text, image"
     assert sketch[4].startswith("$0.0390/image (")  # a price always says what it rests on
-    html = table._repr_html_()
-    assert html.count("<tr>") == len(ids) + 1
     assert f"{len(ids)} image models at {server.base_url}" in table.caption
+    # Compact in a notebook: one collapsed group per author, one wrapping line per model.
+    html = table._repr_html_()
+    assert "<table" not in html and html.count("<li ") == len(ids)
+    authors = {i.split("/", 1)[0] for i in ids}
+    assert html.count("<details ") == len(authors) and " open" not in html
+    assert "offline (" in html and "filter with %imagegen models WORD" in html
+    assert len(html) < 400 * len(ids) + 2000  # no wide columns of every ratio
+
+
+def test_models_search_opens_its_few_groups(ip: InteractiveShell) -> None:
+    html = run(ip, "%imagegen models gemini").result.result._repr_html_()
+    assert "<details open" in html and "google (" in html
 
 
 def test_models_search(ip: InteractiveShell) -> None:
@@ -140,6 +150,26 @@ def test_help_and_bare_command(ip: InteractiveShell) -> None:
     doc = run(ip, "%imagegen?").captured.stdout
     assert "Line commands" in doc
     assert "--no-interpolate" in doc
+    # Plain text, as notebooks show it: no reStructuredText markup, no word cut at a hyphen.
+    assert "::" not in doc and "``" not in doc and "<{" not in doc
+    assert "Usage:\n  %imagegen [-m MODEL]" in doc
+    words = {w for w in doc.split() if "-" in w.strip("-[]()")}
+    assert not [w for w in words if w.endswith("-") and not w.startswith("-")], words
+    assert "keep-alives" in doc
+
+
+def test_help_names_every_option_and_wraps_between_words(ip: InteractiveShell) -> None:
+    from jupyter_imagegen._notebook.commands import HELP
+
+    parser = ip.magics_manager.registry["ImageGenMagics"].imagegen.parser
+    for action in parser._actions:
+        if action.option_strings and "-h" not in action.option_strings:
+            assert any(o in HELP for o in action.option_strings), action.option_strings
+    assert "-n N" in HELP
+    html = run(ip, "%imagegen help").result.result._repr_html_()
+    assert "word-break:normal" in html and "overflow-wrap:normal" in html
+    typo = run(ip, "%%imagegen --nn 3\na fox").error_message()
+    assert "did you mean -n (not --nn)?" in typo and " -n " in typo.split("Valid options:")[1]
 
 
 @pytest.mark.parametrize(("line", "expected"), [

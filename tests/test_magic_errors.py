@@ -74,7 +74,19 @@ def test_402_points_to_credits(ip: InteractiveShell, server: LocalServer) -> Non
     server.faults.push(Fault("402"))
     message = run(ip, "%%imagegen -m offline/sketch --no-stream\na fox").error_message()
     assert "Out of credits (HTTP 402)" in message
-    assert "openrouter.ai/settings/credits" in message
+    assert message.count("openrouter.ai/settings/credits") == 1  # the service's own link, once
+    assert "raise this key's limit" in message
+
+
+def test_unknown_names_get_related_suggestions_or_none(ip: InteractiveShell, server: LocalServer) -> None:
+    nothing = run(ip, "%%imagegen -m nope/nothing\na fox").error_message()
+    assert "Did you mean" not in nothing and "%imagegen models" in nothing  # nothing unrelated
+    gemini = run(ip, "%%imagegen -m gemini\na fox").error_message()
+    suggested = gemini.split("Did you mean: ", 1)[1].split("?", 1)[0].split(", ")
+    assert suggested and all(m.startswith("google/gemini-") for m in suggested), gemini
+    sketch = run(ip, "%%imagegen -m sketch\na fox").error_message()
+    assert "Did you mean: offline/sketch" in sketch
+    assert posted(server) == 0
 
 
 def test_429_says_it_waited_and_retried(ip: InteractiveShell, server: LocalServer) -> None:

@@ -29,7 +29,9 @@ def _decode(b64: str) -> Image.Image:
 def test_results_and_grids_speak_marimos_protocol(client: ig.Client) -> None:
     result = client.generate("a red circle", "offline/sketch")
     mime, data = result._mime_()
-    assert mime in ("image/png", "image/jpeg") and Image.open(io.BytesIO(data)).size[0] <= 768
+    assert mime == "text/html" and "alt=" in data
+    (preview,) = DATA_URL.findall(data)
+    assert _decode(preview[1]).size[0] <= 768
     batch = client.generate_many(["a", "b"], "offline/sketch", progress=False)
     mime, html = batch._mime_()
     assert mime == "text/html"

@@ -42,13 +42,18 @@ def execute(name: str, workdir: Path, updates: list[dict[str, Any]] | None = Non
 
 
 def images_of(cell: Any) -> list[tuple[str, Image.Image]]:
+    """Bare image outputs and single-image ``<img>`` outputs (not the thumbnails of grids)."""
     found = []
     for out in cell.outputs:
-        for mime, data in out.get("data", {}).items():
-            if mime.startswith("image/"):
-                image = Image.open(io.BytesIO(base64.b64decode(data)))
-                image.load()
-                found.append((mime, image))
+        data = out.get("data", {})
+        pairs = [(m, v) for m, v in data.items() if m.startswith("image/")]
+        html = data.get("text/html", "")
+        if html.startswith('<img class="jupyter-imagegen-image"'):
+            pairs += re.findall(r'src="data:(image/[a-z]+);base64,([^"]+)"', html)
+        for mime, b64 in pairs:
+            image = Image.open(io.BytesIO(base64.b64decode(b64)))
+            image.load()
+            found.append((mime, image))
     return found
 
 

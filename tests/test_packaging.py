@@ -55,3 +55,45 @@ def test_importing_the_kit_does_not_import_the_gateways_extra() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.stdout.strip() == "[]"
+
+
+def test_a_registry_page_has_what_it_needs() -> None:
+    """Project links, classifiers for every supported Python, and README images by absolute URL."""
+    project = PYPROJECT["project"]
+    assert {"Homepage", "Source", "Issues"} <= set(project["urls"])
+    classifiers = project["classifiers"]
+    minimum = int(project["requires-python"].removeprefix(">=3."))
+    assert [c for c in classifiers if c.startswith("Development Status ::")]
+    assert [c for c in classifiers if c.startswith("Topic ::")]
+    for minor in range(minimum, 14):
+        assert f"Programming Language :: Python :: 3.{minor}" in classifiers
+    readme = (REPO / "README.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert images and all(i.startswith("https://") for i in images), images
+    for url in images:  # each one is a file of this repository, kept in docs/images
+        path = url.split("/main/", 1)[1]
+        assert path.startswith("docs/images/") and (REPO / path).is_file(), url
+
+
+def test_the_readme_says_how_to_install_today_and_documents_dask() -> None:
+    readme = (REPO / "README.md").read_text()
+    install = readme.split("## Install", 1)[1].split("\n## ", 1)[0]
+    assert "not on the package registry yet" in install and 'pip install -e ".[demo]"' in install
+    assert "executor=dask.get_executor()" in readme and "## Batches on a Dask cluster" in readme
+
+
+def test_ci_runs_the_tests_at_the_lowest_allowed_versions() -> None:
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "--resolution lowest-direct" in ci and '-e ".[test]"' in ci
+    lowest = ci.split("--resolution lowest-direct", 1)[1]
+    assert '-m pytest -q -m "not browser"' in lowest
+    # Every dependency has a lower bound for that job to install.
+    deps = PYPROJECT["project"]["dependencies"] + [
+        d for extra in PYPROJECT["project"]["optional-dependencies"].values() for d in extra
+        if not d.startswith("jupyter-imagegen")]
+    assert all(re.search(r"(>=|==)\d", d) for d in deps), [d for d in deps if ">=" not in d]
+
+
+def test_make_test_checks_the_checkout_is_left_as_it_was() -> None:
+    rule = (REPO / "Makefile").read_text().split("\ntest: $(STAMP)", 1)[1].split("\n\n", 1)[0]
+    assert "git status --porcelain" in rule and "exit 1" in rule

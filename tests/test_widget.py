@@ -497,3 +497,22 @@ def test_saved_outputs_hold_a_current_snapshot_and_nbconvert_shows_it(
     (model,) = [m for m in state.values() if m["model_name"] == "AnyModel"]
     saved = sum(len(b["data"]) * 3 // 4 for b in model["buffers"])
     assert saved < 60_000, saved  # previews and thumbnails only, never the 1K originals
+
+
+def test_n_above_the_models_limit_is_refused_not_cut(widget: ImageGenWidget, server: LocalServer) -> None:
+    widget.model, widget.n = "offline/quartet", 9  # its listing takes at most 8
+    with pytest.raises(ig.ModelCapabilityError, match=r"n=9 \(it takes 1-8\)"):
+        widget.generate("nine variations").result(20)
+    assert "n=9" in widget.error and "1-8" in widget.error
+    assert not [r for r in server.requests if r.path.endswith("/images")]  # nothing was sent
+
+
+def test_clear_history_also_resets_the_status(widget: ImageGenWidget) -> None:
+    widget.model = "offline/sketch"
+    widget.generate("a red circle").result(20)
+    widget.wait(5)
+    assert widget.status == "done" and widget.status_text.startswith("Done in")
+    widget.clear_history()
+    assert (widget.history, widget.latest) == ([], [])
+    assert (widget.status, widget.status_text, widget.error) == ("idle", "", "")
+    assert len(widget.results) == 1  # Python still has it

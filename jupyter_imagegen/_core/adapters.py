@@ -187,7 +187,14 @@ def choose_api(request: Request, model: Model | None, default: str = "auto") -> 
     # a tie, the Image API for its own options (its refusal lists the parameters the model has).
     mine, theirs = (len(_problems(request, model.caps(api), api)) for api in (first, other))
     images_asked = any(getattr(request, name) for name in API_ONLY["images"])
+    # Too many images for either: the API that takes the most, so the refusal gives the real limit.
+    more_n = bool(request.n and request.n > 1 and _max_n(model, other) > _max_n(model, first))
     if model.caps(other) is not None and (
-            theirs < mine or (theirs == mine and other == "images" and images_asked)):
+            theirs < mine or (theirs == mine and ((other == "images" and images_asked) or more_n))):
         return other
     return first
+
+
+def _max_n(model: Model, api: str) -> int:
+    caps = model.caps(api)
+    return caps.max_n if caps is not None else 0

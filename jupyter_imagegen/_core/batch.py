@@ -139,6 +139,10 @@ def _error_line(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
+#: How often a batch's progress line is redrawn while nothing finishes (seconds).
+TICK = 0.5
+
+
 class _Progress:
     """n/n progress: a display-handle line in a notebook (saved as finished), tqdm elsewhere.
 
@@ -148,7 +152,7 @@ class _Progress:
 
     def __init__(self, total: int, desc: str) -> None:
         self.total, self.desc, self.done, self.failed = total, desc, 0, 0
-        self.started = time.monotonic()
+        self.started = self._drawn = time.monotonic()
         self._handle: Any = None
         self._bar: Any = None
         shell = _shell()
@@ -177,7 +181,13 @@ class _Progress:
         self.failed += not ok
         if self._bar is not None:
             self._bar.update(1)
-        if self._handle is not None:
+        self.tick(force=True)
+
+    def tick(self, *, force: bool = False) -> None:
+        """Redraw at most every ``TICK`` s unless forced: the time moves before an image ends."""
+        now = time.monotonic()
+        if self._handle is not None and (force or now - self._drawn >= TICK):
+            self._drawn = now
             self._handle.update(self._bundle()[0], raw=True)
 
     def close(self, summary: str) -> None:
@@ -241,6 +251,8 @@ def generate_many(
             submit(remaining.pop(0))
         while futures:
             done, _ = cf.wait(list(futures), timeout=0.1, return_when=cf.FIRST_COMPLETED)
+            if bar is not None:
+                bar.tick()
             for future in done:
                 item = futures.pop(future)
                 try:
@@ -368,7 +380,7 @@ class Comparison(MarimoDisplay):
 
     def _html(self) -> str:
         """A fixed-layout table: equal model columns, wrapped readable headers, one caption each."""
-        cell = f"width:{_CELL}px;vertical-align:top;padding:4px"
+        cell = "vertical-align:top;padding:4px"
         head = "".join(f"<th style='{cell};text-align:left;overflow-wrap:anywhere;font-weight:600'>"
                        f"{escape(m)}</th>" for m in self.models)
         rows = []
@@ -382,12 +394,14 @@ class Comparison(MarimoDisplay):
                     img = img_html(t.data, t.mime, item.prompt[:100])
                 cells.append(f"<td style='{cell}'>{img}<div style='font-size:0.85em;opacity:0.8'>"
                              f"{escape(self._caption(item))}</div></td>")
-            rows.append(f"<tr><th style='width:10em;text-align:left;vertical-align:top;padding:4px;"
+            rows.append(f"<tr><th style='text-align:left;vertical-align:top;padding:4px;"
                         f"font-weight:normal;overflow-wrap:anywhere'>{escape(prompt)}</th>"
                         f"{''.join(cells)}</tr>")
+        # At most its natural width, never wider than the output: the columns shrink together.
         total = f"10em + {len(self.models) * (_CELL + 8)}px"
         return (f"<table class='jupyter-imagegen-compare' style='table-layout:fixed;"
-                f"border-collapse:collapse;width:calc({total})'><thead><tr><th style='width:10em'>"
+                f"border-collapse:collapse;width:100%;max-width:calc({total})'><thead><tr>"
+                f"<th style='width:10em'>"
                 f"</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
     def contact_sheet(self) -> Image.Image:

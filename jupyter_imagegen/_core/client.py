@@ -44,7 +44,7 @@ from .._exceptions import (
     RequestTimeoutError,
     ResponseError,
 )
-from .._results.labels import prices_simulated, shown_basis
+from .._results.labels import mark_offline, prices_simulated, shown_basis
 from .._results.result import GeneratedImage, ImageResult
 from .._wire.common import ChatCompletion, loads
 from .._wire.dataurl import lift_data_urls
@@ -52,7 +52,7 @@ from .._wire.listings import parse_models
 from .._wire.prices import Order, Quote
 from .adapters import ADAPTERS, StreamEvent, choose_api, decode_payload
 from .catalogue import Catalogue
-from .config import Settings
+from .config import Settings, offline_base_url
 from .dispatch import Call as _Call
 from .dispatch import dispatcher, send_remote
 from .ledger import Ledger, SpendAccount
@@ -89,6 +89,7 @@ class Client(SpendAccount):
         result.image                     # a PIL image
     ```
 
+    With no key and no base URL anywhere it talks to the local offline server, as ig.generate.
     ``deadline`` bounds a whole generation (retries included); ``max_response_bytes`` and
     ``max_image_bytes`` bound what an answer may make the kernel hold. ``prices`` gives USD per
     image for models whose price the listings do not tell (the spend guard then allows them).
@@ -120,7 +121,10 @@ class Client(SpendAccount):
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._config = {k: v for k, v in locals().items() if k not in ("self", "session", "__class__")}
+        if (local := offline_base_url(api_key, base_url)) is not None:  # nothing configured
+            api_key, base_url = "", local
+        self._config = {k: v for k, v in locals().items()
+                        if k not in ("self", "session", "__class__", "local")}
         settings = Settings.from_env(api_key, base_url)
         if api not in ("chat", "images", "auto"):
             raise InvalidInputError(f"api must be 'chat', 'images' or 'auto', not {api!r}")
@@ -142,6 +146,8 @@ class Client(SpendAccount):
         self._guard = guard_for(spend_limit, settings.spend_limit, settings.class_mode)
         self._ledger = Ledger(self._guard, lambda gen, seconds: self.generation(gen, deadline=seconds))
         self._keepers = Keepers(cache, store)
+        if local is not None:
+            mark_offline(self)
 
     def __getstate__(self) -> dict[str, Any]:
         # Executors that ship work to other processes (Dask) pickle the client: send only the

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .._exceptions import InvalidInputError
 from .._wire.common import DEFAULT_BASE_URL
 
 __all__ = ['DEFAULT_MODEL', 'DEFAULT_OFFLINE_MODEL', 'GATEWAY_ENV', 'Settings', 'clean_key',
-           'colab_secret', 'ipython_spend_limit']
+           'colab_secret', 'ipython_spend_limit', 'offline_base_url', 'set_offline_provider']
 
 
 # -- the key from Colab's secrets ------------------------------------------------------------------
@@ -186,3 +186,24 @@ class Settings:
         env = os.environ if environ is None else environ
         return bool(env.get("OPENROUTER_API_KEY") or env.get("OPENROUTER_BASE_URL")
                     or env.get(GATEWAY_ENV) or colab_secret())
+
+
+# -- the offline fallback --------------------------------------------------------------------------
+
+# Who starts the local server when nothing is configured. Only the front-end layer may start it
+# (``_api`` registers itself here on import), so a ``Client()`` made with no key and no base URL
+# asks through this hook instead of importing the server: it then behaves as ``ig.generate`` does
+# (offline, said once) rather than going to OpenRouter without a key and failing after retries.
+_offline_provider: list[Callable[[], str]] = []
+
+
+def set_offline_provider(provider: Callable[[], str]) -> None:
+    """Register the function that starts (once) the local server and returns its base URL."""
+    _offline_provider[:] = [provider]
+
+
+def offline_base_url(api_key: str | None, base_url: str | None) -> str | None:
+    """The local server's base URL when neither the arguments nor the environment configure one."""
+    if api_key or base_url or Settings.is_configured() or not _offline_provider:
+        return None
+    return _offline_provider[0]()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
+import re
 import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -22,7 +23,7 @@ from IPython.core.error import UsageError
 from .._api import offline, online
 from .._exceptions import ImageGenError
 from .._results.labels import is_offline_client, money, price_label, prices_simulated
-from .status import Table
+from .status import GroupedTable, Table
 
 if TYPE_CHECKING:
     from .._core.client import Client
@@ -44,8 +45,10 @@ def usage_error(message: str, error_type: str = "UsageError") -> UsageError:
 
 
 def _models(magics: ImageGenMagics, words: list[str]) -> Table:
-    """Image-capable models as a table; every search word must match the id or the name.
+    """Image-capable models, grouped by author; every search word must match the id or the name.
 
+    In a notebook the groups are collapsed (fifty models would be a 2,500 px table saved into
+    the notebook), each line wraps on a narrow screen, and ``%imagegen models WORD`` filters.
     Offline, every price reads as simulated (the guard still counts it, so limits can be tried).
     """
     client = magics.client()
@@ -55,9 +58,17 @@ def _models(magics: ImageGenMagics, words: list[str]) -> Table:
         raise magics.error(exc) from None
     terms = [w.lower() for w in words]
     found = [m for m in models if all(t in f"{m.id} {m.name}".lower() for t in terms)]
+    prices = {m.id: price_label(m.price(), simulated=prices_simulated(client, m.id)) for m in found}
     rows = [[m.id, m.name, "+".join(sorted(m.apis)), ", ".join(m.aspect_ratios) or "-",
-             price_label(m.price(), simulated=prices_simulated(client, m.id)),
-             ", ".join(m.input_modalities)] for m in found]
+             prices[m.id], ", ".join(m.input_modalities)] for m in found]
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for m in found:
+        ratios = ", ".join(m.aspect_ratios[:4]) + (f" +{len(m.aspect_ratios) - 4}"
+                                                   if len(m.aspect_ratios) > 4 else "")
+        detail = " · ".join(x for x in (m.name, prices[m.id], "+".join(sorted(m.apis)),
+                                        f"ratios {ratios}" if ratios else "",
+                                        "takes images" if m.accepts_images else "") if x)
+        groups.setdefault(m.id.split("/", 1)[0], []).append((m.id, detail))
     offline = is_offline_client(client)
     where = "offline local server" if offline else client.base_url
     matching = f" matching {' '.join(words)!r}" if words else ""
@@ -66,8 +77,10 @@ def _models(magics: ImageGenMagics, words: list[str]) -> Table:
         caption += "; prices are simulated, nothing is charged"
     if words and not found:
         caption += f"; all {len(models)}: %imagegen models"
-    return Table(["id", "name", "api", "aspect ratios", "price/image", "inputs"], rows,
-                 caption=caption, items=found)
+    elif not words:
+        caption += "; filter with %imagegen models WORD"
+    return GroupedTable(["id", "name", "api", "aspect ratios", "price/image", "inputs"], rows,
+                        groups=sorted(groups.items()), caption=caption, items=found)
 
 
 def _config(magics: ImageGenMagics, words: list[str]) -> Table:
@@ -179,8 +192,9 @@ Generate: write the prompt under %%imagegen (the result is the cell's value, als
 
     %%imagegen -i poster                   edit: send an image (variable or file) back
 
-Options: -m MODEL, -a RATIO, -s SIZE, --seed N, -i IMAGE, -o DIR, --as NAME, --no-display,
-         --each-line, --concurrency N, --timeout S, --no-stream, --no-interpolate
+Options: -m MODEL, -a RATIO, -s SIZE, -n N (images per request), --seed N, -i IMAGE, -o DIR,
+         --as NAME, --no-display, --each-line, --concurrency N, --timeout S, --api API,
+         --stream (default) or --no-stream, --no-interpolate
 
 Commands:
     %imagegen models [SEARCH]   image models with price per image
@@ -203,7 +217,12 @@ class Help:
     def _repr_html_(self) -> str:
         from html import escape
 
-        return f'<pre class="jupyter-imagegen-help" style="white-space:pre-wrap">{escape(HELP)}</pre>'
+        # JupyterLab's output <pre> breaks lines anywhere (word-break: break-all), and browsers
+        # break after any hyphen (--each-|line): here only between words, options kept whole.
+        style = "white-space:pre-wrap;word-break:normal;overflow-wrap:normal;overflow-x:auto"
+        text = re.sub(r"[^\s]*-[^\s]*", lambda m: f'<span style="white-space:nowrap">{m[0]}</span>',
+                      escape(HELP))
+        return f'<pre class="jupyter-imagegen-help" style="{style}">{text}</pre>'
 
 
 def _help(magics: ImageGenMagics, words: list[str]) -> Help:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import keyword
+import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,6 +242,24 @@ class CellCommand:
 magic_arguments: Callable[[], Any] = _margs.magic_arguments
 argument: Callable[..., Any] = _margs.argument
 parse_argstring: Callable[[Any, str], argparse.Namespace] = _margs.parse_argstring
+parser_options: Callable[..., Any] = _margs.kwds
+
+
+class PlainHelp(_margs.MagicHelpFormatter):
+    """``%imagegen?`` as plain text, which is how notebooks show it.
+
+    IPython's formatter writes reStructuredText (a ``::`` block for the usage, ``<...>`` around
+    choices) and argparse wraps at hyphens (``keep-`` / ``alives``, ``--each-`` / ``line``).
+    """
+
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any = None) -> None:
+        super().add_usage(usage, actions, groups, "Usage:\n  %")
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        return argparse.HelpFormatter._format_action_invocation(self, action)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
 
 
 @magics_class
@@ -381,6 +400,7 @@ class ImageGenMagics(Magics, Configurable):
     # -- the magic ------------------------------------------------------------------------------
 
     @magic_arguments()
+    @parser_options(formatter_class=PlainHelp)
     @argument("-m", "--model", action="append", metavar="MODEL",
               help="model id, e.g. google/gemini-2.5-flash-image (see %%imagegen models); "
                    "repeat it to compare models side by side")
@@ -413,13 +433,14 @@ class ImageGenMagics(Magics, Configurable):
     def imagegen(self, line: str, cell: str | None = None) -> object:
         """Generate images from the cell body, or run a line command.
 
-        Cell magic: the prompt is the cell body; ``{name}`` inserts a notebook variable (other
-        braces stay as written, ``{{``/``}}`` escape). The result is the cell's value (and ``_``)::
+        Cell magic: the prompt is the cell body; {name} inserts a notebook variable (other
+        braces stay as written, {{ and }} give literal braces). The result is the cell's value
+        (and _):
 
             %%imagegen -m google/gemini-2.5-flash-image --aspect-ratio 16:9 --as poster
             a watercolour lighthouse at dusk, {style}
 
-        Line commands::
+        Line commands:
 
             %imagegen models [SEARCH]   image-capable models (id, name, price per image, inputs)
             %imagegen config            effective settings (the key only as set/unset)
@@ -429,8 +450,9 @@ class ImageGenMagics(Magics, Configurable):
             %imagegen widget            open the interactive widget
             %imagegen help              this help
 
-        Defaults: ``%config ImageGenMagics.default_model = "..."`` (see ``%config ImageGenMagics``).
-        A kernel interrupt cancels a running request.
+        Defaults: %config ImageGenMagics.default_model = "..." (see %config ImageGenMagics).
+        A kernel interrupt cancels a running request. (Plain text, not reStructuredText: this is
+        what %imagegen? shows.)
         """
         if cell is None:
             return run_command(self, line)
@@ -476,7 +498,9 @@ class ImageGenMagics(Magics, Configurable):
     def _explain(self, message: str) -> str:
         """Add the valid options and close matches to argparse's terse message."""
         parser = self.imagegen.parser
-        options = sorted({s for a in parser._actions for s in a.option_strings if s.startswith("--")})
+        # Each option by its long name, or its short one when it has none (-n).
+        options = sorted({max(a.option_strings, key=len) for a in parser._actions
+                          if a.option_strings and "-h" not in a.option_strings})
         if "unrecognized arguments" in message:
             unknown = message.split(":", 1)[1].split()
             hints = [f"did you mean {close[0]} (not {word})?" for word in unknown

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from .._core.client import StreamEvent
 from .._exceptions import CancelledError
-from .._results.display import Bundle, publish, status_html, table_html
+from .._results.display import Bundle, groups_html, publish, status_html, table_html
 from .._results.result import ImageResult
 
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
 
-__all__ = ["StatusLine", "Table", "run_with_status"]
+__all__ = ["GroupedTable", "StatusLine", "Table", "run_with_status"]
 
 #: How often the status line is redrawn while nothing arrives (so the elapsed time moves).
 TICK = 0.2
@@ -150,6 +150,25 @@ class Table:
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self))
+
+
+class GroupedTable(Table):
+    """A :class:`Table` shown in notebooks as collapsed groups (``%imagegen models``).
+
+    ``groups`` maps each group's title to ``(name, detail)`` lines; the plain text is the
+    table's. Groups open when there are few lines (a search), and stay closed otherwise.
+    """
+
+    OPEN_AT_MOST = 12
+
+    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[str]], *,
+                 groups: Sequence[tuple[str, Sequence[tuple[str, str]]]], caption: str = "",
+                 items: Sequence[Any] = ()) -> None:
+        super().__init__(headers, rows, caption=caption, items=items)
+        self.groups = [(title, list(lines)) for title, lines in groups]
+
+    def _repr_html_(self) -> str:
+        return groups_html(self.groups, self.caption, opened=len(self.rows) <= self.OPEN_AT_MOST)
 
 
 #: ``generate(on_event, cancel)``: the call :func:`run_with_status` runs in its worker.

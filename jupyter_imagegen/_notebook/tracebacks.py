@@ -76,8 +76,11 @@ def _advise(exc: ImageGenError) -> str:
     if isinstance(exc, AuthenticationError):
         return f"The API key was not accepted{status}: {exc.message}\n{_SET_KEY}"
     if isinstance(exc, InsufficientCreditsError):
-        return (f"Out of credits{status}: {exc.message}\nAdd credits at "
-                "https://openrouter.ai/settings/credits or raise this key's limit; "
+        # The service's own message usually names the credits page already: say it once.
+        message = exc.message.rstrip(" .") + "."
+        where = ("Or raise" if "openrouter.ai/settings/credits" in message
+                 else "Add credits at https://openrouter.ai/settings/credits or raise")
+        return (f"Out of credits{status}: {message}\n{where} this key's limit; "
                 "`%imagegen offline` costs nothing.")
     if isinstance(exc, RateLimitError):
         attempts = int(exc.metadata.get("attempts", 1))

@@ -3,9 +3,10 @@
 A saved notebook keeps every output forever, so a 1K PNG shown at 512 CSS pixels wastes megabytes.
 Displays therefore embed a preview (long side ``preview`` pixels, JPEG at good quality or PNG when
 that is smaller); the original bytes stay in the result, in ``save()`` and in the store.
-``format="full"`` embeds the originals instead. Top-level image outputs use only PNG and JPEG,
-because nbconvert's HTML export (and GitHub) render no other raster mime; WebP appears only inside
-HTML grids, where any browser decodes it.
+``format="full"`` embeds the originals instead. Every image is shown through an HTML ``<img>``
+(with alt text, scaled to the output's width), so ``format="webp"`` gives WebP everywhere a
+browser renders the notebook; ``auto`` keeps single images to PNG or JPEG and lets grids use WebP
+when it is smaller.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from .safeimage import page_image
 if TYPE_CHECKING:  # results are shown through this module: a type-only back-reference
     from .result import GeneratedImage
 
-__all__ = ["DisplayOptions", "Preview", "display_options", "options", "preview", "thumbnail"]
+__all__ = ["DisplayOptions", "Preview", "display_options", "options", "pil_preview", "preview",
+           "thumbnail"]
 
 Format = Literal["auto", "webp", "jpeg", "png", "full"]
 FORMATS = ("auto", "webp", "jpeg", "png", "full")
@@ -129,7 +131,15 @@ def _make(g: GeneratedImage, long_side: int, fmt: str, quality: int, html: bool)
     if fmt == "full":  # the original, if the page may have it as it is (raster, by magic)
         data, mime = page_image(g.data, g.mime, index=g.index)
         return Preview(data, mime, width, height)
-    image = g.image
+    sniffed = sniff_mime(g.data)  # what the bytes are, not what they were declared to be
+    original = (g.data, sniffed) if sniffed in ("image/png", "image/jpeg") else None
+    return _shrink(g.image, long_side, fmt, quality, html, original)
+
+
+def _shrink(image: Image.Image, long_side: int, fmt: str, quality: int, html: bool,
+            original: tuple[bytes, str] | None = None) -> Preview:
+    """``image`` at most ``long_side`` pixels, in the smallest allowed format (or ``original``)."""
+    width, height = image.size
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert("RGBA" if "transparency" in image.info or image.mode == "P" else "RGB")
     small = image.copy()
@@ -138,16 +148,23 @@ def _make(g: GeneratedImage, long_side: int, fmt: str, quality: int, html: bool)
         kinds = ["jpeg", "png", *(["webp"] if html else [])]
         if small.mode in ("RGBA", "LA") and small.getchannel("A").getextrema()[0] != 255:
             kinds.remove("jpeg")  # JPEG would lose the transparency
-    elif fmt == "webp" and not html:
-        kinds = ["jpeg", "png"]  # a top-level image/webp output is not rendered by nbconvert
     else:
-        kinds = [fmt]
+        kinds = [fmt]  # asked for: single images are HTML <img> outputs too, so WebP shows
     encoded = [(_encode(small, kind, quality), f"image/{kind}") for kind in kinds]
-    sniffed = sniff_mime(g.data)  # what the bytes are, not what they were declared to be
-    if small.size == (width, height) and sniffed in ("image/png", "image/jpeg"):
-        encoded.append((g.data, sniffed))  # the original is already small: keep it if smallest
+    if original is not None and small.size == (width, height):
+        encoded.append(original)  # the original is already small: keep it if smallest
     data, mime = min(encoded, key=lambda pair: len(pair[0]))
     return Preview(data, mime, small.width, small.height)
+
+
+def pil_preview(image: Image.Image, *, opts: DisplayOptions | None = None) -> Preview:
+    """A preview of a PIL image as it is now (it may have been drawn on since it was decoded)."""
+    o = opts or _current
+    if o.format == "full":
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        return Preview(buffer.getvalue(), "image/png", image.width, image.height)
+    return _shrink(image, o.preview, o.format, o.quality, False)
 
 
 def preview(g: GeneratedImage, *, html: bool = False, opts: DisplayOptions | None = None) -> Preview:

@@ -87,7 +87,10 @@ class GeneratedImage:
     def image(self) -> Image.Image:
         """The decoded PIL image (decoded once, on first use)."""
         if self._pil is None:
+            from .display import light_display
+
             self._pil = open_image(self.data, index=self.index)  # pixel-capped
+            light_display(self._pil)  # shown bare in a notebook: a preview, not PNG + JPEG
         return self._pil
 
     @property
@@ -417,7 +420,7 @@ class ImageResult(MarimoDisplay):
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """One bundle, for front ends that ask for a single one.
 
-        One image: its preview (PNG or JPEG, sized for reading) and the plain-text repr. Several:
+        One image: its preview (an ``<img>`` with alt text, sized for reading) and the plain text. Several:
         one HTML grid of thumbnails and the text. Never a second copy of an image. IPython uses
         :meth:`_ipython_display_` instead.
         """
@@ -437,10 +440,10 @@ class ImageResult(MarimoDisplay):
         return data, meta
 
     def _ipython_display_(self) -> None:
-        """One plain image output plus an escaped caption, or a grid for several images.
+        """One ``<img>`` output plus an escaped caption, or a grid for several images.
 
-        Plain PNG/JPEG outputs survive everywhere (exported HTML, GitHub, nbviewer); they hold
-        a preview sized for reading (``ig.display_options``), the original stays in the result.
+        The image output holds a preview sized for reading (``ig.display_options``), with alt
+        text; the original stays in the result.
         """
         from .display import show_result
 

@@ -102,7 +102,9 @@ def request_options(entry: dict[str, Any] | None, n: int, seed: int | None) -> d
     """``Client.generate`` keyword arguments for the picked model's entry, ``n`` and ``seed``.
 
     The client routes the request (more than one image goes where ``n`` is taken); streaming is
-    asked for only where the model's documented path streams.
+    asked for only where the model's documented path streams. An ``n`` above the model's limit
+    is passed on as it is, so the client refuses it with the limit, rather than made smaller
+    without a word.
     """
     if entry is None:
         return {"stream": True}
@@ -110,7 +112,7 @@ def request_options(entry: dict[str, Any] | None, n: int, seed: int | None) -> d
     if seed is not None and entry.get("seed"):
         options["seed"] = seed
     if n > 1:
-        options["n"] = min(n, int(entry.get("max_n", 1)))
+        options["n"] = n
     return options
 
 

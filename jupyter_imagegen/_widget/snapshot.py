@@ -24,6 +24,15 @@ MARKER = "data-ig-snapshot"
 _RASTER = ("image/png", "image/jpeg")
 
 
+#: Hides the widget's own output while it shows no widget (JupyterLab and Notebook 7 without saved
+#: widget state say "Error displaying widget: model not found" there, or "Loading widget..."), so
+#: a reader sees the snapshot alone. Only outputs followed by a snapshot are touched, and only
+#: while they hold no rendered widget (``.ig-root``): a live or restored widget stays shown.
+_QUIET_STYLE = (
+    "<style>.jp-OutputArea-child:has(> .jupyter-widgets):not(:has(.ig-root))"
+    ":has(+ .jp-OutputArea-child .ig-snapshot){display:none}</style>")  # :has() cannot nest
+
+
 def _img(picture: dict[str, Any], alt: str, style: str) -> str:
     if picture.get("mime") not in _RASTER:  # never hand anything but a raster to the page
         return ""
@@ -63,7 +72,7 @@ def snapshot_text(history: Sequence[dict[str, Any]], total: int) -> str:
 def snapshot_bundle(widget_id: str, latest: Sequence[dict[str, Any]],
                     history: Sequence[dict[str, Any]], total: int) -> dict[str, str]:
     """``text/html`` and ``text/plain`` of the snapshot of one widget (every text escaped)."""
-    parts = [f'<div class="ig-snapshot" {MARKER}="{html.escape(widget_id)}" '
+    parts = [_QUIET_STYLE, f'<div class="ig-snapshot" {MARKER}="{html.escape(widget_id)}" '
              'style="font-family:sans-serif;font-size:13px">',
              '<div style="font-weight:600;margin-bottom:4px">ImageGenWidget snapshot '
              '<span style="font-weight:normal;opacity:0.75">(saved with the notebook; re-run the '

@@ -165,11 +165,18 @@ class ImageGenWidget(anywidget.AnyWidget):
         self.input_image, self.input_mime, self.input_name = b"", "", ""
 
     def clear_history(self) -> None:
-        """Empty the gallery (and its snapshot); ``results`` still holds every result."""
+        """Empty the gallery (and its snapshot); ``results`` still holds every result.
+
+        The status line goes back to idle too: "Done in 2.1 s." under an empty gallery would
+        describe a result that is no longer shown. A running generation keeps its status.
+        """
         self._by_key.clear()
         with self.hold_sync():
             self.latest = []
             self.history = []
+            if not self.running:
+                self.status, self.status_text, self.stream_text, self.error = "idle", "", "", ""
+                self.elapsed = 0.0
         self._refresh_snapshot()
 
     def refresh_models(self, *, wait: bool = False) -> None:

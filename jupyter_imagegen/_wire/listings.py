@@ -125,14 +125,21 @@ def parse_models(obj: Any, *, images_only: bool = True) -> list[ModelInfo]:
 
 
 def closest_ids(wanted: str, ids: Iterable[str], n: int = 3) -> list[str]:
-    """The ids closest to ``wanted`` (for 'did you mean'), matching with or without the author."""
+    """The ids closest to ``wanted`` (for 'did you mean'), matching with or without the author.
+
+    First the ids that contain what was typed (``gemini``, ``flux``), then near spellings of the
+    whole id (``offline/skech``), then of the name alone, which must be much closer: two short
+    names share letters by chance (``nothing`` and ``thinker``), and an unrelated suggestion is
+    worse than none.
+    """
     ids = [i for i in ids if i not in EXCLUDED_IDS]
-    by_slug = {i.rsplit("/", 1)[-1]: i for i in ids}
-    found = difflib.get_close_matches(wanted, ids, n=n, cutoff=0.5)
-    for slug in difflib.get_close_matches(wanted.rsplit("/", 1)[-1], list(by_slug), n=n, cutoff=0.5):
-        if by_slug[slug] not in found:
-            found.append(by_slug[slug])
-    return found[:n]
+    typed = wanted.strip().lower()
+    slug = typed.rsplit("/", 1)[-1]
+    found = [i for i in ids if len(slug) >= 3 and slug in i.lower()] if typed else []
+    found += difflib.get_close_matches(wanted, ids, n=n, cutoff=0.6)
+    by_slug = {i.rsplit("/", 1)[-1].lower(): i for i in ids}
+    found += [by_slug[s] for s in difflib.get_close_matches(slug, list(by_slug), n=n, cutoff=0.75)]
+    return list(dict.fromkeys(found))[:n]
 
 
 # -- GET /images/models descriptors and endpoints price lines --------------------------------------

@@ -238,14 +238,16 @@ def test_picker_and_header_say_a_price_is_simulated(widget_page: Page, server: L
     expect(options).to_have_count(3)
     expect(options.nth(0)).to_have_text("$0.0390/image (simulated price line)")
     expect(options.nth(1)).to_contain_text("simulated")
-    # gpt-image-1 bills output_image per token: the price model's label is the token estimate
-    # (medium quality, 1,056 tokens x $40/M; main's 6ac59f1), no longer a per-image line.
-    expect(options.nth(2)).to_have_text("$0.0422/image (token estimate)")
+    # The real model's own label, whatever its basis (the price model estimates gpt-image-1 from
+    # token counts now): never marked simulated.
+    label = real["price_label"]
+    assert "simulated" not in label and label.startswith("$")
+    expect(options.nth(2)).to_have_text(label)
     artifact(page, "simulated-picker")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    expect(header).to_have_text("$0.0422/image (token estimate)")
+    expect(header).to_have_text(label)
     expect(header).not_to_have_class(re.compile(r"\big-simulated\b"))
     # A state saved by an older kernel has only the amount: still marked when simulated.
     page.evaluate("""() => window.model.update({models: [{id: 'offline/sketch', name: 'Sketch',

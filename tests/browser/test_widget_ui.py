@@ -178,7 +178,9 @@ def test_lab_zoom_keys(page: Page, jupyter: JupyterServer, artifact: Any) -> Non
     widget.screenshot(path=str(DOCS_IMAGE))  # the README's picture, made by the test suite
     artifact(page, "gallery")
     widget.locator("button.ig-clear").click()
+    widget.locator("button.ig-clear-yes").click()  # it asks first
     expect(widget.locator(".ig-card")).to_have_count(0)
+    expect(widget.locator(".ig-status")).to_be_hidden()  # no "Done in ..." left over
     expect(widget.locator(".ig-latest img")).to_have_count(0)
     assert nb.kernel_print("print(len(w.results), len(w.history))") == "3 0\n"
 
