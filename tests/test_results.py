@@ -115,7 +115,7 @@ def test_public_names_match_all() -> None:
               if not n.startswith("_") and not isinstance(getattr(ig, n), types.ModuleType)}
     public -= {"annotations", "Any"}
     public |= {"__version__", "ImageGenWidget"}
-    assert sorted(ig.__all__, key=str.lower) == sorted(public, key=str.lower)
+    assert sorted(ig.__all__, key=lambda n: (n.lower(), n)) == sorted(public, key=lambda n: (n.lower(), n))
     assert len(ig.__all__) == len(set(ig.__all__))
 
 

@@ -272,7 +272,7 @@ class Client(SpendAccount):
         request = self.request(prompt, model, **options)
         record = self._record(request.model)
         api = choose_api(request, record, self.api)
-        self._check(request, record, api)
+        check_request(self, request, record, api)
         return ADAPTERS[api].body(request, record, stream)
 
     def generate(self, prompt: str, model: str | None = None, *, stream: bool = False,
@@ -401,7 +401,7 @@ class Client(SpendAccount):
         """Route and check, then hold the worst case of the spend limit while the request runs."""
         model = self._record(request.model)
         api = choose_api(request, model, self.api)
-        self._check(request, model, api)
+        check_request(self, request, model, api)
         order = order_for(request, model, api)
         quote = quote_request(self, model, request, order, api)
         if prices_simulated(self, request.model):  # offline: a refusal says the price is simulated
@@ -472,17 +472,18 @@ class Client(SpendAccount):
             return self.catalogue.require(model)
         return self.catalogue.lookup(model) if self.check_models else None
 
-    def _check(self, request: Request, model: Model | None, api: str) -> None:
-        """The one validation, against the model's own record (skipped without a catalogue)."""
-        request.check_api(api)
-        if model is None:
-            return
-        if request.images and not model.accepts_images:
-            editors = self.catalogue.editors()
-            raise ModelCapabilityError(
-                f"{model.id!r} does not accept input images. Models that do: "
-                f"{', '.join(editors) or 'none listed'}.", alternatives=editors)
-        request.validated(model, api)
+def check_request(client: Client, request: Request, model: Model | None, api: str) -> None:
+    """The one validation, against the model's own record (skipped without a catalogue)."""
+    request.check_api(api)
+    if model is None:
+        return
+    if request.images and not model.accepts_images:
+        editors = client.catalogue.editors()
+        raise ModelCapabilityError(
+            f"{model.id!r} does not accept input images. Models that do: "
+            f"{', '.join(editors) or 'none listed'}.", alternatives=editors)
+    request.validated(model, api)
+
 
 def quote_call(client: Client, prompt: str, model: str | None, options: dict[str, Any], *,
                per_image: bool = False) -> Quote:
@@ -498,7 +499,7 @@ def quote_call(client: Client, prompt: str, model: str | None, options: dict[str
         single = replace(order_for(request, record), images=1, likely=1)
         return quote_request(client, record, request, single, None, fetch=True)
     api = choose_api(request, record, client.api)
-    client._check(request, record, api)  # a request that would be refused has no price
+    check_request(client, request, record, api)  # a request that would be refused has no price
     return quote_request(client, record, request, order_for(request, record, api), api, fetch=True)
 
 
