@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw
 
-from .._exceptions import CancelledError, ImageGenError, IncompleteStreamError, InvalidInputError
+from .._exceptions import (
+    CancelledError,
+    ImageGenError,
+    IncompleteStreamError,
+    InvalidInputError,
+    scrub,
+)
 from .._results.display import caption_html, grid_html, img_html
 from .._results.labels import money
 from .._results.marimo import MarimoDisplay
@@ -128,7 +134,7 @@ class BatchResult(MarimoDisplay, Sequence[BatchItem]):
                 lines.append(f"{item.index}: {item.prompt[:80]} · {item.result.caption()}")
             else:
                 lines.append(f"{item.index}: {item.prompt[:80]} · {_error_line(item.error)}")
-        return {"text/plain": "\n".join(lines), "text/html": batch_html(self)}
+        return {"text/plain": scrub("\n".join(lines)), "text/html": batch_html(self)}
 
 
 def _error_line(error: BaseException | None) -> str:
@@ -169,7 +175,7 @@ class _Progress:
         failed = f", {self.failed} failed" if self.failed else ""
         text = (f"{self.desc} {self.done}/{self.total}{failed} · {took}" if not final
                 else f"{final} · {self.done}/{self.total} done · {took}")
-        return {"text/plain": text, "text/html": status_html(text, done=bool(final))}, {}
+        return {"text/plain": scrub(text), "text/html": status_html(text, done=bool(final))}, {}
 
     def update(self, ok: bool) -> None:
         self.done += 1
@@ -405,7 +411,7 @@ class Comparison(MarimoDisplay):
         lines = [repr(self)] + [f"{p[:60]} | {m}: {self._caption(self.cell(i, j))}"
                                 for i, p in enumerate(self.prompts)
                                 for j, m in enumerate(self.models)]
-        return {"text/html": self._html(), "text/plain": "\n".join(lines)}
+        return {"text/html": self._html(), "text/plain": scrub("\n".join(lines))}
 
     def __repr__(self) -> str:
         return (f"<Comparison {len(self.prompts)} prompt(s) x {len(self.models)} model(s): "

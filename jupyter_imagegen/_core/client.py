@@ -61,6 +61,7 @@ from .policies import CacheSetting, Keepers, SpendGuard, StoreSetting
 from .reading import Watchdog, drain, iter_events, read_body
 from .request import Request, order_for
 from .routing import confirm_available, learned_route, neither_serves, retry_route
+from .secrets import client_repr, wrap_secret
 from .transport import Limits, RateGate, Timeout, Transport
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ class Client(SpendAccount):
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        api_key = wrap_secret(api_key)  # first: no frame of a failed constructor shows the key
         self._config = {k: v for k, v in locals().items() if k not in ("self", "session", "__class__")}
         settings = Settings.from_env(api_key, base_url)
         if api not in ("chat", "images", "auto"):
@@ -209,8 +211,7 @@ class Client(SpendAccount):
         self.close()
 
     def __repr__(self) -> str:
-        key = "set" if self.has_key else "unset"
-        return f"<Client base_url={self.base_url!r} model={self.default_model!r} key={key}>"
+        return client_repr(self)  # never raises, even for a client whose __init__ failed
 
     # -- models -------------------------------------------------------------------------------
 

@@ -6,9 +6,10 @@ cancelled or must meet a deadline) → ``requests``. Reading is bounded in time 
 the socket at the deadline, so a 1 byte/s body cannot hold a call forever) and in memory
 (``max_response_bytes`` for bodies, events and inflated gzip alike).
 
-The key lives in a :class:`Secret`, a ``str`` whose ``repr`` and ``str`` are redacted, and the
-``Authorization`` value is another: every frame local or header dict a verbose traceback or
-``traceback`` with ``capture_locals`` shows prints ``[redacted]``, never the key.
+The key lives in a :class:`~.secrets.Secret`, a ``str`` whose ``repr`` and ``str`` are redacted,
+and the ``Authorization`` value is another: every frame local or header dict a verbose traceback
+or ``traceback`` with ``capture_locals`` shows prints ``[redacted]``, never the key. Each is also
+remembered for redaction by value, and so is any credential header an injected session carries.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .._version import __version__
 from .._wire.common import loads
 from .._wire.errors import RETRYABLE_STATUSES, error_from_response, retry_delay
 from .reading import read_body
+from .secrets import Secret, remember_headers
 from .threads import WORKERS
 
 __all__ = ['Limits', 'RateGate', 'Secret', 'Transport']
@@ -83,25 +85,6 @@ log = logging.getLogger("jupyter_imagegen")
 Timeout = float | tuple[float, float] | None
 
 
-class Secret(str):
-    """A string that never shows itself: ``repr`` and ``str`` give ``'[redacted]'``.
-
-    ``http.client`` encodes header values with ``str.encode``, which reads the real characters.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "'[redacted]'"
-
-    def __str__(self) -> str:
-        return "[redacted]"
-
-    def reveal(self) -> str:
-        """The real value, as a plain ``str`` (for a comparison; never store it)."""
-        return str.__str__(self)
-
-
 @dataclass(frozen=True)
 class Limits:
     """Bounds on one call: total time and bytes (``None``: no bound)."""
@@ -129,6 +112,7 @@ class Transport:
         self.session.headers.update({
             "User-Agent": f"jupyter-imagegen/{__version__} requests/{requests.__version__}",
             "Accept": "application/json", **(headers or {})})
+        remember_headers(self.session.headers)  # a gateway's token, in a session handed in
         self.gate = RateGate()
 
     @property
@@ -152,6 +136,7 @@ class Transport:
 
     def _headers(self, has_body: bool) -> dict[str, str]:
         headers: dict[str, str] = {}
+        remember_headers(self.session.headers)  # set on the session since: redacted too
         if self._key is not None:
             headers["Authorization"] = Secret("Bearer " + self._key.reveal())
         if has_body:

@@ -39,7 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import InvalidInputError
+from .._exceptions import InvalidInputError, redact_data
 from .._wire.common import Usage
 from .._wire.dataurl import EXTENSIONS
 from .labels import SIMULATED
@@ -107,6 +107,7 @@ def manifest_for(key: str, result: ImageResult) -> dict[str, Any]:
                                for name in (*_STR_FIELDS, *_OPTIONAL_STR_FIELDS)}
     fields_.update(usage=usage, params=dict(result.params), created=float(result.created),
                    original_elapsed=result.elapsed)
+    fields_ = redact_data(fields_)  # no remembered secret (a quoted key, say) goes to disk
     if result.offline:  # the replay is offline too, whichever client reads it back
         fields_[SIMULATED] = True
     images = [{"file": f"{position}{EXTENSIONS.get(g.mime, '.bin')}", "mime": g.mime, "index": g.index,
@@ -197,7 +198,7 @@ def _optional_str(value: Any) -> str | None:
 
 # -- the cache -------------------------------------------------------------------------------------
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("jupyter_imagegen")  # the kit's logger: its records are scrubbed
 
 _KEY_SALT = "jupyter_imagegen-replay-v1"
 _MANIFEST = "manifest.json"

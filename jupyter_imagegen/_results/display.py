@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import ImageDecodeError
+from .._exceptions import ImageDecodeError, scrub
 from .preview import options, preview, thumbnail
 from .safeimage import page_image
 
@@ -147,7 +147,7 @@ def image_bundle(g: GeneratedImage, provenance: dict[str, Any]) -> Bundle:
 
 def caption_bundle(text: str) -> Bundle:
     """An escaped caption line (HTML and plain text)."""
-    return {"text/html": caption_html(text), "text/plain": text}, {}
+    return {"text/html": caption_html(text), "text/plain": scrub(text)}, {}  # a terminal prints it
 
 
 def grid_bundle(result: ImageResult, caption: str, *, columns: int = 2, width: int = 320) -> Bundle:
@@ -161,7 +161,8 @@ def grid_bundle(result: ImageResult, caption: str, *, columns: int = 2, width: i
     listing = [{"index": g.index, "mime": g.mime, "width": g.size[0], "height": g.size[1]}
                for g in result.generated]
     text = "\n".join([caption, *(f"  image {d['index']}: {d['width']}x{d['height']}" for d in listing)])
-    data = {"text/html": grid_html(images, caption, columns=columns, width=width), "text/plain": text}
+    data = {"text/html": grid_html(images, caption, columns=columns, width=width),
+            "text/plain": scrub(text)}
     return data, {META_KEY: {**result.metadata(), "images": listing}}
 
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from .._exceptions import InvalidInputError
+from .._exceptions import InvalidInputError, redact, redact_data
 from .._version import __version__
 from .._wire.common import ChatCompletion, Usage
 from .._wire.dataurl import EXTENSIONS, encode_data_url
@@ -170,6 +170,12 @@ class ImageResult(MarimoDisplay):
     #: replay-cache hit, an unpickled worker's answer. Read it as :attr:`offline`.
     _simulated: bool = field(default=False, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # A reply (or a cached one) that quotes a secret keeps it nowhere: not here, not in the
+        # cache, the store, widget state or a saved file.
+        self.text = redact(self.text)
+        self.reasoning = None if self.reasoning is None else redact(self.reasoning)
+
     @classmethod
     def from_completion(
         cls,
@@ -300,7 +306,7 @@ class ImageResult(MarimoDisplay):
         }
         if self.offline:
             meta[SIMULATED] = True
-        return meta
+        return redact_data(meta)  # type: ignore[no-any-return]
 
     @property
     def offline(self) -> bool:

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .._exceptions import InvalidInputError
+from .._exceptions import InvalidInputError, redact_data, scrub
 from .credentials import ContentCredentials, check_credentials
 from .labels import SIMULATED
 from .reopen import read_file
@@ -306,8 +306,8 @@ class StoreEntry:
 
     def __repr__(self) -> str:
         prompt = self.prompt if len(self.prompt) <= 50 else self.prompt[:47] + "..."
-        return (f"<StoreEntry {self.created:%Y-%m-%d %H:%M} {self.model} {self.width}x{self.height} "
-                f"prompt={prompt!r}>")
+        return scrub(f"<StoreEntry {self.created:%Y-%m-%d %H:%M} {self.model} {self.width}x"
+                     f"{self.height} prompt={prompt!r}>")
 
 
 class ImageStore:
@@ -405,7 +405,7 @@ class ImageStore:
             record[SIMULATED] = True
         if g.credentials.present:  # what the check said when it was added
             record["credentials"] = g.credentials.state
-        return record
+        return redact_data(record)  # type: ignore[no-any-return]
 
     def import_folder(self, folder: str | os.PathLike[str], *,
                       recursive: bool = True) -> list[StoreEntry]:

@@ -130,9 +130,9 @@ def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
     request = result.request
     return {
         "key": key,
-        "prompt": result.prompt,
+        "prompt": redact(result.prompt),
         "model": result.model,
-        "caption": result.caption(),
+        "caption": redact(result.caption()),
         "cost": result.cost,
         "simulated": result.offline,  # the caption says so too; the page may mark the card
         "text": result.text,

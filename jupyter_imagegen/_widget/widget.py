@@ -34,7 +34,7 @@ from ipywidgets.widgets.trait_types import bytes_serialization
 from PIL import Image
 
 from .._core.client import Client, StreamEvent
-from .._exceptions import CancelledError, ImageGenError
+from .._exceptions import CancelledError, ImageGenError, redact
 from .._results.result import ImageResult
 from . import assets
 from . import data as wd
@@ -116,6 +116,11 @@ class ImageGenWidget(anywidget.AnyWidget):
             self.set_input_image(input_image)
         self.on_msg(self._handle_message)
         self.refresh_models()
+
+    @t.validate("error", "notice", "status_text", "stream_text")
+    def _scrubbed(self, proposal: Any) -> str:
+        """Text the page shows (and saved widget state keeps) never holds a remembered secret."""
+        return redact(str(proposal["value"]))
 
     def __repr__(self) -> str:
         return f"<ImageGenWidget model={self.model!r} status={self.status!r} results={len(self._results)}>"
