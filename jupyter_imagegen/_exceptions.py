@@ -20,7 +20,8 @@ Every error the kit raises on purpose derives from :class:`ImageGenError`, so
      │    ├── ImageDecodeError         an image payload that does not decode
      │    └── IncompleteStreamError    the stream ended before ``[DONE]`` / mid-event
      ├── InvalidInputError             an argument the kit cannot use (also a ValueError); nothing was sent
- │    └── ModelCapabilityError     the model cannot do what was asked (caught before any request)
+     │    ├── ModelCapabilityError     the model cannot do what was asked (caught before any request)
+     │    └── PathError                a path the kit cannot write (also an OSError): which, and why
      ├── SpendLimitError               the request would exceed the configured spend limit
      └── CancelledError                the caller cancelled a running generation
 
@@ -67,6 +68,7 @@ __all__ = [
     "ModerationError",
     "NoImageError",
     "NotFoundError",
+    "PathError",
     "PermissionDeniedError",
     "ProviderError",
     "RateLimitError",
@@ -387,6 +389,23 @@ class ModelCapabilityError(InvalidInputError):
     def __init__(self, message: str, *, alternatives: list[str] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.alternatives = list(alternatives or [])
+
+
+class PathError(InvalidInputError, OSError):
+    """A path the kit was asked to write (or keep a store, a cache, a gallery in) cannot be used.
+
+    Raised before the first write where the path itself is wrong (a NUL, a name over 255 bytes, a
+    file where a folder must be, a device, ``/proc``), and for what the OS refuses while writing.
+    ``path`` is the path, ``errno`` the OS's code when it gave one; the hint says what to pass.
+    An ``OSError`` too, so code that caught the raw errors still catches these.
+    """
+
+    #: The path that cannot be used, as given.
+    path: str
+
+    def __init__(self, message: str, *, path: str = "", errno: int | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.path, self.errno = path, errno
 
 
 class SpendLimitError(ImageGenError):

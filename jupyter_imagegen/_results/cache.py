@@ -43,6 +43,7 @@ from .._exceptions import InvalidInputError, redact_data
 from .._wire.common import Usage
 from .._wire.dataurl import EXTENSIONS
 from .labels import SIMULATED
+from .paths import check_folder, writing
 from .result import GeneratedImage, ImageResult
 
 __all__ = ['FORMAT', 'CacheEntry', 'ReplayCache', 'default_cache_dir', 'load_entry', 'manifest_for']
@@ -216,12 +217,14 @@ class ReplayCache:
     def __init__(self, directory: str | os.PathLike[str] | None = None, *, max_bytes: int = 1 << 30):
         if max_bytes < 0:
             raise InvalidInputError(f"max_bytes must be a number of bytes >= 0, not {max_bytes!r}")
-        self.directory = Path(os.fspath(directory)) if directory is not None else default_cache_dir()
+        folder = Path(os.fspath(directory)) if directory is not None else default_cache_dir()
+        self.directory = check_folder(folder, "replay cache")
         self.max_bytes = int(max_bytes)
         self._entries = self.directory / "entries"
         self._tmp = self.directory / "tmp"
-        self._entries.mkdir(parents=True, exist_ok=True)
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        with writing(self.directory, "replay cache"):
+            self._entries.mkdir(parents=True, exist_ok=True)
+            self._tmp.mkdir(parents=True, exist_ok=True)
 
     # -- keys ---------------------------------------------------------------------------------
 

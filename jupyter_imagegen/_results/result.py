@@ -32,6 +32,7 @@ from .credentials import ContentCredentials, check_credentials
 from .files import atomic_write, claim_name, safe_name, slug
 from .labels import SIMULATED, is_offline_result, money
 from .marimo import MarimoDisplay
+from .paths import check_file, writing
 from .provenance import FileParts, file_parts
 from .safeimage import open_image, page_image
 
@@ -352,13 +353,15 @@ class ImageResult(MarimoDisplay):
         paths = []
         for g in self.generated:
             path = self._path_for(Path(os.fspath(target)), g, overwrite=overwrite)
-            path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                parts = g.file_parts(meta)
-                atomic_write(path, parts.data)
-                sidecar = parts.sidecar_bytes()
-                if sidecar is not None:
-                    atomic_write(path.with_name(path.name + ".json"), sidecar)
+                with writing(path, "image file"):  # what the OS refuses: a typed error too
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    parts = g.file_parts(meta)
+                    atomic_write(path, parts.data)
+                    sidecar = parts.sidecar_bytes()
+                    if sidecar is not None:
+                        atomic_write(check_file(path.with_name(path.name + ".json"), "sidecar"),
+                                     sidecar)
             except BaseException:
                 with contextlib.suppress(OSError):  # our empty claim on the name, if still empty
                     if path.stat().st_size == 0:
@@ -391,7 +394,7 @@ class ImageResult(MarimoDisplay):
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.created))
             name = f"{stamp}-{fields['prompt']}-{fields['model']}-{g.index}{g.extension}"
             path = target / name
-        path = safe_name(path)
+        path = check_file(safe_name(path), "image file")  # before the first write: typed errors
         if overwrite:
             return path
         return claim_name(path)

@@ -35,6 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .._exceptions import InvalidInputError, redact_data, scrub
 from .credentials import ContentCredentials, check_credentials
 from .labels import SIMULATED
+from .paths import check_file, check_folder, writing
 from .reopen import read_file
 from .result import GeneratedImage, ImageResult
 from .safeimage import open_image, safe_to_link
@@ -146,19 +147,20 @@ def export_html(chosen: list[StoreEntry], path: str | os.PathLike[str], store_na
     Thumbnails are embedded as JPEG data URLs, so the page shows without the store next to
     it; each links (relatively) to the original file. Every string is HTML-escaped.
     """
-    target = Path(os.fspath(path))
+    target = check_file(Path(os.fspath(path)), "gallery page")  # never a device: see .paths
     cards = "".join(_card(entry, target.parent) for entry in chosen)
     title = f"jupyter_imagegen gallery: {len(chosen)} images from {store_name}"
     page = _PAGE.format(title=html.escape(title), cards=cards)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with writing(target, "gallery page"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(page)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return target
 
 
@@ -319,7 +321,7 @@ class ImageStore:
     """
 
     def __init__(self, directory: str | os.PathLike[str] = "imagegen-store"):
-        self.directory = Path(os.fspath(directory))
+        self.directory = check_folder(Path(os.fspath(directory)), "image store")
         self._index = self.directory / _INDEX
         self._records: list[dict[str, Any]] = []
         self._offset = 0  # bytes of the index already parsed (always just after a newline)
@@ -364,7 +366,7 @@ class ImageStore:
         saved again (a replayed, cached result re-run in a notebook), and its existing entry
         is returned instead.
         """
-        with self._lock:
+        with self._lock, writing(self.directory, "image store"):
             return self._add(result, dedupe=dedupe)
 
     def _add(self, result: ImageResult, *, dedupe: bool) -> list[StoreEntry]:
