@@ -37,6 +37,7 @@ from .._version import __version__
 from .._wire.common import loads
 from .._wire.errors import RETRYABLE_STATUSES, error_from_response, retry_delay
 from .reading import read_body
+from .redirects import follow_redirects
 from .secrets import Secret, remember_headers
 from .threads import WORKERS
 
@@ -213,11 +214,15 @@ class Transport:
                  cancel: threading.Event | None, deadline: float | None,
                  ) -> tuple[requests.Response | None, ImageGenError | None]:
         """One try: ``(response, None)`` for 2xx, ``(None, error)`` for a failure worth a look."""
-        def send() -> requests.Response:
+        def one(url: str, query: Mapping[str, str] | None) -> requests.Response:
             return self.session.request(
-                method, f"{self.base_url}/{path.lstrip('/')}", data=data, params=params,
-                headers=self._headers(data is not None), stream=stream,
-                timeout=timeout if timeout is not None else self.timeout)
+                method, url, data=data, params=query, headers=self._headers(data is not None),
+                stream=stream, timeout=timeout if timeout is not None else self.timeout,
+                allow_redirects=False)  # followed by .redirects: the same origin only
+
+        def send() -> requests.Response:
+            first = one(f"{self.base_url}/{path.lstrip('/')}", params)
+            return follow_redirects(first, self.base_url, method, lambda url: one(url, None))
 
         failure = ""
         try:
@@ -225,6 +230,10 @@ class Transport:
                 _in_thread(send, cancel, deadline, self._check)
         except requests.exceptions.RequestException as exc:
             failure = _failure_kind(exc)
+        except APIConnectionError as exc:  # a redirect not followed: an answer, not a try
+            if exc.status is None:
+                raise
+            return None, exc
         if failure:
             return None, self._transport_error(failure)
         if response.status_code < 400:

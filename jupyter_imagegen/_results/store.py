@@ -321,7 +321,7 @@ class ImageStore:
     """
 
     def __init__(self, directory: str | os.PathLike[str] = "imagegen-store"):
-        self.directory = check_folder(Path(os.fspath(directory)), "image store")
+        self.directory = Path(os.fspath(directory))  # checked where written: see add()
         self._index = self.directory / _INDEX
         self._records: list[dict[str, Any]] = []
         self._offset = 0  # bytes of the index already parsed (always just after a newline)
@@ -334,7 +334,11 @@ class ImageStore:
     def _sweep_tmp(self) -> None:
         """Remove hidden ``.tmp`` files a killed save left behind (older than a writer can be)."""
         cutoff = time.time() - _STALE_TMP_SECONDS
-        for tmp in [*self.directory.glob(".*.tmp"), *self.directory.glob("*/.*.tmp")]:
+        try:
+            stale = [*self.directory.glob(".*.tmp"), *self.directory.glob("*/.*.tmp")]
+        except OSError:  # a folder that cannot be listed: add() says why, with a typed error
+            return
+        for tmp in stale:
             with contextlib.suppress(OSError):
                 if tmp.is_file() and tmp.stat().st_mtime < cutoff:
                     tmp.unlink()
@@ -367,6 +371,7 @@ class ImageStore:
         is returned instead.
         """
         with self._lock, writing(self.directory, "image store"):
+            check_folder(self.directory, "image store")  # before the first write: typed errors
             return self._add(result, dedupe=dedupe)
 
     def _add(self, result: ImageResult, *, dedupe: bool) -> list[StoreEntry]:

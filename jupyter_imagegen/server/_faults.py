@@ -32,6 +32,8 @@ FAULT_KINDS = {
     "no-usage": "a valid answer with no usage object (still billed: see /generation)",
     "bad-base64": "an image data URL whose base64 is malformed",
     "slow": "no failure, only `delay` seconds (keep-alive comments when streaming)",
+    "redirect": "a 302 to `message` (a URL or a path), as a misconfigured proxy or a captive "
+                "portal answers; the same path on 127.0.0.1:1 when no message is given",
     **{code: f"HTTP {row.status}: error.availability code {code!r} (docs' example shape)"
        for code, row in AVAILABILITY.items()},
 }
