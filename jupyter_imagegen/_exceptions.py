@@ -22,6 +22,7 @@ Every error the kit raises on purpose derives from :class:`ImageGenError`, so
      ├── InvalidInputError             an argument the kit cannot use (also a ValueError); nothing was sent
      │    ├── ModelCapabilityError     the model cannot do what was asked (caught before any request)
      │    └── PathError                a path the kit cannot write (also an OSError): which, and why
+     ├── MemoryLimitError              an answer or a display over a memory cap: which cap, how to raise it
      ├── SpendLimitError               the request would exceed the configured spend limit
      └── CancelledError                the caller cancelled a running generation
 
@@ -64,6 +65,7 @@ __all__ = [
     "IncompleteStreamError",
     "InsufficientCreditsError",
     "InvalidInputError",
+    "MemoryLimitError",
     "ModelCapabilityError",
     "ModerationError",
     "NoImageError",
@@ -406,6 +408,27 @@ class PathError(InvalidInputError, OSError):
     def __init__(self, message: str, *, path: str = "", errno: int | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.path, self.errno = path, errno
+
+
+class MemoryLimitError(ImageGenError):
+    """An answer or a display would make the kernel hold more than one of the kit's caps allows.
+
+    One answer may hold at most ``Client(max_answer_pixels=, max_answer_bytes=)`` in all its
+    images (each is capped alone as well); one display (a result, a grid, a batch, the widget's
+    newest result) decodes at most ``display_options(max_pixels=)`` for its previews. ``cap``
+    names the cap, ``limit`` is its value and ``needed`` what was asked for; the hint says how to
+    raise it. An answer refused here was still billed: ``usage`` and ``cost`` say so.
+    """
+
+    #: Which cap: ``"max_answer_pixels"``, ``"max_answer_bytes"`` or ``"display max_pixels"``.
+    cap: str
+    #: The cap's value, and what the answer or display would have needed.
+    limit: int
+    needed: int
+
+    def __init__(self, message: str, *, cap: str, limit: int, needed: int, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.cap, self.limit, self.needed = cap, limit, needed
 
 
 class SpendLimitError(ImageGenError):

@@ -36,6 +36,7 @@ from .._exceptions import (
 from .._version import __version__
 from .._wire.common import loads
 from .._wire.errors import RETRYABLE_STATUSES, error_from_response, retry_delay
+from .caps import MAX_ANSWER_BYTES, MAX_ANSWER_PIXELS
 from .reading import read_body
 from .redirects import follow_redirects
 from .secrets import Secret, remember_headers
@@ -92,6 +93,8 @@ class Limits:
 
     deadline: float | None = 600.0  # seconds for a whole generation, retries included
     max_response_bytes: int = 256 * 1024 * 1024  # a decoded body or one SSE event
+    max_answer_pixels: int | None = MAX_ANSWER_PIXELS  # one answer's images, in all (.caps)
+    max_answer_bytes: int | None = MAX_ANSWER_BYTES
 
 
 class Transport:

@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import ImageDecodeError, scrub
-from .preview import options, preview, thumbnail
+from .._exceptions import ImageDecodeError, MemoryLimitError, scrub
+from .preview import DisplayBudget, Preview, options, preview, thumbnail
 from .safeimage import page_image
 
 __all__ = [
-    "Bundle", "caption_html", "grid_html", "img_html", "mark_shown", "result_outputs", "show_result",
-    "status_html", "table_html",
+    "Bundle", "caption_html", "cell_image", "grid_html", "img_html", "mark_shown", "result_outputs",
+    "show_result", "status_html", "table_html",
 ]
 
 
@@ -55,8 +55,11 @@ def img_html(data: bytes, mime: str, alt: str) -> str:
     """One embedded image that fills its cell (escaped alt text, base64 data URL).
 
     Only raster bytes (by magic, never the declared type) reach the page; what cannot be shown
-    safely becomes an escaped note.
+    safely becomes an escaped note, and so does an image a display's budget left out (no bytes:
+    ``alt`` says why, see :func:`cell_image`).
     """
+    if not data:
+        return f'<div style="{_MUTED}">({escape(alt)})</div>'
     try:
         shown, kind = page_image(data, mime)
     except ImageDecodeError:
@@ -129,14 +132,28 @@ def forget_shown(*_: Any) -> None:
     _shown.clear()
 
 
-def image_bundle(g: GeneratedImage, provenance: dict[str, Any]) -> Bundle:
+def cell_image(g: GeneratedImage, alt: str, budget: DisplayBudget) -> tuple[bytes, str, str]:
+    """``(data, mime, alt)`` of ``g``'s thumbnail for a grid; over the budget, no bytes and a note."""
+    try:
+        t: Preview = thumbnail(g, budget=budget)
+    except MemoryLimitError as exc:
+        return b"", "", f"{alt}: {exc.message}; {exc.hint}"
+    return t.data, t.mime, alt
+
+
+def image_bundle(g: GeneratedImage, provenance: dict[str, Any],
+                 budget: DisplayBudget | None = None) -> Bundle:
     """One image as a plain output: its preview (or the original at ``full``), plus provenance.
 
     The shown width is capped (``display_options(width=...)``), so a 1K image takes no more
-    than 512 CSS pixels; the original stays in the result (``result.save()``).
+    than 512 CSS pixels; the original stays in the result (``result.save()``). Over the
+    display's budget, the output is a note that says so.
     """
     opts = options()
-    p = preview(g, opts=opts)
+    try:
+        p = preview(g, opts=opts, budget=budget or DisplayBudget(opts))
+    except MemoryLimitError as exc:
+        return caption_bundle(f"{exc.message}. {exc.hint}")
     width, height = g.size
     shown = p.width if opts.width is None else min(p.width, opts.width)
     data = {p.mime: p.data, "text/plain": f"<image {g.index}: {width}x{height}>"}
@@ -155,9 +172,9 @@ def grid_bundle(result: ImageResult, caption: str, *, columns: int = 2, width: i
 
     No second image copy: front ends without HTML show the text, which names every image.
     """
-    thumbs = [thumbnail(g) for g in result.generated]
-    images = [(t.data, t.mime, f"image {g.index}: {result.prompt[:100]}")
-              for t, g in zip(thumbs, result.generated, strict=True)]
+    budget = DisplayBudget()  # one display: its previews share one budget
+    images = [cell_image(g, f"image {g.index}: {result.prompt[:100]}", budget)
+              for g in result.generated]
     listing = [{"index": g.index, "mime": g.mime, "width": g.size[0], "height": g.size[1]}
                for g in result.generated]
     text = "\n".join([caption, *(f"  image {d['index']}: {d['width']}x{d['height']}" for d in listing)])

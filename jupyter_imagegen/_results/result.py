@@ -34,7 +34,7 @@ from .labels import SIMULATED, is_offline_result, money
 from .marimo import MarimoDisplay
 from .paths import check_file, writing
 from .provenance import FileParts, file_parts
-from .safeimage import open_image, page_image
+from .safeimage import image_size, open_image, page_image
 
 __all__ = ["GeneratedImage", "ImageResult", "Maker", "Recipe"]
 
@@ -81,6 +81,7 @@ class GeneratedImage:
     index: int = 0
     _pil: Image.Image | None = field(default=None, repr=False)
     _credentials: ContentCredentials | None = field(default=None, repr=False)
+    _size: tuple[int, int] | None = field(default=None, repr=False)
 
     @property
     def image(self) -> Image.Image:
@@ -91,8 +92,12 @@ class GeneratedImage:
 
     @property
     def size(self) -> tuple[int, int]:
-        """``(width, height)`` in pixels."""
-        return self.image.size
+        """``(width, height)`` in pixels, read from the header: asking decodes nothing."""
+        if self._pil is not None:
+            return self._pil.size
+        if self._size is None:
+            self._size = image_size(self.data, index=self.index)
+        return self._size
 
     @property
     def credentials(self) -> ContentCredentials:

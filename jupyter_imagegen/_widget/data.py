@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from .._core.inputs import to_image_urls
-from .._exceptions import ImageGenError, InvalidInputError, redact
+from .._exceptions import ImageGenError, InvalidInputError, MemoryLimitError, redact
 from .._results.labels import price_label, prices_simulated, shown_price
+from .._results.preview import DisplayBudget, small_image
 from .._results.reopen import read_recipe
 from .._results.result import GeneratedImage, ImageResult
 from .._results.safeimage import page_image
@@ -44,6 +45,7 @@ __all__ = [
     "input_image",
     "model_choices",
     "preview",
+    "published",
     "request_options",
 ]
 
@@ -118,14 +120,39 @@ def _encode(pil: Image.Image, px: int, index: int) -> dict[str, Any]:
             "index": index}
 
 
-def preview(image: GeneratedImage, px: int = PREVIEW_PX) -> dict[str, Any]:
-    """A raster re-encoding of ``image`` no larger than ``px`` (always PNG or JPEG, never SVG)."""
-    result = _encode(image.image, px, image.index)
+def preview(image: GeneratedImage, px: int = PREVIEW_PX,
+            small: Image.Image | None = None) -> dict[str, Any]:
+    """A raster re-encoding of ``image`` no larger than ``px`` (always PNG or JPEG, never SVG).
+
+    Made from ``small`` when given (a copy already shrunk), else from a decode no larger than
+    needed that is not kept (:func:`.._results.preview.small_image`).
+    """
+    result = _encode(small if small is not None else small_image(image, px), px, image.index)
     result["full_width"], result["full_height"] = image.size
     return result
 
 
-def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
+def published(key: str, result: ImageResult) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """``(history entry, newest previews, note)`` of a result, as one display.
+
+    Each image is decoded once (for its preview; the thumbnail is made from that), and all of
+    them spend one :class:`DisplayBudget`: an image over it gets neither, and ``note`` says why.
+    """
+    budget, latest, thumbs, note = DisplayBudget(), [], [], ""
+    for g in result.generated:
+        try:
+            budget.charge(g, PREVIEW_PX)
+        except MemoryLimitError as exc:
+            note = f"{exc.message}. {exc.hint}"
+            continue
+        small = small_image(g, PREVIEW_PX)
+        latest.append(preview(g, PREVIEW_PX, small))
+        thumbs.append(preview(g, THUMB_PX, small))
+    return history_entry(key, result, thumbs), latest, note
+
+
+def history_entry(key: str, result: ImageResult,
+                  thumbs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A gallery entry: thumbnails and the caption parts (prompt, model, cost) as plain text."""
     request = result.request
     return {
@@ -136,7 +163,7 @@ def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
         "cost": result.cost,
         "simulated": result.offline,  # the caption says so too; the page may mark the card
         "text": result.text,
-        "thumbs": [preview(g, THUMB_PX) for g in result.generated],
+        "thumbs": [preview(g, THUMB_PX) for g in result.generated] if thumbs is None else thumbs,
         # So "reuse this prompt" brings the shape back too ("" lets the model choose).
         "aspect_ratio": str(getattr(request, "aspect_ratio", None)
                             or result.params.get("aspect_ratio") or ""),

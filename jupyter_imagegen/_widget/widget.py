@@ -398,13 +398,14 @@ class ImageGenWidget(anywidget.AnyWidget):
 
     def _publish(self, result: ImageResult) -> None:
         key = f"r{len(self._results) + 1}"
-        entry = wd.history_entry(key, result)
-        latest = [wd.preview(g) for g in result.generated]
+        entry, latest, note = wd.published(key, result)  # one display: one decode budget
         self._results.append(result)
         self._by_key[key] = result
         with self.hold_sync():
             self.latest = latest
             self.history = [entry, *self.history][:MAX_HISTORY]
+            if note:
+                self.notice = note
 
     def _finish(self, status: str, text: str, started: float) -> None:
         with self.hold_sync():
