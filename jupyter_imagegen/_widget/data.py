@@ -29,10 +29,12 @@ from .._wire.dataurl import decode_data_url, sniff_mime
 
 if TYPE_CHECKING:
     from .._core.client import Client
+    from .._core.model import Model
 
 __all__ = [
     "HOW_TO_GET_MODELS",
     "MAX_DROP_BYTES",
+    "MAX_PRICED",
     "PREVIEW_PX",
     "THUMB_PX",
     "WIDGET_TEXT",
@@ -44,7 +46,9 @@ __all__ = [
     "image_reply",
     "input_image",
     "model_choices",
+    "model_prices",
     "preview",
+    "price_fields",
     "published",
     "request_options",
 ]
@@ -66,28 +70,58 @@ WIDGET_TEXT = ("ImageGenWidget (interactive: re-run this cell to use it; a snaps
                "results is saved beside it)")
 
 
-def model_choices(client: Client) -> list[dict[str, Any]]:
+def model_choices(client: Client, *, prices: bool = True) -> list[dict[str, Any]]:
     """The picker entries: every image model of the client's catalogue, with what it takes.
 
     The catalogue merges both listings and the endpoints records, so ratios, sizes, ``n``, seed,
     input images and the price (with its basis) are the model's own, whichever API serves it.
     An offline price is the simulated amount the guard counts, its basis and label say so
-    (``simulated price line``), and ``simulated`` lets the page mark it.
+    (``simulated price line``), and ``simulated`` lets the page mark it. ``prices=False`` reads
+    no endpoints record (the widget's listing: one request per model would not scale to a long
+    listing); such an entry says ``priced: False`` until :func:`model_prices` prices it.
     """
+    models = client.catalogue.models_with_prices() if prices else client.catalogue.models()
     entries: list[dict[str, Any]] = []
-    for model in client.catalogue.models_with_prices():
-        simulated = prices_simulated(client, model.id)
-        price = shown_price(model.price(), simulated=simulated)
+    for model in models:
         caps = model.caps(model.default_api)
         entries.append({
-            "id": model.id, "name": model.name, "price": price.usd, "price_basis": price.basis,
-            "price_label": price_label(price, simulated=simulated), "simulated": simulated,
+            "id": model.id, "name": model.name, **price_fields(client, model),
             "accepts_images": model.accepts_images, "api": model.default_api,
             "seed": model.supports_seed, "max_n": model.max_n,
             "streaming": bool(caps and caps.streaming),
             "aspect_ratios": [r for r in model.aspect_ratios if r != "auto"],
             "sizes": list(model.sizes)})
     return entries
+
+
+#: Models one request of the page may have priced: the page of matches it shows, never more.
+MAX_PRICED = 100
+
+
+def price_fields(client: Client, model: Model) -> dict[str, Any]:
+    """A model's price as the picker shows it (``priced``: its endpoints record, if any, is read)."""
+    simulated = prices_simulated(client, model.id)
+    price = shown_price(model.price(), simulated=simulated)
+    priced = model.has_endpoints or not model.listed_in_images
+    return {"price": price.usd, "price_basis": price.basis, "simulated": simulated,
+            "price_label": price_label(price, simulated=simulated) if priced else "price…",
+            "priced": priced}
+
+
+def model_prices(client: Client, ids: Any) -> dict[str, dict[str, Any]]:
+    """:func:`price_fields` of at most :data:`MAX_PRICED` of ``ids``, on demand (the page shown).
+
+    Each model's endpoints record is read once (in parallel here, cached by the catalogue);
+    unknown ids and anything that is not a string are left out.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    wanted = list(dict.fromkeys(i for i in ids if isinstance(i, str)))[:MAX_PRICED] \
+        if isinstance(ids, (list, tuple)) else []
+    records = [m for m in map(client.catalogue.get, wanted) if m is not None]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        priced = list(pool.map(client.catalogue.with_prices, records))
+    return {m.id: price_fields(client, m) for m in priced}
 
 
 def request_options(entry: dict[str, Any] | None, n: int, seed: int | None) -> dict[str, Any]:

@@ -77,6 +77,8 @@ class ImageGenWidget(anywidget.AnyWidget):
                        ).tag(sync=True)
     models = t.List(t.Dict(), help="Image models and the controls each takes.").tag(sync=True)
     models_status = t.Unicode("loading").tag(sync=True)  # loading | ready | error
+    prices = t.Dict(help="Prices read on demand (the page shown, the model picked): id -> price "
+                    "fields, over the models' own.").tag(sync=True)
     notice = t.Unicode("").tag(sync=True)
     status = t.Unicode("idle").tag(sync=True)  # idle | running | done | error | cancelled
     status_text = t.Unicode("").tag(sync=True)
@@ -287,6 +289,9 @@ class ImageGenWidget(anywidget.AnyWidget):
                 self.clear_history()
             elif kind == "refresh-models":
                 self.refresh_models()
+            elif kind == "prices":  # the picker's page of matches: priced there, not all at once
+                threading.Thread(target=self._price, args=(content.get("ids"),), daemon=True,
+                                 name="imagegen-widget-prices").start()
             elif kind == "drop":
                 self._take_drop(content, _buffers)
             elif kind in ("full", "download"):
@@ -334,9 +339,19 @@ class ImageGenWidget(anywidget.AnyWidget):
 
     # -- worker threads -------------------------------------------------------------------------
 
+    def _price(self, ids: Any) -> None:
+        """Price the models ``ids`` names (at most a page) and sync what they cost."""
+        with contextlib.suppress(Exception):  # a price that cannot be read stays as listed
+            wanted = [i for i in ids if isinstance(i, str) and i not in self.prices] \
+                if isinstance(ids, list) else []
+            found = wd.model_prices(self._client, wanted) if wanted else {}
+            if found:
+                with self._lock:
+                    self.prices = {**self.prices, **found}
+
     def _load_models(self) -> None:
         try:
-            entries = wd.model_choices(self._client)
+            entries = wd.model_choices(self._client, prices=False)  # no endpoints record read
         except Exception as exc:  # shown in the page; never raised into the comm
             self.models = []
             self.notice = f"Could not list image models: {wd.error_text(exc)} {wd.HOW_TO_GET_MODELS}"
@@ -351,6 +366,7 @@ class ImageGenWidget(anywidget.AnyWidget):
                        f"{self.model!r} is not in the image model listing; pick one from the list."
                        if self.model not in ids else "")
         self.models_status = "ready"
+        self._price([self.model])  # the one beside the box; the page asks for what it shows
 
     def _run(self, cancel: threading.Event, future: Future[ImageResult]) -> None:
         started = time.perf_counter()
