@@ -446,5 +446,5 @@ class ImageResult(MarimoDisplay):
         cost = "" if self.cost is None else (
             f" simulated_cost={money(self.cost)}" if offline else f" cost={money(self.cost)}")
         prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
-        return (f"<ImageResult model={self.model!r} images={len(self.generated)} [{sizes}]"
-                f"{offline}{cost} prompt={prompt!r}>")
+        return redact(f"<ImageResult model={self.model!r} images={len(self.generated)} [{sizes}]"
+                      f"{offline}{cost} prompt={prompt!r}>")
