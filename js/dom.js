@@ -8,9 +8,11 @@
  * An image model and the controls it takes (one entry of the `models` trait).
  * `price_label` is the kernel's label (offline: "... (simulated price line)"); `simulated` is true
  * when the price is the offline server's, which nobody is charged.
+ * `priced` is false while the kernel has not read the model's endpoints record (the picker asks
+ * for the page it shows; the answers arrive in the `prices` trait, over these fields).
  * @typedef {{id: string, name: string, price: number | null, accepts_images: boolean,
  *   aspect_ratios: string[], sizes: string[], seed: boolean, max_n: number,
- *   price_basis?: string, price_label?: string, simulated?: boolean}} ModelEntry
+ *   price_basis?: string, price_label?: string, simulated?: boolean, priced?: boolean}} ModelEntry
  * A raster preview (always raster: SVG never reaches the page).
  * @typedef {{data: DataView, mime: string, width: number, height: number, index: number,
  *   full_width?: number, full_height?: number}} Picture
@@ -20,7 +22,8 @@
  * The synced traits of ImageGenWidget.
  * @typedef {{model: string, prompt: string, aspect_ratio: string, image_size: string, n: number,
  *   seed: number | null, input_image: DataView, input_mime: string, input_name: string,
- *   anchor: string, models: ModelEntry[], models_status: string, notice: string, status: string,
+ *   anchor: string, models: ModelEntry[], models_status: string,
+ *   prices: Record<string, Partial<ModelEntry>>, notice: string, status: string,
  *   status_text: string, stream_text: string, elapsed: number, error: string, key_left: string,
  *   latest: Picture[], history: HistoryEntry[]}} Traits
  * @typedef {import("@anywidget/types").AnyModel<Traits>} Model

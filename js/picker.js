@@ -1,4 +1,9 @@
 // The model picker (type to filter, arrows to move, Enter picks) and the notice line under it.
+//
+// A listing may hold 100,000 models: the search runs over one lower-cased copy of the ids and
+// names (made once per listing), and the list shows one page of matches (PAGE), with a line that
+// says how many more there are. Prices beyond what the listing says are asked of the kernel for
+// the page shown, once per model ({type: "prices", ids}); they arrive in the `prices` trait.
 
 import { currentModel, el, modelList, onChanges, priceLabel } from "./dom.js";
 
@@ -6,11 +11,66 @@ import { currentModel, el, modelList, onChanges, priceLabel } from "./dom.js";
 /** @typedef {import("./dom.js").Model} Model */
 /** @typedef {import("./dom.js").ModelEntry} ModelEntry */
 /**
- * The picker's elements and where it is in the list.
+ * The picker's elements and where it is in the list (`matches`: the page shown; `asked`: the
+ * models whose prices were asked for).
  * @typedef {{node: HTMLDivElement, search: HTMLInputElement, count: HTMLSpanElement,
  *   price: HTMLSpanElement, list: HTMLUListElement, highlighted: number, typed: boolean,
- *   matches: ModelEntry[]}} Picker
+ *   matches: ModelEntry[], asked: Set<string>}} Picker
  */
+
+/** Matches shown at once: the rest are counted, and found by typing more. */
+const PAGE = 100;
+/** @type {WeakMap<ModelEntry[], string[]>} each listing's ids and names, lower-cased, once */
+const haystacks = new WeakMap();
+
+/**
+ * The page of models matching every word, and how many match in all (one pass, no copies).
+ * @param {ModelEntry[]} models
+ * @param {string[]} words
+ * @returns {{page: ModelEntry[], total: number}}
+ */
+export function searchModels(models, words) {
+  let hay = haystacks.get(models);
+  if (!hay) {
+    hay = models.map((m) => `${m.id}\n${m.name}`.toLowerCase());
+    haystacks.set(models, hay);
+  }
+  /** @type {ModelEntry[]} */
+  const page = [];
+  let total = 0;
+  for (let i = 0; i < models.length; i++) {
+    if (words.every((w) => hay[i].includes(w))) {
+      total++;
+      if (page.length < PAGE) page.push(models[i]);
+    }
+  }
+  return { page, total };
+}
+
+/**
+ * An entry with the price the kernel read for it since (the `prices` trait), if any.
+ * @param {Model} model
+ * @param {ModelEntry} entry
+ * @returns {ModelEntry}
+ */
+function priced(model, entry) {
+  const known = (model.get("prices") ?? {})[entry.id];
+  return known ? { ...entry, ...known } : entry;
+}
+
+/**
+ * Ask the kernel for the prices of the models shown that it has not priced (each once).
+ * @param {Model} model
+ * @param {Picker} p
+ */
+function askPrices(model, p) {
+  const known = model.get("prices") ?? {};
+  const ids = p.matches.filter((m) => m.priced === false && !known[m.id] && !p.asked.has(m.id))
+    .map((m) => m.id);
+  if (!ids.length) return;
+  for (const id of ids) p.asked.add(id);
+  model.send({ type: "prices", ids });
+}
 
 /** @returns {Picker} */
 function buildPicker() {
@@ -30,7 +90,8 @@ function buildPicker() {
   const pickBox = el("div", "ig-pick-box");
   pickBox.append(search, list);
   node.append(el("label", "ig-label", "Model"), pickBox, count, price);
-  return { node, search, count, price, list, highlighted: 0, typed: false, matches: [] };
+  return { node, search, count, price, list, highlighted: 0, typed: false, matches: [],
+    asked: new Set() };
 }
 
 /**
@@ -40,7 +101,8 @@ function buildPicker() {
  */
 function drawPickerValue(model, p) {
   if (document.activeElement !== p.search) p.search.value = model.get("model");
-  const entry = currentModel(model);
+  const current = currentModel(model);
+  const entry = current && priced(model, current);
   p.price.textContent = entry && p.list.hidden ? priceLabel(entry) : "";
   p.price.hidden = !p.price.textContent;
   p.price.classList.toggle("ig-simulated", Boolean(entry?.simulated));
@@ -55,8 +117,8 @@ function drawPickerValue(model, p) {
 function drawModelList(model, p, pick) {
   // Until something is typed, the box shows the current model and the list shows them all.
   const words = p.typed ? p.search.value.trim().toLowerCase().split(/\s+/).filter(Boolean) : [];
-  p.matches = modelList(model).filter((m) => words.every((w) => m.id.toLowerCase().includes(w)
-    || m.name.toLowerCase().includes(w)));
+  const found = searchModels(modelList(model), words);
+  p.matches = found.page;
   if (p.highlighted < 0) p.highlighted = startRow(model, p);
   p.highlighted = Math.min(p.highlighted, Math.max(0, p.matches.length - 1));
   p.list.replaceChildren(...p.matches.map((m, i) => {
@@ -66,14 +128,17 @@ function drawModelList(model, p, pick) {
     item.setAttribute("aria-selected", String(i === p.highlighted));
     if (m.id === model.get("model")) item.setAttribute("aria-current", "true");
     item.append(el("span", "ig-option-name", m.name), el("span", "ig-option-id", m.id),
-      el("span", "ig-option-price", priceLabel(m)));
+      el("span", "ig-option-price", priceLabel(priced(model, m))));
     item.addEventListener("mousedown", (event) => { event.preventDefault(); pick(m.id); });
     return item;
   }));
   if (!p.matches.length) p.list.append(el("li", "ig-model-empty", "No model matches."));
+  const more = found.total - p.matches.length;
+  if (more > 0) p.list.append(el("li", "ig-model-more", `${more} more: type to narrow the list`));
+  askPrices(model, p);
   const total = modelList(model).length;
   p.count.textContent = model.get("models_status") === "loading" ? "loading models…"
-    : words.length ? `${p.matches.length} of ${total} models` : `${total} models`;
+    : words.length ? `${found.total} of ${total} models` : `${total} models`;
   p.list.querySelector("[aria-selected='true']")?.scrollIntoView({ block: "nearest" });
 }
 

@@ -5,7 +5,7 @@
 // innerHTML); images arrive as binary buffers (DataView, always raster) and are shown through
 // object URLs that are revoked when replaced and when the view goes away; the page never talks to
 // the API, it only sets traits and sends {type: "generate" | "cancel" | "clear" | "full" |
-// "download"} messages. A view restored from saved notebook state has no kernel behind it: it says
+// "download" | "prices"} messages. A view restored from saved notebook state has no kernel behind it: it says
 // so and shows the saved previews, with no controls that could not work.
 //
 // Each part below builds its elements and returns its cleanup (every model.on has its model.off,
@@ -76,6 +76,7 @@ function render({ model, el: host }) {
   const cleanups = [
     onChanges(model, {
       models: drawModel, models_status: drawModel, model: drawModel, n: drawModel, seed: drawModel,
+      prices: drawModel,
       input_image: () => { image.draw(); controls.drawGo(); },
     }),
     kernelReplies(view, zoom, errors.show),

@@ -14,8 +14,9 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from ._exceptions import scrub
 from ._version import __version__
 
 __all__ = ["main"]
@@ -25,6 +26,15 @@ _DEMO_HINT = "pip install 'jupyter-imagegen[demo]'"
 _GRID_IMG = re.compile(r'src="data:(image/(?:png|jpeg|webp));base64,([A-Za-z0-9+/=]+)"')
 _IMAGE_MIMES = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp",
                 "image/gif": ".gif"}
+
+
+def _say(text: object = "", *, file: TextIO | None = None, flush: bool = False) -> None:
+    """Print a line with both scrubs: no secret, and nothing a terminal obeys.
+
+    Model ids and names from a listing, reply text and error messages come from strangers; an
+    OSC 52 sequence in one of them wrote the clipboard of whoever ran ``models``.
+    """
+    print(scrub(str(text)), file=file or sys.stdout, flush=flush)
 
 
 def _port(text: str) -> int:
@@ -158,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler[args.command](args)
     except (ImageGenError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -172,7 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .server._server import _is_loopback
 
     if not args.allow_remote and not _is_loopback(args.host):
-        print(f"error: refusing to bind {args.host!r}: the local server accepts any key and is "
+        _say(f"error: refusing to bind {args.host!r}: the local server accepts any key and is "
               "meant for this machine only; pass --allow-remote to bind a non-loopback address "
               "on purpose", file=sys.stderr)
         return 2
@@ -181,7 +191,7 @@ def _serve(args: argparse.Namespace) -> int:
         try:
             faults.append(parse_fault_spec(spec))
         except ValueError as exc:
-            print(f"error: invalid --fault {spec!r}: {exc}", file=sys.stderr)
+            _say(f"error: invalid --fault {spec!r}: {exc}", file=sys.stderr)
             return 2
     try:
         signing = None
@@ -194,7 +204,7 @@ def _serve(args: argparse.Namespace) -> int:
                              allow_remote=args.allow_remote,
                              access_log=sys.stderr if args.access_log else None, sign=signing)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", file=sys.stderr)
         return 2
     for fault, times in faults:
         server.faults.push(fault, times=times)
@@ -202,22 +212,22 @@ def _serve(args: argparse.Namespace) -> int:
         server.start()
     except OSError as exc:
         where = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"error: cannot bind {where}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        _say(f"error: cannot bind {where}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     # Never echo a key: it would end up in terminal scrollback, logs and screenshots.
     key = "<the key you passed to --api-key>" if args.api_key else "anything"
-    print(f"Serving OpenRouter-compatible API at {server.base_url}")
-    print("Point jupyter_imagegen (or any OpenRouter/OpenAI client) at it with:")
-    print(f"  export OPENROUTER_BASE_URL={server.base_url}")
-    print(f"  export OPENROUTER_API_KEY={key}")
-    print("Models are procedural offline renderers (not neural models); prices are simulated.")
+    _say(f"Serving OpenRouter-compatible API at {server.base_url}")
+    _say("Point jupyter_imagegen (or any OpenRouter/OpenAI client) at it with:")
+    _say(f"  export OPENROUTER_BASE_URL={server.base_url}")
+    _say(f"  export OPENROUTER_API_KEY={key}")
+    _say("Models are procedural offline renderers (not neural models); prices are simulated.")
     if server.signing is not None:
-        print("Every image is signed with C2PA Content Credentials (--sign).")
-    print("Press Ctrl+C to stop.", flush=True)
+        _say("Every image is signed with C2PA Content Credentials (--sign).")
+    _say("Press Ctrl+C to stop.", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        print("Stopped.")
+        _say("Stopped.")
     return 0
 
 
@@ -298,12 +308,12 @@ def _demo(args: argparse.Namespace) -> int:
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError
     except ImportError as exc:
-        print(f"error: the demo needs nbclient, nbconvert and ipykernel ({exc.name} is missing); "
+        _say(f"error: the demo needs nbclient, nbconvert and ipykernel ({exc.name} is missing); "
               f"install them with: {_DEMO_HINT}", file=sys.stderr)
         return 1
     source = Path(args.notebook) if args.notebook else _bundled_notebook()
     if source is None or not source.is_file():
-        print(f"error: notebook not found: {source or 'bundled quickstart'}", file=sys.stderr)
+        _say(f"error: notebook not found: {source or 'bundled quickstart'}", file=sys.stderr)
         return 1
     out = Path(args.out)
     _make_folder(out)
@@ -313,7 +323,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     nb = nbformat.read(source, as_version=4)
     with LocalServer() as server:
-        print(f"Running {source} against the offline server at {server.base_url} ...",
+        _say(f"Running {source} against the offline server at {server.base_url} ...",
               flush=True)
         client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(out.resolve())}})
@@ -323,11 +333,11 @@ def _demo(args: argparse.Namespace) -> int:
         except CellExecutionError as exc:
             failed = out / f"{source.stem}.failed.ipynb"
             nbformat.write(nb, failed)
-            print(f"error: a notebook cell failed (partial notebook: {failed}):\n{exc}",
+            _say(f"error: a notebook cell failed (partial notebook: {failed}):\n{exc}",
                   file=sys.stderr)
             return 1
         except Exception as exc:
-            print(f"error: could not run the notebook: {exc}\n(is ipykernel installed? "
+            _say(f"error: could not run the notebook: {exc}\n(is ipykernel installed? "
                   f"{_DEMO_HINT})", file=sys.stderr)
             return 1
     executed = out / f"{source.stem}.ipynb"
@@ -337,9 +347,9 @@ def _demo(args: argparse.Namespace) -> int:
     page = out / f"{source.stem}.html"
     page.write_text(html, encoding="utf-8")
     images = _save_outputs(nb, out)
-    print(f"Executed notebook: {executed}")
-    print(f"HTML export:       {page}")
-    print(f"Images:            {len(images)} files in {out.resolve()}")
+    _say(f"Executed notebook: {executed}")
+    _say(f"HTML export:       {page}")
+    _say(f"Images:            {len(images)} files in {out.resolve()}")
     return 0
 
 
@@ -371,22 +381,22 @@ def _models(args: argparse.Namespace) -> int:
         listed = client.models(all=True)
         width = max((len(m.id) for m in listed), default=10)
         for info in listed:
-            print(f"{info.id:<{width}}  {'+'.join(info.output_modalities)}")
+            _say(f"{info.id:<{width}}  {'+'.join(info.output_modalities)}")
         return 0
     from ._results.labels import is_offline_client, price_label, prices_simulated
 
     models = client.catalogue.models_with_prices()
     width = max((len(m.id) for m in models), default=10)
-    print(f"{'model':<{width}}  {'api':<11}  {'outputs':<10}  {'ratios':<24}  {'sizes':<15}  price")
+    _say(f"{'model':<{width}}  {'api':<11}  {'outputs':<10}  {'ratios':<24}  {'sizes':<15}  price")
     for m in models:
         kind = "image-only" if m.image_only else "image+text"
         ratios = ", ".join(m.aspect_ratios[:4]) + (f" +{len(m.aspect_ratios) - 4}"
                                                     if len(m.aspect_ratios) > 4 else "")
-        print(f"{m.id:<{width}}  {'+'.join(sorted(m.apis)):<11}  {kind:<10}  {ratios or '-':<24}  "
+        _say(f"{m.id:<{width}}  {'+'.join(sorted(m.apis)):<11}  {kind:<10}  {ratios or '-':<24}  "
               f"{', '.join(m.sizes) or '-':<15}  "
               f"{price_label(m.price(), simulated=prices_simulated(client, m.id))}")
     if is_offline_client(client):
-        print("Offline local server: prices are simulated, nothing is charged (spend limits "
+        _say("Offline local server: prices are simulated, nothing is charged (spend limits "
               "still count them).")
     return 0
 
@@ -397,19 +407,19 @@ def _generate(args: argparse.Namespace) -> int:
     result = client.generate(args.prompt, model=args.model, aspect_ratio=args.aspect_ratio,
                              image_size=args.size, seed=args.seed, stream=args.stream)
     if result.text:
-        print(result.text)
+        _say(result.text)
     from ._results.provenance import save_options
 
     with save_options(xmp=False) if args.no_xmp else contextlib.nullcontext():
         paths = result.save(args.out)
     for path in paths:
-        print(f"saved {path}")
+        _say(f"saved {path}")
     for label in sorted({g.credentials.label() for g in result.generated} - {""}):
-        print(label)
+        _say(label)
     if result.cost is not None:
         # An offline answer's price is simulated, not billed (whichever API answered).
         simulated = " (simulated)" if result.offline else ""
-        print(f"model {result.model}, cost ${result.cost:.4f}{simulated}, id {result.id}")
+        _say(f"model {result.model}, cost ${result.cost:.4f}{simulated}, id {result.id}")
     return 0
 
 

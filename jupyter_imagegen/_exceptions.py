@@ -20,7 +20,9 @@ Every error the kit raises on purpose derives from :class:`ImageGenError`, so
      │    ├── ImageDecodeError         an image payload that does not decode
      │    └── IncompleteStreamError    the stream ended before ``[DONE]`` / mid-event
      ├── InvalidInputError             an argument the kit cannot use (also a ValueError); nothing was sent
- │    └── ModelCapabilityError     the model cannot do what was asked (caught before any request)
+     │    ├── ModelCapabilityError     the model cannot do what was asked (caught before any request)
+     │    └── PathError                a path the kit cannot write (also an OSError): which, and why
+     ├── MemoryLimitError              an answer or a display over a memory cap: which cap, how to raise it
      ├── SpendLimitError               the request would exceed the configured spend limit
      └── CancelledError                the caller cancelled a running generation
 
@@ -28,14 +30,27 @@ Errors carry ``status``, ``code``, ``message``, ``metadata`` and ``request_id``;
 with a billed answer (a reply without an image, an error envelope beside ``usage``) also carries
 that ``usage`` and its ``cost``, and ``unfinished`` says the service may still bill a call that ended
 before its answer was read (the spend guard counts both). Messages are built
-from the service's text and our own hints only; the API key is never part of any of them, and
-:func:`redact` scrubs anything that looks like one before it reaches an exception.
+from the service's text and our own hints only; the API key is never part of any of them.
+
+Two scrubs live here, below everything else, because every message passes them:
+
+- :func:`redact` removes every secret the kit holds *by value* (the key, a gateway token,
+  whatever an ``Authorization`` header carried: :func:`remember_secret` adds one, and the
+  client's key wrapper adds itself), then anything *shaped* like a key. Matching by shape alone
+  let a proxy's "Invalid proxy token: <token>" through verbatim, into messages, HTML, widget
+  state and the command line.
+- :func:`inert` makes text from strangers harmless on a terminal: control characters and escape
+  sequences (an OSC 52 clipboard write, cursor moves, a bidi override) are shown as visible
+  ``\\x1b``-style escapes instead of being obeyed. Exception messages are made inert when built,
+  the kit's log records by :data:`log`'s filter, and every text/plain output where it is made.
 """
 
 from __future__ import annotations
 
 import builtins
+import logging
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -50,37 +65,121 @@ __all__ = [
     "IncompleteStreamError",
     "InsufficientCreditsError",
     "InvalidInputError",
+    "MemoryLimitError",
     "ModelCapabilityError",
     "ModerationError",
     "NoImageError",
     "NotFoundError",
+    "PathError",
     "PermissionDeniedError",
     "ProviderError",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseError",
     "SpendLimitError",
+    "inert",
+    "redact",
+    "redact_data",
+    "remember_secret",
+    "scrub",
 ]
 
 # OpenRouter keys look like sk-or-v1-<64 hex>; scrub those and any bearer token that leaks into text.
 _KEY_PATTERN = re.compile(r"(sk-or-[A-Za-z0-9_-]{6,}|sk-[A-Za-z0-9_-]{16,}|Bearer\s+[^\s\"',]+)")
+#: Secrets shorter than this are not matched by value: a placeholder key such as ``offline`` would
+#: otherwise blank out an ordinary word (and a model id) everywhere. Real keys and tokens are long.
+MIN_SECRET = 8
+_secrets: set[str] = set()
+_secret_pattern: re.Pattern[str] | None = None
+_secret_lock = threading.Lock()
+
+
+def remember_secret(value: str | None) -> None:
+    """Redact ``value`` from every text the kit shows, stores or syncs from now on, whatever its shape.
+
+    An ``Authorization`` value counts twice: whole, and its credentials after the scheme. The
+    client registers its key (and any ``Authorization`` header it sends); a front end that holds
+    another credential (a gateway's token) registers it here.
+    """
+    global _secret_pattern
+    if not value:
+        return
+    plain = str.__str__(value)  # a wrapped key's own str() is already redacted
+    found = {part for part in (plain.strip(), plain.partition(" ")[2].strip())
+             if len(part) >= MIN_SECRET}
+    with _secret_lock:
+        if found <= _secrets:
+            return
+        _secrets.update(found)
+        ordered = sorted(_secrets, key=len, reverse=True)  # the longest match first
+        _secret_pattern = re.compile("|".join(map(re.escape, ordered)))
 
 
 def redact(text: str) -> str:
-    """Replace anything shaped like an API key or bearer token with ``[redacted]``."""
+    """``text`` with every remembered secret, and anything shaped like a key, as ``[redacted]``."""
+    pattern = _secret_pattern
+    if pattern is not None:
+        text = pattern.sub("[redacted]", text)
     return _KEY_PATTERN.sub("[redacted]", text)
 
 
-def _redacted(value: Any, depth: int = 0) -> Any:
-    """``value`` with every string redacted (a proxy may echo the key into error metadata)."""
+def _escape(code: int) -> str:
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+#: C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI, 0x9d an OSC), the
+#: line and paragraph separators and the bidi controls (text that reads other than it runs).
+_UNSAFE_CODES = [*(c for c in range(0x20) if c not in (0x09, 0x0A)), *range(0x7F, 0xA0),
+                 0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
+                 *range(0x2066, 0x206A)]
+_INERT = {code: _escape(code) for code in _UNSAFE_CODES}
+
+
+def inert(text: str) -> str:
+    """``text`` safe to print on a terminal: every control character shown as a visible escape.
+
+    ``ESC ] 52 ; c ; ... BEL`` (a clipboard write) becomes the harmless ``\\x1b]52;c;...\\x07``;
+    tabs and line breaks stay (a Windows line break becomes a plain one). Linear in ``len(text)``.
+    """
+    return text.replace("\r\n", "\n").translate(_INERT)
+
+
+def scrub(text: str) -> str:
+    """Both scrubs: no secret (:func:`redact`) and nothing a terminal obeys (:func:`inert`)."""
+    return inert(redact(text))
+
+
+class _ScrubRecords(logging.Filter):
+    """The kit's log records, as a handler will print them, with both scrubs applied."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: the handler reports it as it would
+            return True
+        record.msg, record.args = scrub(message), None
+        return True
+
+
+#: The kit's one logger ("jupyter_imagegen"); every record it makes is scrubbed before a handler
+#: sees it (a filter on a logger applies to its own records only, so the kit logs through this one).
+log = logging.getLogger("jupyter_imagegen")
+log.addFilter(_ScrubRecords())
+
+
+def redact_data(value: Any, depth: int = 0) -> Any:
+    """``value`` (JSON-like data) with every string redacted: what is stored or synced as data.
+
+    A proxy may echo the key into error metadata, a reply into ``text``, an option into ``params``.
+    """
     if depth > 20:
         return "[too deep]"
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, Mapping):
-        return {redact(str(k)): _redacted(v, depth + 1) for k, v in value.items()}
+        return {redact(str(k)): redact_data(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_redacted(v, depth + 1) for v in value]
+        return [redact_data(v, depth + 1) for v in value]
     return value
 
 
@@ -138,12 +237,12 @@ class ImageGenError(Exception):
         request_id: str | None = None,
         hint: str | None = None,
     ) -> None:
-        self.message = redact(message)
+        self.message = scrub(message)
         self.status = status
         self.code = code
-        self.metadata = _redacted(dict(metadata or {}))
+        self.metadata = redact_data(dict(metadata or {}))
         self.request_id = request_id
-        self.hint = redact(hint) if hint else None
+        self.hint = scrub(hint) if hint else None
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -259,7 +358,7 @@ class NoImageError(ResponseError):
         **kw: Any,
     ) -> None:
         super().__init__(message, **kw)
-        self.text = text
+        self.text = redact(text)
         self.finish_reason = finish_reason
         self.native_finish_reason = native_finish_reason
 
@@ -292,6 +391,44 @@ class ModelCapabilityError(InvalidInputError):
     def __init__(self, message: str, *, alternatives: list[str] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.alternatives = list(alternatives or [])
+
+
+class PathError(InvalidInputError, OSError):
+    """A path the kit was asked to write (or keep a store, a cache, a gallery in) cannot be used.
+
+    Raised before the first write where the path itself is wrong (a NUL, a name over 255 bytes, a
+    file where a folder must be, a device, ``/proc``), and for what the OS refuses while writing.
+    ``path`` is the path, ``errno`` the OS's code when it gave one; the hint says what to pass.
+    An ``OSError`` too, so code that caught the raw errors still catches these.
+    """
+
+    #: The path that cannot be used, as given.
+    path: str
+
+    def __init__(self, message: str, *, path: str = "", errno: int | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.path, self.errno = path, errno
+
+
+class MemoryLimitError(ImageGenError):
+    """An answer or a display would make the kernel hold more than one of the kit's caps allows.
+
+    One answer may hold at most ``Client(max_answer_pixels=, max_answer_bytes=)`` in all its
+    images (each is capped alone as well); one display (a result, a grid, a batch, the widget's
+    newest result) decodes at most ``display_options(max_pixels=)`` for its previews. ``cap``
+    names the cap, ``limit`` is its value and ``needed`` what was asked for; the hint says how to
+    raise it. An answer refused here was still billed: ``usage`` and ``cost`` say so.
+    """
+
+    #: Which cap: ``"max_answer_pixels"``, ``"max_answer_bytes"`` or ``"display max_pixels"``.
+    cap: str
+    #: The cap's value, and what the answer or display would have needed.
+    limit: int
+    needed: int
+
+    def __init__(self, message: str, *, cap: str, limit: int, needed: int, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.cap, self.limit, self.needed = cap, limit, needed
 
 
 class SpendLimitError(ImageGenError):

@@ -580,7 +580,8 @@ def test_json_uses_keepalive_connections(srv: LocalServer) -> None:
     sockets = []
     for _ in range(3):
         conn.request("POST", "/api/v1/chat/completions", body=json.dumps(
-            {"model": "offline/sketch", "messages": MSG, "modalities": ["image", "text"]}))
+            {"model": "offline/sketch", "messages": MSG, "modalities": ["image", "text"]}),
+            headers={"Content-Type": "application/json"})
         response = conn.getresponse()
         assert response.status == 200
         assert len(response.read()) > 1000

@@ -219,7 +219,8 @@ def test_unknown_model_is_model_not_found(srv: LocalServer) -> None:
 
 
 def test_invalid_json_and_quality_ignored_where_unsupported(srv: LocalServer) -> None:
-    r = requests.post(f"{srv.base_url}/images", data=b"{nope", timeout=30)
+    r = requests.post(f"{srv.base_url}/images", data=b"{nope", timeout=30,
+                      headers={"Content-Type": "application/json"})
     assert r.status_code == 400
     assert images(srv, resolution="512", quality="high").status_code == 200
 

@@ -60,7 +60,12 @@ def test_models_listed_with_prices_and_default_selected(widget: ImageGenWidget) 
     assert "openrouter/auto" not in ids
     assert widget.model == "google/gemini-2.5-flash-image"  # the client's default, as listed
     poster = next(m for m in widget.models if m["id"] == "offline/poster")
-    assert poster["price"] == pytest.approx(0.04)
+    assert poster["priced"] is False  # the listing alone: its price is read when it is shown
+    widget._handle_message(widget, {"type": "prices", "ids": ["offline/poster"]}, [])
+    deadline = time.monotonic() + 10
+    while "offline/poster" not in widget.prices and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert widget.prices["offline/poster"]["price"] == pytest.approx(0.04)
     assert poster["accepts_images"] is False
     assert widget.models_status == "ready"
     assert widget.notice == ""

@@ -34,6 +34,7 @@ from .client import Client
 from .matrix import expand, price_before
 from .model import Model, Price
 from .request import Request
+from .secrets import wrap_secret
 from .threads import WorkerExecutor
 
 __all__ = ["AsyncClient"]
@@ -53,13 +54,16 @@ class AsyncClient:
 
     def __init__(self, *args: Any, max_workers: int = 32, client: Client | None = None,
                  **kwargs: Any) -> None:
+        # First: the key wrapped, so no frame of a failed constructor shows it (args[0] is api_key).
+        args = tuple(wrap_secret(a) if i == 0 else a for i, a in enumerate(args))
+        kwargs = {k: wrap_secret(v) if k == "api_key" else v for k, v in kwargs.items()}
         #: The synchronous client doing the work (settings, catalogue, spend and cache shared).
         self.sync = client if client is not None else Client(*args, **kwargs)
         self.sync.ensure_pool(max_workers)
         self._pool = WorkerExecutor(max_workers, name="jupyter-imagegen-async")
 
     def __repr__(self) -> str:
-        return f"<AsyncClient {self.sync!r}>"
+        return f"<AsyncClient {getattr(self, 'sync', None)!r}>"  # a half-built one too
 
     async def __aenter__(self) -> AsyncClient:
         return self

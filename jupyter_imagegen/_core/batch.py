@@ -27,11 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw
 
-from .._exceptions import CancelledError, ImageGenError, IncompleteStreamError, InvalidInputError
-from .._results.display import caption_html, grid_html, img_html
+from .._exceptions import (
+    CancelledError,
+    ImageGenError,
+    IncompleteStreamError,
+    InvalidInputError,
+    scrub,
+)
+from .._results.display import caption_html, cell_image, grid_html, img_html
 from .._results.labels import money
 from .._results.marimo import MarimoDisplay
-from .._results.preview import thumbnail
+from .._results.preview import DisplayBudget, small_image
 from .._results.result import ImageResult
 from .dispatch import Dispatcher, dispatcher
 
@@ -129,7 +135,7 @@ class BatchResult(MarimoDisplay, Sequence[BatchItem]):
                 lines.append(f"{item.index}: {item.prompt[:80]} · {item.result.caption()}")
             else:
                 lines.append(f"{item.index}: {item.prompt[:80]} · {_error_line(item.error)}")
-        return {"text/plain": "\n".join(lines), "text/html": batch_html(self)}
+        return {"text/plain": scrub("\n".join(lines)), "text/html": batch_html(self)}
 
 
 def _error_line(error: BaseException | None) -> str:
@@ -174,7 +180,7 @@ class _Progress:
         failed = f", {self.failed} failed" if self.failed else ""
         text = (f"{self.desc} {self.done}/{self.total}{failed} · {took}" if not final
                 else f"{final} · {self.done}/{self.total} done · {took}")
-        return {"text/plain": text, "text/html": status_html(text, done=bool(final))}, {}
+        return {"text/plain": scrub(text), "text/html": status_html(text, done=bool(final))}, {}
 
     def update(self, ok: bool) -> None:
         self.done += 1
@@ -325,10 +331,10 @@ def _keep_or_cancel(futures: dict[cf.Future[ImageResult], BatchItem], remaining:
 def batch_html(batch: BatchResult, *, columns: int = 4, width: int = 256) -> str:
     """A batch as one grid: every image once as a thumbnail, a short label under each."""
     images, labels = [], []
+    budget = DisplayBudget()  # the whole grid is one display
     for item in batch.items:
         for g in item.result.generated if item.result is not None else ():
-            t = thumbnail(g)
-            images.append((t.data, t.mime, f"{item.index}: {item.prompt[:100]}"))
+            images.append(cell_image(g, f"{item.index}: {item.prompt[:100]}", budget))
             labels.append(f"{item.index}: {item.prompt[:60]}")
     errors = "".join(f'<div style="font-size:0.85em">{escape(str(item.index))}: '
                      f"{escape(_first_line(item.error))}</div>" for item in batch.errors)
@@ -384,14 +390,14 @@ class Comparison(MarimoDisplay):
         head = "".join(f"<th style='{cell};text-align:left;overflow-wrap:anywhere;font-weight:600'>"
                        f"{escape(m)}</th>" for m in self.models)
         rows = []
+        budget = DisplayBudget()  # the whole table is one display
         for i, prompt in enumerate(self.prompts):
             cells = []
             for j in range(len(self.models)):
                 item = self.cell(i, j)
                 img = ""
                 if item.result is not None and item.result.generated:
-                    t = thumbnail(item.result.generated[0])
-                    img = img_html(t.data, t.mime, item.prompt[:100])
+                    img = img_html(*cell_image(item.result.generated[0], item.prompt[:100], budget))
                 cells.append(f"<td style='{cell}'>{img}<div style='font-size:0.85em;opacity:0.8'>"
                              f"{escape(self._caption(item))}</div></td>")
             rows.append(f"<tr><th style='text-align:left;vertical-align:top;padding:4px;"
@@ -413,10 +419,8 @@ class Comparison(MarimoDisplay):
             for j in range(cols):
                 item = self.cell(i, j)
                 x, y = j * _THUMB, i * (_THUMB + 16)
-                if item.result is not None and item.result.generated:
-                    thumb = item.result.generated[0].image.convert("RGB")
-                    thumb.thumbnail((_THUMB, _THUMB))
-                    sheet.paste(thumb, (x, y))
+                if item.result is not None and item.result.generated:  # never kept whole
+                    sheet.paste(small_image(item.result.generated[0], _THUMB).convert("RGB"), (x, y))
                 draw.text((x + 2, y + _THUMB + 2), self._caption(item)[:40], fill="black")
         return sheet
 
@@ -425,7 +429,7 @@ class Comparison(MarimoDisplay):
         lines = [repr(self)] + [f"{p[:60]} | {m}: {self._caption(self.cell(i, j))}"
                                 for i, p in enumerate(self.prompts)
                                 for j, m in enumerate(self.models)]
-        return {"text/html": self._html(), "text/plain": "\n".join(lines)}
+        return {"text/html": self._html(), "text/plain": scrub("\n".join(lines))}
 
     def __repr__(self) -> str:
         if self.title is not None:

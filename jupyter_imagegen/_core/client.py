@@ -51,6 +51,7 @@ from .._wire.dataurl import lift_data_urls
 from .._wire.listings import parse_models
 from .._wire.prices import Order, Quote
 from .adapters import ADAPTERS, StreamEvent, choose_api, decode_payload
+from .caps import MAX_ANSWER_BYTES, MAX_ANSWER_PIXELS, AnswerBudget
 from .catalogue import Catalogue
 from .config import Settings, offline_base_url
 from .dispatch import Call as _Call
@@ -61,6 +62,7 @@ from .policies import CacheSetting, Keepers, StoreSetting, guard_for
 from .reading import Watchdog, drain, iter_events, read_body
 from .request import Request, order_for
 from .routing import confirm_available, learned_route, neither_serves, retry_route
+from .secrets import client_repr, wrap_secret
 from .transport import Limits, RateGate, Timeout, Transport
 
 if TYPE_CHECKING:
@@ -90,8 +92,9 @@ class Client(SpendAccount):
     ```
 
     With no key and no base URL anywhere it talks to the local offline server, as ig.generate.
-    ``deadline`` bounds a whole generation (retries included); ``max_response_bytes`` and
-    ``max_image_bytes`` bound what an answer may make the kernel hold. ``prices`` gives USD per
+    ``deadline`` bounds a whole generation (retries included); ``max_response_bytes``,
+    ``max_image_bytes`` and, for all images of one answer, ``max_answer_pixels`` and
+    ``max_answer_bytes`` bound what an answer may make the kernel hold. ``prices`` gives USD per
     image for models whose price the listings do not tell (the spend guard then allows them).
     """
 
@@ -107,6 +110,8 @@ class Client(SpendAccount):
         max_retry_delay: float = 60.0,
         max_response_bytes: int = 256 * 1024 * 1024,
         max_image_bytes: int | None = 128 * 1024 * 1024,
+        max_answer_pixels: int | None = MAX_ANSWER_PIXELS,
+        max_answer_bytes: int | None = MAX_ANSWER_BYTES,
         pool_size: int = 10,
         referer: str | None = None,
         title: str | None = None,
@@ -121,8 +126,9 @@ class Client(SpendAccount):
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        api_key = wrap_secret(api_key)  # first: no frame of a failed constructor shows the key
         if (local := offline_base_url(api_key, base_url)) is not None:  # nothing configured
-            api_key, base_url = "", local
+            api_key, base_url = wrap_secret(""), local
         self._config = {k: v for k, v in locals().items()
                         if k not in ("self", "session", "__class__", "local")}
         settings = Settings.from_env(api_key, base_url)
@@ -139,7 +145,7 @@ class Client(SpendAccount):
             settings.base_url, settings.api_key, timeout=timeout, max_retries=max_retries,
             max_retry_delay=max_retry_delay, session=session, sleep=sleep,
             headers=settings.headers(referer, title),
-            limits=Limits(deadline=deadline, max_response_bytes=max_response_bytes))
+            limits=Limits(deadline, max_response_bytes, max_answer_pixels, max_answer_bytes))
         self._transport.ensure_pool(pool_size)
         #: Every image model the service lists, merged into one record each.
         self.catalogue = Catalogue(self._transport.get_json, ttl=models_ttl)
@@ -215,8 +221,7 @@ class Client(SpendAccount):
         self.close()
 
     def __repr__(self) -> str:
-        key = "set" if self.has_key else "unset"
-        return f"<Client base_url={self.base_url!r} model={self.default_model!r} key={key}>"
+        return client_repr(self)  # never raises, even for a client whose __init__ failed
 
     # -- models -------------------------------------------------------------------------------
 
@@ -527,8 +532,7 @@ def read_watched(response: requests.Response, adapter: Adapter, request: Request
     call.generation_id = response.headers.get("X-Generation-Id") or call.generation_id
     with Watchdog(response, deadline, call.cancel) as dog:
         try:
-            answer = yield from read_answer(response, adapter, request, call,
-                                            limits.max_response_bytes, max_image)
+            answer = yield from read_answer(response, adapter, request, call, limits, max_image)
         except (IncompleteStreamError, CancelledError) as exc:
             call.generation_id = exc.request_id or call.generation_id
             if dog.fired and call.cancel is not None and call.cancel.is_set():
@@ -547,29 +551,32 @@ def read_watched(response: requests.Response, adapter: Adapter, request: Request
 
 
 def read_answer(response: requests.Response, adapter: Adapter, request: Request, call: _Call,
-                max_bytes: int, max_image: int | None,
+                limits: Limits, max_image: int | None,
                 ) -> Generator[StreamEvent, None, tuple[ChatCompletion, list[GeneratedImage]]]:
-    """Read a JSON body or an SSE stream into a completion and its decoded images."""
+    """Read a JSON body or an SSE stream into a completion and its decoded images (capped: .caps)."""
     generation_id = response.headers.get("X-Generation-Id")
+    budget = AnswerBudget(limits.max_answer_pixels, limits.max_answer_bytes)  # all its images
     if "text/event-stream" not in response.headers.get("Content-Type", ""):
-        raw = read_body(response, max_bytes)
+        raw = read_body(response, limits.max_response_bytes)
         with _CPU:
             text, lifted = lift_data_urls(raw)
             completion = adapter.parse(loads(text), response.status_code, generation_id, request.model)
             try:
-                return completion, [decode_payload(p, lifted, max_image) for p in completion.images]
+                return completion, [budget.charge(decode_payload(p, lifted, max_image))
+                                    for p in completion.images]
             except ImageGenError as exc:  # a billed answer whose image is broken: it still counts
                 exc.usage, exc.request_id = completion.usage, exc.request_id or completion.id
                 raise
     generated: list[GeneratedImage] = []
     completion = yield from read_stream(response, adapter, request, generated, call, generation_id,
-                                        max_bytes, max_image)
+                                        limits, max_image, budget)
     return completion, generated
 
 
 def read_stream(response: requests.Response, adapter: Adapter, request: Request,
                 generated: list[GeneratedImage], call: _Call, generation_id: str | None,
-                max_event: int, max_image: int | None) -> Generator[StreamEvent, None, ChatCompletion]:
+                limits: Limits, max_image: int | None, budget: AnswerBudget,
+                ) -> Generator[StreamEvent, None, ChatCompletion]:
     """Read SSE events into ``generated``; return the assembled completion after ``[DONE]``.
 
     An image is handed on only once its whole event arrived and decoded; a stream cut before
@@ -577,7 +584,7 @@ def read_stream(response: requests.Response, adapter: Adapter, request: Request,
     """
     accumulator = adapter.accumulator(generation_id, request.model)
     try:
-        for event in iter_events(response, max_event, call.cancel):
+        for event in iter_events(response, limits.max_response_bytes, call.cancel):
             elapsed = time.perf_counter() - call.started
             if event.is_comment:
                 yield StreamEvent("keepalive", text=event.comment or "", elapsed=elapsed)
@@ -593,7 +600,7 @@ def read_stream(response: requests.Response, adapter: Adapter, request: Request,
                 break
             for progress in steps:
                 if progress.kind == "image" and progress.image is not None:
-                    generated.append(progress.image)
+                    generated.append(budget.charge(progress.image))
                 yield progress
     except ImageGenError as exc:  # a cut, a cancel, a broken image: keep the generation's id
         seen = accumulator.result()

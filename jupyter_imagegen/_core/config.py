@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .._exceptions import InvalidInputError
 from .._wire.common import DEFAULT_BASE_URL
+from .secrets import wrap_secret
 
 __all__ = ['DEFAULT_MODEL', 'DEFAULT_OFFLINE_MODEL', 'GATEWAY_ENV', 'Settings', 'clean_key',
            'colab_secret', 'ipython_spend_limit', 'offline_base_url', 'set_offline_provider']
@@ -103,7 +104,7 @@ def clean_key(key: str | None) -> str | None:
     """
     if key is None:
         return None
-    key = key.strip()
+    key = wrap_secret(key).strip()  # wrapped first: no frame of a failed check shows the key
     if any(c.isspace() for c in key) or not key.isascii() or not key.isprintable():
         raise InvalidInputError(
             "the API key contains spaces, line breaks or non-ASCII characters (often from "
@@ -161,9 +162,9 @@ class Settings:
         """
         env = os.environ if environ is None else environ
         gateway = (env.get(GATEWAY_ENV) or "").strip()
-        key = api_key if api_key is not None else (
+        key = wrap_secret(api_key if api_key is not None else (
             env.get("OPENROUTER_API_KEY") or colab_secret()
-            or (env.get("JUPYTERHUB_API_TOKEN") if gateway else None) or None)
+            or (env.get("JUPYTERHUB_API_TOKEN") if gateway else None) or None))
         url = (base_url or env.get("OPENROUTER_BASE_URL") or gateway or DEFAULT_BASE_URL).strip()
         if not url.lower().startswith(("http://", "https://")):
             raise InvalidInputError(

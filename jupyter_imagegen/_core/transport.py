@@ -6,9 +6,10 @@ cancelled or must meet a deadline) → ``requests``. Reading is bounded in time 
 the socket at the deadline, so a 1 byte/s body cannot hold a call forever) and in memory
 (``max_response_bytes`` for bodies, events and inflated gzip alike).
 
-The key lives in a :class:`Secret`, a ``str`` whose ``repr`` and ``str`` are redacted, and the
-``Authorization`` value is another: every frame local or header dict a verbose traceback or
-``traceback`` with ``capture_locals`` shows prints ``[redacted]``, never the key.
+The key lives in a :class:`~.secrets.Secret`, a ``str`` whose ``repr`` and ``str`` are redacted,
+and the ``Authorization`` value is another: every frame local or header dict a verbose traceback
+or ``traceback`` with ``capture_locals`` shows prints ``[redacted]``, never the key. Each is also
+remembered for redaction by value, and so is any credential header an injected session carries.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ from .._version import __version__
 from .._wire.account import KeyInfo, parse_key_info
 from .._wire.common import loads
 from .._wire.errors import RETRYABLE_STATUSES, error_from_response, retry_delay
+from .caps import MAX_ANSWER_BYTES, MAX_ANSWER_PIXELS
 from .reading import read_body
+from .redirects import follow_redirects
+from .secrets import Secret, remember_headers
 from .threads import WORKERS
 
 __all__ = ['Limits', 'RateGate', 'Secret', 'Transport']
@@ -84,31 +88,14 @@ log = logging.getLogger("jupyter_imagegen")
 Timeout = float | tuple[float, float] | None
 
 
-class Secret(str):
-    """A string that never shows itself: ``repr`` and ``str`` give ``'[redacted]'``.
-
-    ``http.client`` encodes header values with ``str.encode``, which reads the real characters.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "'[redacted]'"
-
-    def __str__(self) -> str:
-        return "[redacted]"
-
-    def reveal(self) -> str:
-        """The real value, as a plain ``str`` (for a comparison; never store it)."""
-        return str.__str__(self)
-
-
 @dataclass(frozen=True)
 class Limits:
     """Bounds on one call: total time and bytes (``None``: no bound)."""
 
     deadline: float | None = 600.0  # seconds for a whole generation, retries included
     max_response_bytes: int = 256 * 1024 * 1024  # a decoded body or one SSE event
+    max_answer_pixels: int | None = MAX_ANSWER_PIXELS  # one answer's images, in all (.caps)
+    max_answer_bytes: int | None = MAX_ANSWER_BYTES
 
 
 class Transport:
@@ -130,6 +117,7 @@ class Transport:
         self.session.headers.update({
             "User-Agent": f"jupyter-imagegen/{__version__} requests/{requests.__version__}",
             "Accept": "application/json", **(headers or {})})
+        remember_headers(self.session.headers)  # a gateway's token, in a session handed in
         self.gate = RateGate()
 
     @property
@@ -153,6 +141,7 @@ class Transport:
 
     def _headers(self, has_body: bool) -> dict[str, str]:
         headers: dict[str, str] = {}
+        remember_headers(self.session.headers)  # set on the session since: redacted too
         if self._key is not None:
             headers["Authorization"] = Secret("Bearer " + self._key.reveal())
         if has_body:
@@ -229,11 +218,15 @@ class Transport:
                  cancel: threading.Event | None, deadline: float | None,
                  ) -> tuple[requests.Response | None, ImageGenError | None]:
         """One try: ``(response, None)`` for 2xx, ``(None, error)`` for a failure worth a look."""
-        def send() -> requests.Response:
+        def one(url: str, query: Mapping[str, str] | None) -> requests.Response:
             return self.session.request(
-                method, f"{self.base_url}/{path.lstrip('/')}", data=data, params=params,
-                headers=self._headers(data is not None), stream=stream,
-                timeout=timeout if timeout is not None else self.timeout)
+                method, url, data=data, params=query, headers=self._headers(data is not None),
+                stream=stream, timeout=timeout if timeout is not None else self.timeout,
+                allow_redirects=False)  # followed by .redirects: the same origin only
+
+        def send() -> requests.Response:
+            first = one(f"{self.base_url}/{path.lstrip('/')}", params)
+            return follow_redirects(first, self.base_url, method, lambda url: one(url, None))
 
         failure = ""
         try:
@@ -241,6 +234,10 @@ class Transport:
                 _in_thread(send, cancel, deadline, self._check)
         except requests.exceptions.RequestException as exc:
             failure = _failure_kind(exc)
+        except APIConnectionError as exc:  # a redirect not followed: an answer, not a try
+            if exc.status is None:
+                raise
+            return None, exc
         if failure:
             return None, self._transport_error(failure)
         if response.status_code < 400:

@@ -21,9 +21,12 @@ traceback; ``short_errors = False`` brings tracebacks back), and the API key is 
 from __future__ import annotations
 
 import argparse
+import builtins
 import difflib
 import keyword
+import re
 import textwrap
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,11 +92,27 @@ def normalize_image_size(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+#: Names IPython keeps in the namespace itself: its functions, and the history (``_``, ``_i3``...).
+_IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit"})
+_HISTORY_NAME = re.compile(r"_+|_i+|_[io]?\d+|_[iod]h")
+
+
 def identifier(value: str) -> str:
-    """A name ``--as`` can assign to: checked here, so a typo fails before the request is paid for."""
-    if not value.isidentifier() or keyword.iskeyword(value):
+    """A name ``--as`` can assign to: checked here, so a typo fails before the request is paid for.
+
+    Normalised as Python normalises identifiers (NFKC: ``--as ﬁle`` stores ``file``, the name code
+    can spell), and never a keyword, a builtin, a dunder or one of IPython's own names:
+    ``--as __builtins__`` or ``--as print`` would break every later cell.
+    """
+    name = unicodedata.normalize("NFKC", value)
+    if not name.isidentifier() or keyword.iskeyword(name):
         raise argparse.ArgumentTypeError(f"{value!r} is not a valid Python variable name")
-    return value
+    dunder = name.startswith("__") and name.endswith("__")
+    if name in _IPYTHON_NAMES or hasattr(builtins, name) or dunder or _HISTORY_NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} names something Python or IPython already uses (a builtin, a dunder or "
+            "the output history); choose another name, e.g. --as image")
+    return name
 
 
 def seconds(value: str) -> float:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._core.client import StreamEvent
-from .._exceptions import CancelledError
+from .._exceptions import CancelledError, scrub
 from .._results.display import Bundle, groups_html, publish, status_html, table_html
 from .._results.result import ImageResult
 
@@ -106,7 +106,7 @@ class StatusLine:
 
     def _bundle(self) -> Bundle:
         text = self.render()
-        return {"text/html": status_html(text), "text/plain": text}, {}
+        return {"text/html": status_html(text), "text/plain": scrub(text)}, {}
 
     def replace(self, bundle: Bundle) -> bool:
         """Put ``bundle`` in the status slot; False when there is no slot (display it yourself)."""
@@ -146,7 +146,8 @@ class Table:
         widths = [max(len(str(c)) for c in col) for col in zip(self.headers, *self.rows, strict=True)]
         lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
                  for row in [self.headers, ["-" * w for w in widths], *self.rows]]
-        return "\n".join([*lines, self.caption] if self.caption else lines)
+        # Ids and names come from a listing: IPython's terminal prints this as it is.
+        return scrub("\n".join([*lines, self.caption] if self.caption else lines))
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self))

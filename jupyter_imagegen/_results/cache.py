@@ -39,10 +39,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import InvalidInputError
+from .._exceptions import InvalidInputError, redact_data
 from .._wire.common import Usage
 from .._wire.dataurl import EXTENSIONS
 from .labels import SIMULATED
+from .paths import check_folder, writing
 from .result import GeneratedImage, ImageResult
 
 __all__ = ['FORMAT', 'CacheEntry', 'ReplayCache', 'default_cache_dir', 'load_entry', 'manifest_for']
@@ -107,6 +108,7 @@ def manifest_for(key: str, result: ImageResult) -> dict[str, Any]:
                                for name in (*_STR_FIELDS, *_OPTIONAL_STR_FIELDS)}
     fields_.update(usage=usage, params=dict(result.params), created=float(result.created),
                    original_elapsed=result.elapsed)
+    fields_ = redact_data(fields_)  # no remembered secret (a quoted key, say) goes to disk
     if result.offline:  # the replay is offline too, whichever client reads it back
         fields_[SIMULATED] = True
     images = [{"file": f"{position}{EXTENSIONS.get(g.mime, '.bin')}", "mime": g.mime, "index": g.index,
@@ -197,7 +199,7 @@ def _optional_str(value: Any) -> str | None:
 
 # -- the cache -------------------------------------------------------------------------------------
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("jupyter_imagegen")  # the kit's logger: its records are scrubbed
 
 _KEY_SALT = "jupyter_imagegen-replay-v1"
 _MANIFEST = "manifest.json"
@@ -215,12 +217,14 @@ class ReplayCache:
     def __init__(self, directory: str | os.PathLike[str] | None = None, *, max_bytes: int = 1 << 30):
         if max_bytes < 0:
             raise InvalidInputError(f"max_bytes must be a number of bytes >= 0, not {max_bytes!r}")
-        self.directory = Path(os.fspath(directory)) if directory is not None else default_cache_dir()
+        folder = Path(os.fspath(directory)) if directory is not None else default_cache_dir()
+        self.directory = check_folder(folder, "replay cache")
         self.max_bytes = int(max_bytes)
         self._entries = self.directory / "entries"
         self._tmp = self.directory / "tmp"
-        self._entries.mkdir(parents=True, exist_ok=True)
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        with writing(self.directory, "replay cache"):
+            self._entries.mkdir(parents=True, exist_ok=True)
+            self._tmp.mkdir(parents=True, exist_ok=True)
 
     # -- keys ---------------------------------------------------------------------------------
 

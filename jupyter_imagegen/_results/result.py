@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from .._exceptions import InvalidInputError
+from .._exceptions import InvalidInputError, redact, redact_data
 from .._version import __version__
 from .._wire.common import ChatCompletion, Usage
 from .._wire.dataurl import EXTENSIONS, encode_data_url
@@ -32,8 +32,9 @@ from .credentials import ContentCredentials, check_credentials
 from .files import atomic_write, claim_name, safe_name, slug
 from .labels import SIMULATED, is_offline_result, money
 from .marimo import MarimoDisplay
+from .paths import check_file, writing
 from .provenance import FileParts, file_parts
-from .safeimage import open_image, page_image
+from .safeimage import image_size, open_image, page_image
 
 __all__ = ["GeneratedImage", "ImageResult", "Maker", "Recipe"]
 
@@ -82,6 +83,7 @@ class GeneratedImage:
     index: int = 0
     _pil: Image.Image | None = field(default=None, repr=False)
     _credentials: ContentCredentials | None = field(default=None, repr=False)
+    _size: tuple[int, int] | None = field(default=None, repr=False)
 
     @property
     def image(self) -> Image.Image:
@@ -95,8 +97,12 @@ class GeneratedImage:
 
     @property
     def size(self) -> tuple[int, int]:
-        """``(width, height)`` in pixels."""
-        return self.image.size
+        """``(width, height)`` in pixels, read from the header: asking decodes nothing."""
+        if self._pil is not None:
+            return self._pil.size
+        if self._size is None:
+            self._size = image_size(self.data, index=self.index)
+        return self._size
 
     @property
     def credentials(self) -> ContentCredentials:
@@ -177,6 +183,12 @@ class ImageResult(MarimoDisplay):
     #: Marked simulated where it was made (offline), for when the client that knew is gone: a
     #: replay-cache hit, an unpickled worker's answer. Read it as :attr:`offline`.
     _simulated: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A reply (or a cached one) that quotes a secret keeps it nowhere: not here, not in the
+        # cache, the store, widget state or a saved file.
+        self.text = redact(self.text)
+        self.reasoning = None if self.reasoning is None else redact(self.reasoning)
 
     @classmethod
     def from_completion(
@@ -323,7 +335,7 @@ class ImageResult(MarimoDisplay):
         }
         if self.offline:
             meta[SIMULATED] = True
-        return meta
+        return redact_data(meta)  # type: ignore[no-any-return]
 
     @property
     def offline(self) -> bool:
@@ -369,13 +381,15 @@ class ImageResult(MarimoDisplay):
         paths = []
         for g in self.generated:
             path = self._path_for(Path(os.fspath(target)), g, overwrite=overwrite)
-            path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                parts = g.file_parts(meta)
-                atomic_write(path, parts.data)
-                sidecar = parts.sidecar_bytes()
-                if sidecar is not None:
-                    atomic_write(path.with_name(path.name + ".json"), sidecar)
+                with writing(path, "image file"):  # what the OS refuses: a typed error too
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    parts = g.file_parts(meta)
+                    atomic_write(path, parts.data)
+                    sidecar = parts.sidecar_bytes()
+                    if sidecar is not None:
+                        atomic_write(check_file(path.with_name(path.name + ".json"), "sidecar"),
+                                     sidecar)
             except BaseException:
                 with contextlib.suppress(OSError):  # our empty claim on the name, if still empty
                     if path.stat().st_size == 0:
@@ -408,7 +422,7 @@ class ImageResult(MarimoDisplay):
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.created))
             name = f"{stamp}-{fields['prompt']}-{fields['model']}-{g.index}{g.extension}"
             path = target / name
-        path = safe_name(path)
+        path = check_file(safe_name(path), "image file")  # before the first write: typed errors
         if overwrite:
             return path
         return claim_name(path)
@@ -455,5 +469,5 @@ class ImageResult(MarimoDisplay):
         cost = "" if self.cost is None else (
             f" simulated_cost={money(self.cost)}" if offline else f" cost={money(self.cost)}")
         prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
-        return (f"<ImageResult model={self.model!r} images={len(self.generated)} [{sizes}]"
-                f"{offline}{cost} prompt={prompt!r}>")
+        return redact(f"<ImageResult model={self.model!r} images={len(self.generated)} [{sizes}]"
+                      f"{offline}{cost} prompt={prompt!r}>")

@@ -17,7 +17,8 @@ from PIL import Image
 from .._exceptions import ImageDecodeError
 from .._wire.dataurl import sniff_mime
 
-__all__ = ["MAX_PIXELS", "RASTER", "open_image", "page_image", "safe_to_link"]
+__all__ = ["MAX_PIXELS", "RASTER", "draft_scale", "image_size", "open_image", "page_image",
+           "safe_to_link"]
 
 #: Largest image (width x height) the kit decodes; raise it (module attribute) for huge images.
 MAX_PIXELS = 40_000_000
@@ -52,6 +53,32 @@ def open_image(source: bytes | str | IO[bytes], *, index: int = 0, draft: int | 
     except Exception as exc:
         raise ImageDecodeError(f"image {index}: cannot decode: {exc}", index=index) from None
     return opened
+
+
+def image_size(data: bytes, *, index: int = 0) -> tuple[int, int]:
+    """``(width, height)`` from the image's header, without decoding a single pixel.
+
+    Sizes, captions and budgets need no pixels: asking a 6000x6000 image its size used to
+    decode it whole (108 MB for each of an answer's sixteen).
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+    except Exception as exc:  # Pillow raises many types for bad data
+        raise ImageDecodeError(f"image {index}: cannot decode: {exc}", index=index) from None
+    return int(width), int(height)
+
+
+def draft_scale(data: bytes, size: tuple[int, int], long_side: int) -> int:
+    """How much smaller than ``size`` a JPEG decodes when asked for ``long_side`` (8, 4, 2 or 1).
+
+    JPEG decodes at 1/2, 1/4 or 1/8 scale directly (``Image.draft``), as Pillow chooses it
+    here; other formats decode whole.
+    """
+    if sniff_mime(data) != "image/jpeg" or long_side <= 0:
+        return 1
+    fits = min(size[0] // long_side, size[1] // long_side)
+    return next(scale for scale in (8, 4, 2, 1) if scale <= max(1, fits))
 
 
 def safe_to_link(data: bytes) -> bool:

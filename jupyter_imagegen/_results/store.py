@@ -32,9 +32,10 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .._exceptions import InvalidInputError
+from .._exceptions import InvalidInputError, redact_data, scrub
 from .credentials import ContentCredentials, check_credentials
 from .labels import SIMULATED
+from .paths import check_file, check_folder, writing
 from .reopen import read_file
 from .result import GeneratedImage, ImageResult
 from .safeimage import open_image, safe_to_link
@@ -149,19 +150,20 @@ def export_html(chosen: list[StoreEntry], path: str | os.PathLike[str], store_na
     Thumbnails are embedded as JPEG data URLs, so the page shows without the store next to
     it; each links (relatively) to the original file. Every string is HTML-escaped.
     """
-    target = Path(os.fspath(path))
+    target = check_file(Path(os.fspath(path)), "gallery page")  # never a device: see .paths
     cards = "".join(_card(entry, target.parent) for entry in chosen)
     title = f"jupyter_imagegen gallery: {len(chosen)} images from {store_name}"
     page = _PAGE.format(title=html.escape(title), cards=cards)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with writing(target, "gallery page"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(page)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return target
 
 
@@ -311,8 +313,8 @@ class StoreEntry:
 
     def __repr__(self) -> str:
         prompt = self.prompt if len(self.prompt) <= 50 else self.prompt[:47] + "..."
-        return (f"<StoreEntry {self.created:%Y-%m-%d %H:%M} {self.model} {self.width}x{self.height} "
-                f"prompt={prompt!r}>")
+        return scrub(f"<StoreEntry {self.created:%Y-%m-%d %H:%M} {self.model} {self.width}x"
+                     f"{self.height} prompt={prompt!r}>")
 
 
 class ImageStore:
@@ -324,7 +326,7 @@ class ImageStore:
     """
 
     def __init__(self, directory: str | os.PathLike[str] = "imagegen-store"):
-        self.directory = Path(os.fspath(directory))
+        self.directory = Path(os.fspath(directory))  # checked where written: see add()
         self._index = self.directory / _INDEX
         self._records: list[dict[str, Any]] = []
         self._offset = 0  # bytes of the index already parsed (always just after a newline)
@@ -337,7 +339,11 @@ class ImageStore:
     def _sweep_tmp(self) -> None:
         """Remove hidden ``.tmp`` files a killed save left behind (older than a writer can be)."""
         cutoff = time.time() - _STALE_TMP_SECONDS
-        for tmp in [*self.directory.glob(".*.tmp"), *self.directory.glob("*/.*.tmp")]:
+        try:
+            stale = [*self.directory.glob(".*.tmp"), *self.directory.glob("*/.*.tmp")]
+        except OSError:  # a folder that cannot be listed: add() says why, with a typed error
+            return
+        for tmp in stale:
             with contextlib.suppress(OSError):
                 if tmp.is_file() and tmp.stat().st_mtime < cutoff:
                     tmp.unlink()
@@ -369,7 +375,8 @@ class ImageStore:
         saved again (a replayed, cached result re-run in a notebook), and its existing entry
         is returned instead.
         """
-        with self._lock:
+        with self._lock, writing(self.directory, "image store"):
+            check_folder(self.directory, "image store")  # before the first write: typed errors
             return self._add(result, dedupe=dedupe)
 
     def _add(self, result: ImageResult, *, dedupe: bool) -> list[StoreEntry]:
@@ -410,7 +417,7 @@ class ImageStore:
             record[SIMULATED] = True
         if g.credentials.present:  # what the check said when it was added
             record["credentials"] = g.credentials.state
-        return record
+        return redact_data(record)  # type: ignore[no-any-return]
 
     def import_folder(self, folder: str | os.PathLike[str], *,
                       recursive: bool = True) -> list[StoreEntry]:

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from .._core.inputs import to_image_urls
-from .._exceptions import ImageGenError, InvalidInputError, redact
+from .._exceptions import ImageGenError, InvalidInputError, MemoryLimitError, redact
 from .._results.labels import price_label, prices_simulated, shown_price
+from .._results.preview import DisplayBudget, small_image
 from .._results.reopen import read_recipe
 from .._results.result import GeneratedImage, ImageResult
 from .._results.safeimage import page_image
@@ -28,10 +29,12 @@ from .._wire.dataurl import decode_data_url, sniff_mime
 
 if TYPE_CHECKING:
     from .._core.client import Client
+    from .._core.model import Model
 
 __all__ = [
     "HOW_TO_GET_MODELS",
     "MAX_DROP_BYTES",
+    "MAX_PRICED",
     "PREVIEW_PX",
     "THUMB_PX",
     "WIDGET_TEXT",
@@ -44,7 +47,10 @@ __all__ = [
     "input_image",
     "key_left",
     "model_choices",
+    "model_prices",
     "preview",
+    "price_fields",
+    "published",
     "request_options",
 ]
 
@@ -65,22 +71,22 @@ WIDGET_TEXT = ("ImageGenWidget (interactive: re-run this cell to use it; a snaps
                "results is saved beside it)")
 
 
-def model_choices(client: Client) -> list[dict[str, Any]]:
+def model_choices(client: Client, *, prices: bool = True) -> list[dict[str, Any]]:
     """The picker entries: every image model of the client's catalogue, with what it takes.
 
     The catalogue merges both listings and the endpoints records, so ratios, sizes, ``n``, seed,
     input images and the price (with its basis) are the model's own, whichever API serves it.
     An offline price is the simulated amount the guard counts, its basis and label say so
-    (``simulated price line``), and ``simulated`` lets the page mark it.
+    (``simulated price line``), and ``simulated`` lets the page mark it. ``prices=False`` reads
+    no endpoints record (the widget's listing: one request per model would not scale to a long
+    listing); such an entry says ``priced: False`` until :func:`model_prices` prices it.
     """
+    models = client.catalogue.models_with_prices() if prices else client.catalogue.models()
     entries: list[dict[str, Any]] = []
-    for model in client.catalogue.models_with_prices():
-        simulated = prices_simulated(client, model.id)
-        price = shown_price(model.price(), simulated=simulated)
+    for model in models:
         caps = model.caps(model.default_api)
         entries.append({
-            "id": model.id, "name": model.name, "price": price.usd, "price_basis": price.basis,
-            "price_label": price_label(price, simulated=simulated), "simulated": simulated,
+            "id": model.id, "name": model.name, **price_fields(client, model),
             "accepts_images": model.accepts_images, "api": model.default_api,
             "seed": model.supports_seed, "max_n": model.max_n,
             "streaming": bool(caps and caps.streaming),
@@ -96,6 +102,36 @@ def key_left(client: Client) -> str:
     """
     info = client.key_info()
     return info.describe() if info is not None and info.left is not None else ""
+
+
+#: Models one request of the page may have priced: the page of matches it shows, never more.
+MAX_PRICED = 100
+
+
+def price_fields(client: Client, model: Model) -> dict[str, Any]:
+    """A model's price as the picker shows it (``priced``: its endpoints record, if any, is read)."""
+    simulated = prices_simulated(client, model.id)
+    price = shown_price(model.price(), simulated=simulated)
+    priced = model.has_endpoints or not model.listed_in_images
+    return {"price": price.usd, "price_basis": price.basis, "simulated": simulated,
+            "price_label": price_label(price, simulated=simulated) if priced else "price…",
+            "priced": priced}
+
+
+def model_prices(client: Client, ids: Any) -> dict[str, dict[str, Any]]:
+    """:func:`price_fields` of at most :data:`MAX_PRICED` of ``ids``, on demand (the page shown).
+
+    Each model's endpoints record is read once (in parallel here, cached by the catalogue);
+    unknown ids and anything that is not a string are left out.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    wanted = list(dict.fromkeys(i for i in ids if isinstance(i, str)))[:MAX_PRICED] \
+        if isinstance(ids, (list, tuple)) else []
+    records = [m for m in map(client.catalogue.get, wanted) if m is not None]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        priced = list(pool.map(client.catalogue.with_prices, records))
+    return {m.id: price_fields(client, m) for m in priced}
 
 
 def request_options(entry: dict[str, Any] | None, n: int, seed: int | None) -> dict[str, Any]:
@@ -130,25 +166,50 @@ def _encode(pil: Image.Image, px: int, index: int) -> dict[str, Any]:
             "index": index}
 
 
-def preview(image: GeneratedImage, px: int = PREVIEW_PX) -> dict[str, Any]:
-    """A raster re-encoding of ``image`` no larger than ``px`` (always PNG or JPEG, never SVG)."""
-    result = _encode(image.image, px, image.index)
+def preview(image: GeneratedImage, px: int = PREVIEW_PX,
+            small: Image.Image | None = None) -> dict[str, Any]:
+    """A raster re-encoding of ``image`` no larger than ``px`` (always PNG or JPEG, never SVG).
+
+    Made from ``small`` when given (a copy already shrunk), else from a decode no larger than
+    needed that is not kept (:func:`.._results.preview.small_image`).
+    """
+    result = _encode(small if small is not None else small_image(image, px), px, image.index)
     result["full_width"], result["full_height"] = image.size
     return result
 
 
-def history_entry(key: str, result: ImageResult) -> dict[str, Any]:
+def published(key: str, result: ImageResult) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """``(history entry, newest previews, note)`` of a result, as one display.
+
+    Each image is decoded once (for its preview; the thumbnail is made from that), and all of
+    them spend one :class:`DisplayBudget`: an image over it gets neither, and ``note`` says why.
+    """
+    budget, latest, thumbs, note = DisplayBudget(), [], [], ""
+    for g in result.generated:
+        try:
+            budget.charge(g, PREVIEW_PX)
+        except MemoryLimitError as exc:
+            note = f"{exc.message}. {exc.hint}"
+            continue
+        small = small_image(g, PREVIEW_PX)
+        latest.append(preview(g, PREVIEW_PX, small))
+        thumbs.append(preview(g, THUMB_PX, small))
+    return history_entry(key, result, thumbs), latest, note
+
+
+def history_entry(key: str, result: ImageResult,
+                  thumbs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A gallery entry: thumbnails and the caption parts (prompt, model, cost) as plain text."""
     request = result.request
     return {
         "key": key,
-        "prompt": result.prompt,
+        "prompt": redact(result.prompt),
         "model": result.model,
-        "caption": result.caption(),
+        "caption": redact(result.caption()),
         "cost": result.cost,
         "simulated": result.offline,  # the caption says so too; the page may mark the card
         "text": result.text,
-        "thumbs": [preview(g, THUMB_PX) for g in result.generated],
+        "thumbs": [preview(g, THUMB_PX) for g in result.generated] if thumbs is None else thumbs,
         # So "reuse this prompt" brings the shape back too ("" lets the model choose).
         "aspect_ratio": str(getattr(request, "aspect_ratio", None)
                             or result.params.get("aspect_ratio") or ""),

@@ -17,6 +17,8 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from .._exceptions import scrub
+
 __all__ = ["MARKER", "snapshot_bundle", "snapshot_text"]
 
 #: Attribute that names the widget a snapshot belongs to (the page finds its output by it).
@@ -84,4 +86,4 @@ def snapshot_bundle(widget_id: str, latest: Sequence[dict[str, Any]],
     else:
         parts.append("<div>No images generated yet.</div>")
     parts.append("</div>")
-    return {"text/html": "".join(parts), "text/plain": snapshot_text(history, total)}
+    return {"text/html": "".join(parts), "text/plain": scrub(snapshot_text(history, total))}

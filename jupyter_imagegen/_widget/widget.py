@@ -34,7 +34,7 @@ from ipywidgets.widgets.trait_types import bytes_serialization
 from PIL import Image
 
 from .._core.client import Client, StreamEvent
-from .._exceptions import CancelledError, ImageGenError
+from .._exceptions import CancelledError, ImageGenError, redact
 from .._results.result import ImageResult
 from . import assets
 from . import data as wd
@@ -77,6 +77,8 @@ class ImageGenWidget(anywidget.AnyWidget):
                        ).tag(sync=True)
     models = t.List(t.Dict(), help="Image models and the controls each takes.").tag(sync=True)
     models_status = t.Unicode("loading").tag(sync=True)  # loading | ready | error
+    prices = t.Dict(help="Prices read on demand (the page shown, the model picked): id -> price "
+                    "fields, over the models' own.").tag(sync=True)
     notice = t.Unicode("").tag(sync=True)
     status = t.Unicode("idle").tag(sync=True)  # idle | running | done | error | cancelled
     status_text = t.Unicode("").tag(sync=True)
@@ -118,6 +120,11 @@ class ImageGenWidget(anywidget.AnyWidget):
             self.set_input_image(input_image)
         self.on_msg(self._handle_message)
         self.refresh_models()
+
+    @t.validate("error", "notice", "status_text", "stream_text")
+    def _scrubbed(self, proposal: Any) -> str:
+        """Text the page shows (and saved widget state keeps) never holds a remembered secret."""
+        return redact(str(proposal["value"]))
 
     def __repr__(self) -> str:
         return f"<ImageGenWidget model={self.model!r} status={self.status!r} results={len(self._results)}>"
@@ -291,6 +298,9 @@ class ImageGenWidget(anywidget.AnyWidget):
                 self.clear_history()
             elif kind == "refresh-models":
                 self.refresh_models()
+            elif kind == "prices":  # the picker's page of matches: priced there, not all at once
+                threading.Thread(target=self._price, args=(content.get("ids"),), daemon=True,
+                                 name="imagegen-widget-prices").start()
             elif kind == "drop":
                 self._take_drop(content, _buffers)
             elif kind in ("full", "download"):
@@ -338,9 +348,19 @@ class ImageGenWidget(anywidget.AnyWidget):
 
     # -- worker threads -------------------------------------------------------------------------
 
+    def _price(self, ids: Any) -> None:
+        """Price the models ``ids`` names (at most a page) and sync what they cost."""
+        with contextlib.suppress(Exception):  # a price that cannot be read stays as listed
+            wanted = [i for i in ids if isinstance(i, str) and i not in self.prices] \
+                if isinstance(ids, list) else []
+            found = wd.model_prices(self._client, wanted) if wanted else {}
+            if found:
+                with self._lock:
+                    self.prices = {**self.prices, **found}
+
     def _load_models(self) -> None:
         try:
-            entries = wd.model_choices(self._client)
+            entries = wd.model_choices(self._client, prices=False)  # no endpoints record read
         except Exception as exc:  # shown in the page; never raised into the comm
             self.models = []
             self.notice = f"Could not list image models: {wd.error_text(exc)} {wd.HOW_TO_GET_MODELS}"
@@ -356,6 +376,7 @@ class ImageGenWidget(anywidget.AnyWidget):
                        if self.model not in ids else "")
         self.models_status = "ready"
         self.key_left = wd.key_left(self._client)
+        self._price([self.model])  # the one beside the box; the page asks for what it shows
 
     def _run(self, cancel: threading.Event, future: Future[ImageResult]) -> None:
         started = time.perf_counter()
@@ -404,13 +425,14 @@ class ImageGenWidget(anywidget.AnyWidget):
 
     def _publish(self, result: ImageResult) -> None:
         key = f"r{len(self._results) + 1}"
-        entry = wd.history_entry(key, result)
-        latest = [wd.preview(g) for g in result.generated]
+        entry, latest, note = wd.published(key, result)  # one display: one decode budget
         self._results.append(result)
         self._by_key[key] = result
         with self.hold_sync():
             self.latest = latest
             self.history = [entry, *self.history][:MAX_HISTORY]
+            if note:
+                self.notice = note
 
     def _finish(self, status: str, text: str, started: float) -> None:
         with self.hold_sync():

@@ -15,18 +15,20 @@ import json
 import socket
 import time
 from collections.abc import Mapping
+from email.message import Message
 from http.server import BaseHTTPRequestHandler
 from io import BufferedIOBase
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from jupyter_imagegen._exceptions import inert
 from jupyter_imagegen._wire.errors import error_body
 from jupyter_imagegen._wire.sse import encode_sse
 
 from ._chat import dump_parts
 from ._chat_http import handle_chat
-from ._conn import Reaper, wait_for_request
-from ._fault_http import handle_fault_admin, send_status_fault
+from ._conn import Reaper, duplicated, foreign_origin, wait_for_request
+from ._fault_http import handle_fault_admin, send_redirect, send_status_fault
 from ._images import handle_images
 from ._records import RecordedRequest
 from ._routes import handle_listing
@@ -98,11 +100,20 @@ class Handler(BaseHTTPRequestHandler):
             reaper.disarm(sock)
         elif self.server.app.read_timeout is not None:  # the body's read ends the deadline
             self.rfile = _BodyReader(self._plain_rfile, reaper, sock)  # type: ignore[assignment]
+        twice = duplicated(self.headers)
+        if twice is not None:
+            self._error(400, f"the request has more than one {twice} header", close=True)
+            return False
         hosts = self.server.hosts
         host = (self.headers.get("Host") or "").strip().lower()
         if hosts is not None and host and host not in hosts:
             self._error(403, f"Host {host[:100]!r} is not this server: the local server answers "
                         "only 127.0.0.1, localhost or [::1] with its port", close=True)
+            return False
+        foreign = foreign_origin(self.headers)
+        if foreign is not None:  # a web page the user opened, not a client of this server
+            self._error(403, f"{foreign}: the local server answers no other origin's pages",
+                        close=True)
             return False
         return True
 
@@ -130,8 +141,8 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Access log (request line and status only, never headers), off unless configured."""
         stream = self.server.app.access_log
-        if stream is not None:
-            stream.write(f"{self.address_string()} - {format % args}\n")
+        if stream is not None:  # a request line is the peer's text: inert on a terminal
+            stream.write(inert(f"{self.address_string()} - {format % args}") + "\n")
             stream.flush()
 
     def _write_json(self, status: int, obj: Any, headers: Mapping[str, str] | None = None,
@@ -280,10 +291,18 @@ class Handler(BaseHTTPRequestHandler):
             if self._authorised():
                 handle_fault_admin(self, method, body)
             return
+        if method == "POST" and path in _GENERATE_PATHS and not _is_json(self.headers):
+            # A page's cross-origin "simple" POST (text/plain, a form) needs no preflight: JSON does.
+            self._error(415, f"POST {API_PREFIX}{path} takes a JSON body: send Content-Type: "
+                        "application/json")
+            return
         model = _peek_model(body) if path in _GENERATE_PATHS else None
         fault = app.faults.take(path, model)
         if fault is not None and fault.status is not None:
             send_status_fault(self, fault, model, path)
+            return
+        if fault is not None and fault.kind == "redirect":
+            send_redirect(self, fault, path)
             return
         if path in _AUTH_PATHS and not self._authorised():
             return
@@ -336,6 +355,11 @@ class _BodyReader:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+
+def _is_json(headers: Message) -> bool:
+    """Whether the body is declared JSON (``application/json``, parameters allowed)."""
+    return (headers.get("Content-Type") or "").split(";")[0].strip().lower() == "application/json"
 
 
 def _peek_model(body: bytes) -> str | None:

@@ -30,6 +30,7 @@ from typing import Any
 from jupyter_imagegen._wire.dataurl import encode_data_url, is_base64, plain_data_url
 
 from ._chat_validate import ChatRequest
+from ._huge import huge_urls
 from ._pricing import order_of, tokens_per_image
 from ._render import RenderCache, encode_image, parse_prompt, render, seed_for
 
@@ -126,10 +127,11 @@ def _image_urls(req: ChatRequest, cache: RenderCache) -> tuple[str, ...]:
 
 
 def compose(req: ChatRequest, cache: RenderCache, *, drop_images: bool = False,
-            bad_base64: bool = False, reply: str | None = None) -> Answer:
+            bad_base64: bool = False, reply: str | None = None, huge: bool = False) -> Answer:
     """Render (or fetch from the cache) the reply to a valid request.
 
-    ``reply`` ``"refusal"`` or ``"tool-call"`` answers with that instead of an image.
+    ``reply`` ``"refusal"`` or ``"tool-call"`` answers with that instead of an image; ``huge``
+    with the ``huge-images`` fault's sixteen 6000x6000 images.
     """
     seed = seed_for(req.prompt, req.seed)
     drop_images = drop_images or reply in ("refusal", "tool-call")
@@ -140,7 +142,7 @@ def compose(req: ChatRequest, cache: RenderCache, *, drop_images: bool = False,
     refusal, calls = _instead(req, reply)
     if refusal is not None or calls:
         text = ""
-    urls = _image_urls(req, cache) if images else ()
+    urls = (huge_urls() if huge else _image_urls(req, cache)) if images else ()
     if bad_base64 and urls:
         urls = (BAD_BASE64_URL, *urls[1:])
     order = order_of(len(urls), req.size, req.image_size,

@@ -43,7 +43,8 @@ _UNREPORTED = ("no-cost", "no-usage")
 def _compose(handler: Handler, req: ChatRequest, kind: str | None) -> Answer:
     """The reply a fault of ``kind`` shapes (or the plain one)."""
     answer = compose(req, handler.server.app.cache, drop_images=kind == "no-image",
-                     bad_base64=kind == "bad-base64", reply=kind if kind in _INSTEAD else None)
+                     bad_base64=kind == "bad-base64", reply=kind if kind in _INSTEAD else None,
+                     huge=kind == "huge-images")
     return answer.unreported(kind) if kind in _UNREPORTED else answer
 
 

@@ -6,7 +6,9 @@ thread forever. Here a request must arrive whole (request line, headers, body) w
 that miss their deadline, which wakes the blocked handler with an end of file. Excess connections
 get a quick 503 from the accept loop instead of a thread. A request whose ``Host`` is not the
 bound loopback name and port is refused, so a web page cannot reach the server through DNS
-rebinding (a browser sends the attacker's host name there).
+rebinding (a browser sends the attacker's host name there). A browser's request from another
+origin (``Origin``, ``Sec-Fetch-Site``) is refused too, and so is a request that names its
+``Host`` (or its length) twice.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import select
 import socket
 import threading
 import time
+from email.message import Message
 
-__all__ = ["Reaper", "allowed_hosts", "busy_response", "refuse", "wait_for_request"]
+__all__ = ["SINGLE_HEADERS", "Reaper", "allowed_hosts", "busy_response", "duplicated", "foreign_origin",
+           "refuse", "wait_for_request"]
 
 
 class Reaper:
@@ -139,3 +143,37 @@ def refuse(sock: socket.socket, limit: int) -> None:
         sock.setblocking(False)
         with contextlib.suppress(OSError):  # read what was sent, so closing does not reset
             sock.recv(65536)
+
+
+#: Headers a request may carry once only: two ``Host`` values (or two lengths) let a proxy and
+#: this server each read a different request out of the same bytes.
+SINGLE_HEADERS = ("Host", "Content-Length")
+#: ``Sec-Fetch-Site`` values a browser sends for a request this server's own pages did not make.
+_FOREIGN_SITES = frozenset({"cross-site", "same-site"})
+
+
+def duplicated(headers: Message) -> str | None:
+    """The first header of :data:`SINGLE_HEADERS` the request carries more than once, if any."""
+    return next((name for name in SINGLE_HEADERS if len(headers.get_all(name) or ()) > 1), None)
+
+
+def foreign_origin(headers: Message) -> str | None:
+    """Why a browser's request comes from another origin, or ``None`` (same origin, or no browser).
+
+    A web page the user opens may send requests here (it cannot read the answers, but a POST
+    generates, and a key the server accepts is spent). Browsers say where a request comes from:
+    ``Origin`` on every cross-origin request (``null`` from sandboxed frames and ``file:``), and
+    ``Sec-Fetch-Site`` on all of them; anything other than this server's own origin (``http://``
+    plus the ``Host`` already checked) is refused. A request without either header is not a
+    browser's (curl, the SDKs, the kit), and is served as before.
+    """
+    site = (headers.get("Sec-Fetch-Site") or "").strip().lower()
+    if site in _FOREIGN_SITES:
+        return f"Sec-Fetch-Site: {site}"
+    origin = headers.get("Origin")
+    if origin is None:
+        return None
+    host = (headers.get("Host") or "").strip().lower()
+    if origin.strip().lower().rstrip("/") != f"http://{host}":
+        return f"Origin {origin.strip()[:100]!r}"
+    return None

@@ -16,7 +16,7 @@ from ._faults import Fault
 if TYPE_CHECKING:  # the handler calls this module, so the reference back is type-only
     from ._app import Handler
 
-__all__ = ["handle_fault_admin", "send_status_fault"]
+__all__ = ["handle_fault_admin", "send_redirect", "send_status_fault"]
 
 
 def send_status_fault(handler: Handler, fault: Fault, model: str | None, path: str) -> None:
@@ -34,6 +34,14 @@ def send_status_fault(handler: Handler, fault: Fault, model: str | None, path: s
         headers["Retry-After"] = str(err.get("metadata", {}).get("headers", {}).get(
             "Retry-After", _num(wait)))
     handler._write_json(int(fault.status or 500), body, headers)
+
+
+def send_redirect(handler: Handler, fault: Fault, path: str) -> None:
+    """A ``redirect`` fault: ``302 Found`` to the fault's ``message`` (after its delay)."""
+    time.sleep(fault.delay)
+    target = fault.message or f"http://127.0.0.1:1/api/v1{path}"
+    handler._write_json(302, {"error": {"code": 302, "message": f"Moved to {target}"}},
+                        {"Location": target})
 
 
 def handle_fault_admin(handler: Handler, method: str, body: bytes) -> None:

@@ -31,7 +31,11 @@ FAULT_KINDS = {
     "no-cost": "a valid answer whose usage has tokens and no cost (still billed: see /generation)",
     "no-usage": "a valid answer with no usage object (still billed: see /generation)",
     "bad-base64": "an image data URL whose base64 is malformed",
+    "huge-images": "a valid answer of sixteen 6000x6000 one-colour PNGs: each under a per-image "
+                   "cap, 576 Mpx in all (the issue-19 memory attack; chat only)",
     "slow": "no failure, only `delay` seconds (keep-alive comments when streaming)",
+    "redirect": "a 302 to `message` (a URL or a path), as a misconfigured proxy or a captive "
+                "portal answers; the same path on 127.0.0.1:1 when no message is given",
     **{code: f"HTTP {row.status}: error.availability code {code!r} (docs' example shape)"
        for code, row in AVAILABILITY.items()},
 }

@@ -309,3 +309,59 @@ def test_the_key_line_shows_what_the_service_says_is_left(widget_page: Page) -> 
     expect(key).to_have_text("$0.92 left of $1.00 (alice)")
     widget_page.evaluate("window.model.update({key_left: ''})")
     expect(key).to_be_hidden()
+
+
+_MANY_MODELS = """(count) => {
+  const models = Array.from({length: count}, (_, i) => ({
+    id: `vendor${i % 97}/model-${i}`, name: `Model ${i}`, price: null, priced: false,
+    price_label: "price not read yet", accepts_images: false, aspect_ratios: ["1:1"],
+    sizes: ["1K"]}));
+  window.model.update({models, model: "vendor0/model-0"});
+  return models.length;
+}"""
+_TIMED = """([what, text]) => {
+  const search = document.querySelector("input.ig-model-search");
+  const started = performance.now();
+  if (what === "focus") search.focus();
+  else { search.value = text; search.dispatchEvent(new Event("input")); }
+  return performance.now() - started;
+}"""
+
+
+def test_the_picker_shows_a_bounded_page_of_100k_models(widget_page: Page, artifact: Any) -> None:
+    """Issue 19: focusing the picker built 100,000 options (13 s here), each keystroke up to
+    ~41,000 (23 s); and the kernel read one endpoints record per model to price them all."""
+    page = widget_page
+    page.add_style_tag(content=(JS_DIR / "widget.css").read_text())  # as the page shows it
+    assert page.evaluate(_MANY_MODELS, 100_000) == 100_000
+    focus_ms = page.evaluate(_TIMED, ["focus", ""])
+    options = page.locator(".ig-model-option")
+    count = page.locator(".ig-match-count")
+    shown = options.count()
+    print(f"\n100k models: focus {focus_ms:.0f} ms, {shown} options")
+    assert shown == 100  # one page
+    expect(count).to_have_text("100000 models")
+    expect(page.locator(".ig-model-more")).to_contain_text("99900 more")
+    # The page shown asks for its prices, once; the kernel's answer shows where it belongs.
+    (first,) = [m for m in page.evaluate("() => window.model.sent") if m.get("type") == "prices"]
+    assert first["ids"] == [f"vendor{i % 97}/model-{i}" for i in range(100)]
+    page.evaluate("""() => window.model.update({prices: {"vendor1/model-1": {price: 0.5,
+      price_label: "$0.500/image (price line)", priced: true}}})""")
+    expect(options.nth(1).locator(".ig-option-price")).to_have_text("$0.500/image (price line)")
+    page.locator(".ig-model-more").scroll_into_view_if_needed()
+    artifact(page, "picker-100k-page")
+    keys = [page.evaluate(_TIMED, ["input", text]) for text in ("m", "mo", "model-9", "model-99")]
+    print("keystrokes (ms):", ", ".join(f"{k:.0f}" for k in keys))
+    assert options.count() == 100
+    expect(count).to_have_text("1111 of 100000 models")  # model-99, model-99x, model-99xx, ...
+    page.evaluate(_TIMED, ["input", "model-99999"])
+    expect(options).to_have_count(1)
+    expect(options.first).to_have_attribute("data-id", "vendor89/model-99999")
+    expect(page.locator(".ig-model-more")).to_have_count(0)
+    artifact(page, "picker-100k")
+    page.keyboard.press("Enter")  # the one match, found at the end of 100,000
+    assert page.evaluate("() => window.model.get('model')") == "vendor89/model-99999"
+    # Prices are asked for the pages shown, each model once, never for every model.
+    asked = [i for m in page.evaluate("() => window.model.sent") if m.get("type") == "prices"
+             for i in m["ids"]]
+    assert len(asked) == len(set(asked)) and len(asked) <= 5 * 100
