@@ -84,7 +84,7 @@ def test_typing_in_the_widget_does_not_generate_again(page: Page, marimo_app: st
     history = widget.locator(".ig-history-title")
     expect(history).to_contain_text("History (1)")
     prompt = widget.locator("textarea.ig-prompt")
-    expect(prompt).to_have_value("a purple hexagon")  # what the Python cell generated
+    expect(prompt).to_have_value("a purple cat at night")  # what the Python cell generated
     prompt.fill("")
     prompt.press_sequentially("a quiet harbour", delay=120)  # each key syncs the prompt
     page.wait_for_timeout(3000)
