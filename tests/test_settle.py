@@ -186,7 +186,12 @@ def test_a_cancelled_async_task_is_counted(server: LocalServer) -> None:
     async def main() -> tuple[float, float]:
         async with ig.AsyncClient(base_url=server.base_url, api_key=KEY, spend_limit=1.0) as c:
             task = asyncio.ensure_future(c.generate("a fox", "offline/sketch", stream=True))
-            await asyncio.sleep(0.3)
+            # Cancel once the service has the request (under load it may take more than 0.3 s)
+            for _ in range(100):
+                if any(r.method == "POST" for r in server.requests):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
