@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import io
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from PIL import Image
 
@@ -32,9 +33,10 @@ from .safeimage import draft_scale, open_image, page_image
 if TYPE_CHECKING:  # results are shown through this module: a type-only back-reference
     from .result import GeneratedImage
 
-__all__ = ["DisplayBudget", "DisplayOptions", "Preview", "display_options", "options",
+__all__ = ["DisplayBudget", "DisplayOptions", "Preview", "Restore", "display_options", "options",
            "pil_preview", "preview", "small_image", "thumbnail"]
 
+T = TypeVar("T")
 Format = Literal["auto", "webp", "jpeg", "png", "full"]
 FORMATS = ("auto", "webp", "jpeg", "png", "full")
 
@@ -65,7 +67,7 @@ def options() -> DisplayOptions:
     return _current
 
 
-def display_options(**changes: object) -> _Restore:
+def display_options(**changes: object) -> Restore[DisplayOptions]:
     """Change how results are embedded; returns an object that restores the old options.
 
     ``ig.display_options(preview=1024, format="webp")``; ``format="full"`` embeds originals.
@@ -88,22 +90,32 @@ def display_options(**changes: object) -> _Restore:
                                 f"valid: {', '.join(DisplayOptions.__dataclass_fields__)}")
     old = _current
     _current = replace(_current, **changes)  # type: ignore[arg-type]
-    return _Restore(old)
+    return Restore(old, options, _put)
 
 
-class _Restore:
-    def __init__(self, old: DisplayOptions) -> None:
-        self.old = old
+class Restore(Generic[T]):
+    """What a module-wide options setter returns: the new options, and the old ones put back.
 
-    def __enter__(self) -> DisplayOptions:
-        return _current
+    ``display_options(...)`` and ``save_options(...)`` change their module's options at once (a
+    plain call) or for a ``with`` block; ``current`` reads the options now, ``put`` sets them.
+    """
+
+    def __init__(self, old: T, current: Callable[[], T], put: Callable[[T], None]) -> None:
+        self.old, self._current, self._put = old, current, put
+
+    def __enter__(self) -> T:
+        return self._current()
 
     def __exit__(self, *exc: object) -> None:
-        global _current
-        _current = self.old
+        self._put(self.old)
 
     def __repr__(self) -> str:
-        return repr(_current)
+        return repr(self._current())
+
+
+def _put(options: DisplayOptions) -> None:
+    global _current
+    _current = options
 
 
 @dataclass(frozen=True)

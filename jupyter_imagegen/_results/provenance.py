@@ -29,6 +29,7 @@ from .._exceptions import InvalidInputError
 from .._wire.containers import MAX_JPEG_XMP, carries_c2pa, read_xmp_packet, with_xmp
 from .._wire.pngmeta import add_png_text
 from .._wire.xmp import merge_xmp
+from .preview import Restore
 
 __all__ = ["FileParts", "SaveOptions", "file_parts", "save_options", "text_fields"]
 
@@ -57,7 +58,7 @@ def options() -> SaveOptions:
     return _current
 
 
-def save_options(**changes: object) -> _Restore:
+def save_options(**changes: object) -> Restore[SaveOptions]:
     """Change what saved files carry; returns an object that restores the old options.
 
     ``ig.save_options(xmp=False)`` stops writing the XMP AI-disclosure packet (a ``with`` block
@@ -73,22 +74,12 @@ def save_options(**changes: object) -> _Restore:
         raise InvalidInputError(f"xmp must be True or False, not {changes['xmp']!r}")
     old = _current
     _current = replace(_current, **changes)  # type: ignore[arg-type]
-    return _Restore(old)
+    return Restore(old, lambda: _current, _put)
 
 
-class _Restore:
-    def __init__(self, old: SaveOptions) -> None:
-        self.old = old
-
-    def __enter__(self) -> SaveOptions:
-        return _current
-
-    def __exit__(self, *exc: object) -> None:
-        global _current
-        _current = self.old
-
-    def __repr__(self) -> str:
-        return repr(_current)
+def _put(options: SaveOptions) -> None:
+    global _current
+    _current = options
 
 
 @dataclass(frozen=True)
