@@ -341,8 +341,8 @@ class ImageStore:
         cutoff = time.time() - _STALE_TMP_SECONDS
         try:
             stale = [*self.directory.glob(".*.tmp"), *self.directory.glob("*/.*.tmp")]
-        except OSError:  # a folder that cannot be listed: add() says why, with a typed error
-            return
+        except (OSError, ValueError):  # cannot be listed (3.13 globs raise ValueError on a NUL):
+            return                       # add() says why, with a typed PathError
         for tmp in stale:
             with contextlib.suppress(OSError):
                 if tmp.is_file() and tmp.stat().st_mtime < cutoff:
