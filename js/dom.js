@@ -19,13 +19,18 @@
  * @typedef {{key: string, prompt: string, model: string, caption: string, cost: number | null,
  *   simulated?: boolean, text: string, thumbs: Picture[], aspect_ratio?: string | null,
  *   image_size?: string | null}} HistoryEntry
+ * A cell of the grid: null while its request runs, an entry, or why it has no image.
+ * @typedef {HistoryEntry | {error: string} | null} GridCell
+ * The newest prompt matrix or variations strip; cells row-major ({} when there is none).
+ * @typedef {{kind: string, title: string, note: string, rows: string[], columns: string[],
+ *   cells: GridCell[], done: number, total: number}} GridState
  * The synced traits of ImageGenWidget.
  * @typedef {{model: string, prompt: string, aspect_ratio: string, image_size: string, n: number,
  *   seed: number | null, input_image: DataView, input_mime: string, input_name: string,
  *   anchor: string, models: ModelEntry[], models_status: string,
  *   prices: Record<string, Partial<ModelEntry>>, notice: string, status: string,
  *   status_text: string, stream_text: string, elapsed: number, error: string, key_left: string,
- *   latest: Picture[], history: HistoryEntry[]}} Traits
+ *   latest: Picture[], history: HistoryEntry[], grid: GridState, picked: string[]}} Traits
  * @typedef {import("@anywidget/types").AnyModel<Traits>} Model
  */
 

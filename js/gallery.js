@@ -2,6 +2,7 @@
 // thumbnails. Each section owns its object URLs and revokes them when it is redrawn.
 
 import { UrlBag, caption, el, onChanges } from "./dom.js";
+import { starButton } from "./grid.js";
 
 /** @typedef {import("./dom.js").View} View */
 /** @typedef {import("./dom.js").Picture} Picture */
@@ -14,13 +15,15 @@ import { UrlBag, caption, el, onChanges } from "./dom.js";
  */
 
 /**
+ * @param {View} view
  * @param {Picture[]} pictures
  * @param {HistoryEntry} entry
  * @param {UrlBag} bag
  * @param {GalleryActions} actions
  */
-function latestFigure(pictures, entry, bag, actions) {
+function latestFigure(view, pictures, entry, bag, actions) {
   const figure = el("figure", "ig-figure");
+  figure.dataset.key = entry.key;
   const row = el("div", "ig-latest-images");
   const buttons = el("div", "ig-actions");
   for (const picture of pictures) {
@@ -39,17 +42,18 @@ function latestFigure(pictures, entry, bag, actions) {
   }
   const again = el("button", "ig-button ig-reuse", "Reuse this prompt");
   again.addEventListener("click", () => actions.reuse(entry));
-  buttons.append(again);
+  buttons.append(again, starButton(view, entry.key));
   figure.append(row, caption(entry), buttons);
   return figure;
 }
 
 /**
+ * @param {View} view
  * @param {HistoryEntry} entry
  * @param {UrlBag} bag
  * @param {GalleryActions} actions
  */
-function historyCard(entry, bag, actions) {
+function historyCard(view, entry, bag, actions) {
   const card = el("figure", "ig-card");
   card.dataset.key = entry.key;
   const thumbs = el("div", "ig-thumbs");
@@ -65,7 +69,9 @@ function historyCard(entry, bag, actions) {
   small.append(el("div", "ig-caption-prompt", entry.prompt), el("div", "ig-caption-meta", entry.caption));
   const again = el("button", "ig-link ig-reuse", "reuse prompt");
   again.addEventListener("click", () => actions.reuse(entry));
-  small.append(again);
+  const row = el("div", "ig-card-actions");
+  row.append(again, starButton(view, entry.key));
+  small.append(row);
   card.append(thumbs, small);
   return card;
 }
@@ -120,7 +126,7 @@ export function gallery(view, actions) {
     bags.latest.revoke();
     latest.replaceChildren();
     if (!pictures.length || !entry) return;
-    latest.append(latestFigure(pictures, entry, bags.latest, actions));
+    latest.append(latestFigure(view, pictures, entry, bags.latest, actions));
   };
   const drawHistory = () => {
     bags.history.revoke();
@@ -129,7 +135,7 @@ export function gallery(view, actions) {
     if (!entries.length) return;
     history.append(historyTitle(view, entries.length, actions));
     const grid = el("div", "ig-grid");
-    for (const entry of entries) grid.append(historyCard(entry, bags.history, actions));
+    for (const entry of entries) grid.append(historyCard(view, entry, bags.history, actions));
     history.append(grid);
   };
   const stop = onChanges(model, {

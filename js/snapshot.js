@@ -92,7 +92,7 @@ export function showLive(view, parts, isLive) {
   view.root.dataset.live = String(isLive);
   parts.offline.hidden = isLive;
   parts.inputs.hidden = !isLive;
-  for (const button of view.root.querySelectorAll(".ig-actions, .ig-reuse, .ig-clear")) {
+  for (const button of view.root.querySelectorAll(".ig-actions, .ig-reuse, .ig-clear, .ig-star")) {
     /** @type {HTMLElement} */ (button).hidden = !isLive;
   }
   if (!isLive) parts.error.hidden = true;

@@ -5,7 +5,7 @@
 // innerHTML); images arrive as binary buffers (DataView, always raster) and are shown through
 // object URLs that are revoked when replaced and when the view goes away; the page never talks to
 // the API, it only sets traits and sends {type: "generate" | "cancel" | "clear" | "full" |
-// "download" | "prices"} messages. A view restored from saved notebook state has no kernel behind it: it says
+// "download" | "prices" | "drop" | "variations" | "edit" | "star"} messages. A view restored from saved notebook state has no kernel behind it: it says
 // so and shows the saved previews, with no controls that could not work.
 //
 // Each part below builds its elements and returns its cleanup (every model.on has its model.off,
@@ -14,6 +14,7 @@
 import { controlPanel, restoreInputs } from "./controls.js";
 import { el, makeView, onChanges } from "./dom.js";
 import { gallery } from "./gallery.js";
+import { drawStars, gridSection } from "./grid.js";
 import { inputImage } from "./input.js";
 import { askDownload, kernelReplies } from "./messages.js";
 import { modelNotice, modelPicker } from "./picker.js";
@@ -52,14 +53,11 @@ function render({ model, el: host }) {
     status.status, status.stream, key.node);
   /** @type {(key: string, index: number) => void} */
   const download = (key, index) => askDownload(view, key, index);
-  const shown = gallery(view, {
-    openZoom: (key, index, from) => zoom.open(key, index, from),
-    closeZoom: () => zoom.close(),
-    askDownload: download,
-    reuse: (entry) => reuse(entry),
-    afterDraw: () => setLive(view.live),
-  });
-  root.append(offline, inputs, errors.node, shown.latest, shown.history);
+  /** @type {import("./grid.js").GridActions} */
+  const opens = { openZoom: (key, index, from) => zoom.open(key, index, from), afterDraw: () => afterDraw() };
+  const shown = gallery(view, { ...opens, closeZoom: () => zoom.close(), askDownload: download, reuse: (entry) => reuse(entry) });
+  const grid = gridSection(view, opens);
+  root.append(offline, inputs, errors.node, shown.latest, grid.node, shown.history);
   host.append(root);
   const zoom = zoomView(view, { askDownload: download, reuse: (entry) => reuse(entry) });
 
@@ -70,6 +68,10 @@ function render({ model, el: host }) {
     drawModel();
     controls.prompt.focus();
   };
+  const afterDraw = () => {
+    setLive(view.live);
+    drawStars(view, [root]);
+  };
   /** @param {boolean} isLive */
   const setLive = (isLive) => showLive(view, { offline, inputs, error: errors.node }, isLive);
 
@@ -78,10 +80,11 @@ function render({ model, el: host }) {
       models: drawModel, models_status: drawModel, model: drawModel, n: drawModel, seed: drawModel,
       prices: drawModel,
       input_image: () => { image.draw(); controls.drawGo(); },
+      picked: () => { drawStars(view, [root]); zoom.drawZoomStars(); },
     }),
     kernelReplies(view, zoom, errors.show),
     errors.cleanup, image.cleanup, controls.cleanup, notice.cleanup, status.cleanup, shown.cleanup,
-    zoom.cleanup, key.cleanup,
+    grid.cleanup, zoom.cleanup, key.cleanup,
   ];
 
   drawModel();
@@ -92,6 +95,8 @@ function render({ model, el: host }) {
   errors.draw();
   shown.drawLatest();
   shown.drawHistory();
+  grid.draw();
+  afterDraw();
   cleanups.push(watchLive(view, host, setLive));
 
   return () => {

@@ -3,7 +3,9 @@
 // styles live there) that shows the thumbnail at once and the full image when the kernel sends
 // it; the arrow keys step through every image of the history, newest first.
 
-import { UrlBag, caption, el } from "./dom.js";
+import { UrlBag, caption, el, modelList } from "./dom.js";
+import { drawStars, starButton } from "./grid.js";
+import { regionEditor } from "./region.js";
 
 /** @typedef {import("./dom.js").View} View */
 /** @typedef {import("./dom.js").Model} Model */
@@ -13,7 +15,8 @@ import { UrlBag, caption, el } from "./dom.js";
  * @typedef {{askDownload: (key: string, index: number) => void,
  *   reuse: (entry: HistoryEntry) => void}} ZoomActions
  * @typedef {{prev: HTMLButtonElement, next: HTMLButtonElement, save: HTMLButtonElement,
- *   again: HTMLButtonElement, close: HTMLButtonElement}} ZoomButtons
+ *   again: HTMLButtonElement, more: HTMLButtonElement, region: HTMLButtonElement,
+ *   close: HTMLButtonElement}} ZoomButtons
  */
 
 /**
@@ -38,24 +41,40 @@ function zoomOverlay() {
 }
 
 /**
- * Every image of the history, newest first: what the arrow keys step through.
+ * Every image of the grid, then of the history, newest first: what the arrow keys step through.
  * @param {Model} model
  * @returns {Array<{entry: HistoryEntry, thumb: Picture}>}
  */
 function zoomSequence(model) {
-  return (model.get("history") ?? []).flatMap((e) => e.thumbs.map((t) => ({ entry: e, thumb: t })));
+  const cells = (model.get("grid")?.cells ?? []).filter((c) => c && "key" in c);
+  const seen = new Set();
+  const entries = [.../** @type {HistoryEntry[]} */ (cells), ...(model.get("history") ?? [])]
+    .filter((e) => !seen.has(e.key) && seen.add(e.key));
+  return entries.flatMap((e) => e.thumbs.map((t) => ({ entry: e, thumb: t })));
+}
+
+/**
+ * What the model that made `entry` takes, from the listing (unknown: allowed, the kernel decides).
+ * @param {Model} model
+ * @param {HistoryEntry} entry
+ */
+function takes(model, entry) {
+  const found = modelList(model).find((m) => m.id === entry.model);
+  return { seed: found ? found.seed : true, images: found ? found.accepts_images : true };
 }
 
 /**
  * The panel for one image: the image, its caption and the buttons (wired by the caller).
+ * @param {View} view
  * @param {HistoryEntry} entry
  * @param {string} src
  * @param {number} at
  * @param {number} total
- * @param {boolean} live
  * @returns {[HTMLDivElement, ZoomButtons]}
  */
-function zoomPanel(entry, src, at, total, live) {
+function zoomPanel(view, entry, src, at, total) {
+  const live = view.live;
+  const can = takes(view.model, entry);
   const panel = el("div", "ig-zoom-panel");
   const img = el("img", "ig-zoom-image");
   img.src = src;
@@ -70,10 +89,17 @@ function zoomPanel(entry, src, at, total, live) {
   save.disabled = !live;
   const again = el("button", "ig-button ig-reuse", "Reuse this prompt");
   again.disabled = !live;
+  const more = el("button", "ig-button ig-more", "4 more like this");
+  more.disabled = !live || !can.seed;
+  more.title = can.seed ? "The same request with 4 new seeds, as a strip" : "This model takes no seed";
+  const region = el("button", "ig-button ig-region", "Edit a region");
+  region.disabled = !live || !can.images;
+  region.title = can.images ? "Drag a box or paint, describe the change: the rest stays as it is"
+    : "This model takes no input image";
   const close = el("button", "ig-button ig-close", "Close");
-  bar.append(prev, position, next, save, again, close);
+  bar.append(prev, position, next, starButton(view, entry.key), save, again, more, region, close);
   panel.append(img, caption(entry), bar);
-  return [panel, { prev, next, save, again, close }];
+  return [panel, { prev, next, save, again, more, region, close }];
 }
 
 /**
@@ -84,6 +110,7 @@ function zoomPanel(entry, src, at, total, live) {
  */
 function zoomKeys(zoom, close, step) {
   zoom.addEventListener("keydown", (event) => {
+    if (event.target instanceof HTMLInputElement && event.key !== "Escape") return;  // typing
     if (event.key === "Escape") close();
     else if (event.key === "ArrowRight" || event.key === "ArrowDown") step(1);
     else if (event.key === "ArrowLeft" || event.key === "ArrowUp") step(-1);
@@ -124,11 +151,19 @@ export function zoomView(view, actions) {
     bag.revoke();
     zoom.replaceChildren();
     // The thumbnail at once, the full image when the kernel sends it.
-    const [panel, buttons] = zoomPanel(entry, bag.make(thumb.data, thumb.mime), at, items.length, view.live);
+    const [panel, buttons] = zoomPanel(view, entry, bag.make(thumb.data, thumb.mime), at, items.length);
     buttons.prev.addEventListener("click", () => step(-1));
     buttons.next.addEventListener("click", () => step(1));
     buttons.save.addEventListener("click", () => actions.askDownload(key, index));
     buttons.again.addEventListener("click", () => { close(); actions.reuse(entry); });
+    buttons.more.addEventListener("click", () => { close(); model.send({ type: "variations", key, count: 4 }); });
+    buttons.region.addEventListener("click", () => {
+      const img = panel.querySelector("img.ig-zoom-image");
+      if (!(img instanceof HTMLImageElement)) return;
+      buttons.region.disabled = true;
+      const size = { width: thumb.full_width ?? thumb.width, height: thumb.full_height ?? thumb.height };
+      regionEditor(view, img, { key, index, ...size }, close);
+    });
     buttons.close.addEventListener("click", close);
     zoom.append(panel);
     const parent = overlayParent(view.root);
@@ -169,5 +204,6 @@ export function zoomView(view, actions) {
     bag.revoke();
     zoom.remove();
   };
-  return { open, close, showing, showFull, cleanup };
+  const drawZoomStars = () => drawStars(view, [zoom]);
+  return { open, close, showing, showFull, drawZoomStars, cleanup };
 }

@@ -226,6 +226,7 @@ def generate_many(
     executor: cf.Executor | None = None,
     progress: bool = True,
     on_result: Callable[[BatchItem], None] | None = None,
+    cancel: threading.Event | None = None,
     **kwargs: Any,
 ) -> BatchResult:
     """Generate one result per prompt (or per prompt x model), ``concurrency`` at a time.
@@ -235,6 +236,7 @@ def generate_many(
     ``Retry-After``). A kernel interrupt (Ctrl+C / the stop button) cancels what is still
     running and returns what finished, marked ``interrupted``. With ``executor``, only each
     item's network step runs there; the spend limit, cache and store stay with ``client``.
+    ``cancel`` (a ``threading.Event``, as the widget's Cancel button sets) stops it the same way.
     """
     items = batch_items(prompts, model, concurrency)
     if not items:
@@ -242,7 +244,8 @@ def generate_many(
     remote = dispatcher(executor) if executor is not None else None
     client.ensure_pool(concurrency)
     pool = cf.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="jupyter-imagegen")
-    cancel = threading.Event()
+    asked_to_stop = cancel is not None  # the caller shows the outcome: nothing printed here
+    cancel = cancel if cancel is not None else threading.Event()
     bar = _progress(len(items), progress, "generating")
     futures: dict[cf.Future[ImageResult], BatchItem] = {}
     remaining = list(items)
@@ -256,6 +259,8 @@ def generate_many(
         while remaining and len(futures) < concurrency:
             submit(remaining.pop(0))
         while futures:
+            if cancel.is_set():
+                raise KeyboardInterrupt  # one way out for both: keep what finished, cancel the rest
             done, _ = cf.wait(list(futures), timeout=0.1, return_when=cf.FIRST_COMPLETED)
             if bar is not None:
                 bar.tick()
@@ -280,7 +285,7 @@ def generate_many(
     batch = BatchResult(items, interrupted=interrupted)
     if bar is not None:
         bar.close(("interrupted: " if interrupted else "finished: ") + batch.summary())
-    elif interrupted:
+    elif interrupted and not asked_to_stop:
         print(f"jupyter_imagegen: interrupted: {batch.summary()}", file=sys.stderr)
     return batch
 
@@ -323,9 +328,9 @@ def _keep_or_cancel(futures: dict[cf.Future[ImageResult], BatchItem], remaining:
             item.result = future.result()
         else:
             future.cancel()
-            item.error = CancelledError("cancelled by a keyboard interrupt")
+            item.error = CancelledError("cancelled")
     for item in remaining:
-        item.error = CancelledError("cancelled by a keyboard interrupt before it started")
+        item.error = CancelledError("cancelled before it started")
 
 
 def batch_html(batch: BatchResult, *, columns: int = 4, width: int = 256) -> str:

@@ -15,7 +15,8 @@ import concurrent.futures as cf
 import itertools
 import re
 import secrets
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -117,18 +118,23 @@ def run_matrix(client: Client, prompt: str, model: str | None = None, *, concurr
     if matrix is None:
         raise InvalidInputError("no prompt matrix in this prompt: mark the words to vary with "
                                 "braces and bars, e.g. 'a {red|blue} lighthouse at {dawn|dusk}'")
+    running = {k: options.pop(k) for k in ("cancel", "on_result") if k in options}  # not asked
     price_before(client, matrix.prompts, model, options)
     batch = generate_many(client, list(matrix.prompts), model, concurrency=concurrency,
-                          executor=executor, progress=progress, **options)
+                          executor=executor, progress=progress, **running, **options)
     return Comparison(matrix.rows, matrix.columns, batch, matrix=matrix)
 
 
 def run_variations(client: Client, result: ImageResult, count: int = 4,
-                   seeds: Sequence[int] | None = None, *, concurrency: int = 4) -> Comparison:
+                   seeds: Sequence[int] | None = None, *, concurrency: int = 4,
+                   cancel: threading.Event | None = None,
+                   on_result: Callable[[BatchItem], None] | None = None) -> Comparison:
     """``count`` more like ``result``: its request again with new seeds, as a strip beside it.
 
     Only for a model that takes a seed (otherwise every "variation" would be a random redraw that
     cannot be made again); each seed is recorded on its result, so any of them can be rerun.
+    ``cancel`` stops what has not finished (kept as cancelled items); ``on_result`` sees each item
+    as it lands (the widget fills its strip with it).
     """
     from .request import Request
 
@@ -143,15 +149,21 @@ def run_variations(client: Client, result: ImageResult, count: int = 4,
             f"{request.model!r} does not take a seed, so its variations could not be made again; "
             "pick a model that does (its listing declares 'seed'), or call generate() again")
     chosen = list(seeds) if seeds is not None else [secrets.randbelow(2**31) for _ in range(count)]
+    stop = cancel if cancel is not None else threading.Event()
+    items = [BatchItem(0, result.prompt, request.model, result=result)]
     with cf.ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(chosen)))) as pool:
-        futures = [pool.submit(client.send, request.again(seed=seed)) for seed in chosen]
-        items = [BatchItem(0, result.prompt, request.model, result=result)]
-        for i, (seed, future) in enumerate(zip(chosen, futures, strict=True), start=1):
-            item = BatchItem(i, result.prompt, f"seed {seed}")
+        futures = {pool.submit(client.send, request.again(seed=seed), cancel=stop):
+                   BatchItem(i, result.prompt, f"seed {seed}")
+                   for i, seed in enumerate(chosen, start=1)}
+        items += futures.values()
+        for future in cf.as_completed(futures):
+            item = futures[future]
             try:
                 item.result = future.result()
             except Exception as exc:  # kept on its item, as in every batch
                 item.error = exc
-            items.append(item)
+            if on_result is not None:
+                on_result(item)
     labels = ["original"] + [f"seed {seed}" for seed in chosen]
-    return Comparison([result.prompt], labels, BatchResult(items), title="variations")
+    return Comparison([result.prompt], labels, BatchResult(items, interrupted=stop.is_set()),
+                      title="variations")

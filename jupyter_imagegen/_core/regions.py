@@ -109,6 +109,7 @@ def edit_result(client: Client, result: ImageResult, prompt: str, model: str | N
                 options: dict[str, Any]) -> ImageResult:
     """What ``result.edit(prompt, ...)`` runs; with ``mask=`` a region edit (see the module)."""
     mask, feather = options.pop("mask", None), options.pop("feather", None)
+    index = options.pop("index", 0)
     extra = options.pop("images", None)
     model = model or result.requested_model or result.model
     if mask is None:
@@ -118,7 +119,10 @@ def edit_result(client: Client, result: ImageResult, prompt: str, model: str | N
         return _send_edit(client, result, prompt, model, inputs, options)
     if not result.generated:
         raise InvalidInputError("this result has no image to edit a region of")
-    source = result.generated[0]
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(result.generated):
+        raise InvalidInputError(f"index={index!r}: this result has {len(result.generated)} "
+                                f"image(s); give the position of the one to edit, from 0")
+    source = result.generated[index]
     region = region_mask(mask, source.size)
     radius = max(2, round(min(source.size) / 64)) if feather is None else int(feather)
     record = client._record(model)
@@ -140,9 +144,10 @@ def edit_result(client: Client, result: ImageResult, prompt: str, model: str | N
 
 def _send_edit(client: Client, result: ImageResult, prompt: str, model: str,
                inputs: list[object], options: dict[str, Any]) -> ImageResult:
+    cancel = options.pop("cancel", None)  # how the call is run, not what is asked
     if isinstance(result.request, Request):
         return client.send(result.request.with_options(prompt=prompt, model=model, images=inputs,
-                                                       **options))
+                                                       **options), cancel=cancel)
     kept = {k: v for k, v in result.params.items()
             if k in ("aspect_ratio", "size", "seed", "provider") and k not in options}
-    return client.generate(prompt, model, images=inputs, **kept, **options)
+    return client.generate(prompt, model, images=inputs, cancel=cancel, **kept, **options)

@@ -278,7 +278,8 @@ class ImageResult(MarimoDisplay):
         images fails before sending, naming models that can. ``mask=`` (a PIL image, white =
         change, or a box ``(left, top, right, bottom)`` in pixels) edits one region: the answer
         is composited back inside a feathered mask (``feather=`` pixels), so every pixel outside
-        it is bit-identical to this image; ``provider_images`` keeps the answer as sent.
+        it is bit-identical to this image; ``provider_images`` keeps the answer as sent;
+        ``index=`` picks which of several images the region is on (the first by default).
         """
         client = self._client
         if client is None:

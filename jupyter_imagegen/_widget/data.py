@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -40,14 +41,17 @@ __all__ = [
     "WIDGET_TEXT",
     "download",
     "download_sidecar",
+    "dropped",
     "dropped_recipe",
     "error_text",
     "history_entry",
     "image_reply",
     "input_image",
     "key_left",
+    "listing",
     "model_choices",
     "model_prices",
+    "page_inputs",
     "preview",
     "price_fields",
     "published",
@@ -327,3 +331,68 @@ def dropped_recipe(files: list[tuple[str, bytes]]) -> tuple[dict[str, Any], str]
         if isinstance(value, int) and not isinstance(value, bool):
             settings[name] = value
     return settings, source
+
+
+def page_inputs(content: dict[str, Any]) -> dict[str, Any]:
+    """The inputs the page sends with "generate", as traits to set.
+
+    ipywidgets holds back state updates while one is in flight, so the custom message can
+    overtake the prompt's own sync: the message carries them too.
+    """
+    values: dict[str, Any] = {name: content[name] for name in
+                              ("prompt", "model", "aspect_ratio", "image_size")
+                              if isinstance(content.get(name), str)}
+    if isinstance(content.get("n"), int) and not isinstance(content.get("n"), bool):
+        values["n"] = max(1, content["n"])
+    if "seed" in content:
+        seed = content["seed"]
+        values["seed"] = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+    return values
+
+
+def dropped(content: dict[str, Any], buffers: object) -> dict[str, Any]:
+    """Files dropped on the page, as traits to set (in order).
+
+    A kit-written image (or its sidecar) restores the settings it was made with; anything else
+    that is an image becomes the input image, as a drop always did; the rest is an error line.
+    """
+    names = content.get("names")
+    blobs = [bytes(b) for b in buffers] if isinstance(buffers, (list, tuple)) else []
+    if not isinstance(names, list) or len(names) != len(blobs) or not blobs:
+        return {}
+    files = [(str(n), b) for n, b in zip(names, blobs, strict=True) if len(b) <= MAX_DROP_BYTES]
+    found = dropped_recipe(files)
+    if found is None:
+        image = next(((n, b) for n, b in files if not n.lower().endswith(".json")), None)
+        if image is None:
+            return {"error": "That file is not an image, nor the .json sidecar of one the kit saved."}
+        data, mime = input_image(image[1])
+        # The name first: the page draws the thumbnail on the image.
+        return {"input_name": Path(image[0]).name or "image", "input_mime": mime, "input_image": data}
+    settings, source = found
+    shown = [settings.get("model", ""), settings.get("aspect_ratio", ""),
+             settings.get("image_size", ""), f"seed {settings['seed']}" if "seed" in settings else ""]
+    return {**settings, "seed": settings.get("seed"), "input_image": b"", "input_mime": "",
+            "input_name": "", "error": "",
+            "status_text": f"Settings restored from {Path(source).name or 'the dropped file'}: "
+                           f"{', '.join(p for p in shown if p)}."}
+
+
+def listing(client: Client, model: str) -> dict[str, Any]:
+    """The picker's traits after listing the image models (``model`` kept, else the default).
+
+    Never raises: a listing that fails is a notice in the page, with how to get models.
+    """
+    try:
+        entries = model_choices(client, prices=False)  # no endpoints record read
+    except Exception as exc:  # shown in the page; never raised into the comm
+        return {"models": [],
+                "notice": f"Could not list image models: {error_text(exc)} {HOW_TO_GET_MODELS}",
+                "models_status": "error"}
+    ids = [m["id"] for m in entries]
+    if not model:
+        model = client.default_model if client.default_model in ids else (ids[0] if ids else "")
+    notice = (f"No image model is available. {HOW_TO_GET_MODELS}" if not ids else
+              f"{model!r} is not in the image model listing; pick one from the list."
+              if model not in ids else "")
+    return {"models": entries, "model": model, "notice": notice, "models_status": "ready"}

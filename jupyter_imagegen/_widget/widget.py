@@ -2,10 +2,12 @@
 
 * Generation runs in a daemon thread calling ``Client.generate(on_event=..., cancel=...)``: the
   kernel stays free and Cancel is a ``threading.Event``. The thread writes output traits only.
-* What the page may ask of the kernel arrives as custom messages (``generate``, ``cancel``,
-  ``clear``, ``refresh-models``, ``full``, ``download``). Their handler never raises: a comm
-  callback that raises only reaches the kernel log and the page would wait forever, so failures
-  become the ``error`` trait, shown in the page as text.
+* What the page may ask of the kernel arrives as custom messages (:mod:`.messages`: ``generate``,
+  ``cancel``, ``clear``, ``full``, ``download``, ``variations``, ``edit``, ``star``, ...). Their
+  handler never raises: a comm callback that raises only reaches the kernel log and the page
+  would wait forever, so failures become the ``error`` trait, shown in the page as text.
+* Exploring (:mod:`.explore`): a matrix prompt and "more like this" fill the ``grid`` trait cell
+  by cell; a region edit joins the history; stars are the ``picked`` trait (``w.picks``).
 * Synced state holds small raster previews only (newest result) and thumbnails (history), so a
   saved notebook stays light; full-size images and downloads (with ``save()``'s PNG metadata)
   are sent on request as custom-message buffers, from the results kept in Python.
@@ -26,7 +28,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anywidget
 import traitlets as t
@@ -34,15 +36,23 @@ from ipywidgets.widgets.trait_types import bytes_serialization
 from PIL import Image
 
 from .._core.client import Client, StreamEvent
-from .._exceptions import CancelledError, ImageGenError, redact
+from .._core.matrix import expand
+from .._exceptions import CancelledError, ImageGenError, InvalidInputError, redact
 from .._results.result import ImageResult
-from . import assets
+from . import assets, explore, messages
 from . import data as wd
+from .kept import KeptResults
 from .snapshot import snapshot_bundle
+
+if TYPE_CHECKING:
+    from .._core.batch import Comparison
 
 __all__ = ["ImageGenWidget"]
 
 ResultCallback = Callable[[ImageResult], object]
+T = TypeVar("T")
+#: What a star, a variation or an edit may name: a result of this widget, or its gallery key.
+Target = ImageResult | str | None
 _OPTIONS = ["client", "model", "prompt", "aspect_ratio", "image_size", "n", "seed", "input_image",
             "on_result"]
 MAX_HISTORY = wd.MAX_HISTORY
@@ -89,6 +99,9 @@ class ImageGenWidget(anywidget.AnyWidget):
                          ).tag(sync=True)
     latest = t.List(t.Dict(), help="Previews of the newest result (binary, raster).").tag(sync=True)
     history = t.List(t.Dict(), help="Gallery entries, newest first (thumbnails binary).").tag(sync=True)
+    grid = t.Dict(help="The newest prompt matrix or variations strip: labels and cells "
+                  "(gallery entries, thumbnails binary); {} when none.").tag(sync=True)
+    picked = t.List(t.Unicode(), help="Keys of the starred results (w.picks).").tag(sync=True)
 
     def __init__(self, client: Client | None = None, model: str | None = None, *,
                  prompt: str = "", aspect_ratio: str = "", image_size: str = "", n: int = 1,
@@ -107,8 +120,8 @@ class ImageGenWidget(anywidget.AnyWidget):
 
             client = default_client()
         self._client = client
-        self._results: list[ImageResult] = []
-        self._by_key: dict[str, ImageResult] = {}
+        self._kept = KeptResults()
+        self._comparison: Comparison | None = None
         self._callbacks: list[ResultCallback] = [on_result] if on_result else []
         self._lock = threading.Lock()
         self._cancel: threading.Event | None = None
@@ -127,7 +140,7 @@ class ImageGenWidget(anywidget.AnyWidget):
         return redact(str(proposal["value"]))
 
     def __repr__(self) -> str:
-        return f"<ImageGenWidget model={self.model!r} status={self.status!r} results={len(self._results)}>"
+        return f"<ImageGenWidget model={self.model!r} status={self.status!r} results={len(self._kept.all)}>"
 
     # -- Python API -----------------------------------------------------------------------------
 
@@ -139,12 +152,12 @@ class ImageGenWidget(anywidget.AnyWidget):
     @property
     def results(self) -> list[ImageResult]:
         """Every result of this widget, oldest first (``clear_history()`` keeps them)."""
-        return list(self._results)
+        return list(self._kept.all)
 
     @property
     def images(self) -> list[Image.Image]:
         """PIL images (full size) of the newest result (empty before the first one)."""
-        return self._results[-1].images if self._results else []
+        return self._kept.all[-1].images if self._kept.all else []
 
     @property
     def running(self) -> bool:
@@ -172,15 +185,16 @@ class ImageGenWidget(anywidget.AnyWidget):
         self.input_image, self.input_mime, self.input_name = b"", "", ""
 
     def clear_history(self) -> None:
-        """Empty the gallery (and its snapshot); ``results`` still holds every result.
+        """Empty the gallery, the grid and the snapshot; ``results`` and ``picks`` keep theirs.
 
         The status line goes back to idle too: "Done in 2.1 s." under an empty gallery would
         describe a result that is no longer shown. A running generation keeps its status.
         """
-        self._by_key.clear()
+        self._kept.forget_shown()
         with self.hold_sync():
             self.latest = []
             self.history = []
+            self.grid = {}
             if not self.running:
                 self.status, self.status_text, self.stream_text, self.error = "idle", "", "", ""
                 self.elapsed = 0.0
@@ -204,14 +218,62 @@ class ImageGenWidget(anywidget.AnyWidget):
         """Start a generation with the current settings; returns a future of the result.
 
         The work happens in a background thread, so the page and the kernel stay responsive;
-        failures appear in the widget and in the future. ``cancel()`` stops it.
+        failures appear in the widget and in the future. ``cancel()`` stops it. A prompt that
+        marks a matrix (``{red|blue}``) is refused here: :meth:`matrix` runs it as a grid.
         """
+        text = self.prompt if prompt is None else prompt
+        if expand(text) is not None:
+            raise InvalidInputError("this prompt marks a matrix ({...|...}): run it with "
+                                    "w.matrix(prompt), which returns the grid")
+        return self._start(self._generate_work, prompt)
+
+    def matrix(self, prompt: str | None = None) -> Future[Comparison]:
+        """Run the prompt box's matrix (``"a {red|blue} fox at {dawn|dusk}"``) as the grid.
+
+        The client prices the whole grid before anything is sent (the spend limit sees it all);
+        the cells fill as they land, Cancel keeps what finished, and with a replay cache a second
+        run replays the finished cells at no cost. The future holds the :class:`Comparison`.
+        """
+        return self._start(lambda cancel: explore.run_matrix(self, cancel, self._options()), prompt)
+
+    def variations(self, target: Target = None, count: int = 4) -> Future[Comparison]:
+        """``count`` more like ``target`` (default: the newest) with new, recorded seeds: a strip."""
+        key = self._kept.key_of(target)
+        return self._start(lambda cancel: explore.run_variations(self, key, count, cancel))
+
+    def edit_region(self, prompt: str, mask: object, target: Target = None, *,
+                    index: int = 0) -> Future[ImageResult]:
+        """Change one region of ``target``'s image ``index``: ``mask`` is a box or a PIL mask.
+
+        What the zoom view's region edit runs: every pixel outside the (feathered) region stays
+        as it was, and the edited version joins the history beside the original.
+        """
+        key = self._kept.key_of(target)
+        return self._start(lambda cancel: self._published(
+            explore.run_edit(self, key, index, prompt, mask, cancel)))
+
+    def star(self, target: Target = None, starred: bool = True) -> None:
+        """Star (or unstar) a result: ``w.picks`` lists the starred, and the client's store keeps it."""
+        self.picked = self._kept.star(self._kept.key_of(target), starred, self._client.store)
+
+    @property
+    def picks(self) -> list[ImageResult]:
+        """The starred results, in the order they were starred."""
+        return self._kept.picks
+
+    @property
+    def comparison(self) -> Comparison | None:
+        """The newest matrix or variations grid (``None`` before the first)."""
+        return self._comparison
+
+    def _start(self, work: Callable[[threading.Event], T], prompt: str | None = None) -> Future[T]:
+        """Run ``work(cancel)`` in the worker thread: one at a time, its status in the page."""
         with self._lock:
             if self.running:
                 raise RuntimeError("a generation is already running; cancel() it first")
             if prompt is not None:
                 self.prompt = prompt
-            future: Future[ImageResult] = Future()
+            future: Future[T] = Future()
             self._cancel = threading.Event()
             with self.hold_sync():
                 self.error = self.stream_text = ""
@@ -219,7 +281,7 @@ class ImageGenWidget(anywidget.AnyWidget):
                 self.status_text = "Generating..."
                 self.status = "running"
             self._busy = True
-            self._worker = threading.Thread(target=self._run, args=(self._cancel, future),
+            self._worker = threading.Thread(target=self._run, args=(self._cancel, future, work),
                                             name="imagegen-widget-generate", daemon=True)
             self._worker.start()
         return future
@@ -250,7 +312,7 @@ class ImageGenWidget(anywidget.AnyWidget):
 
     def snapshot(self) -> dict[str, str]:
         """The static snapshot (``text/html`` and ``text/plain``) as it stands now."""
-        return snapshot_bundle(self.model_id, self.latest, self.history, len(self._results))
+        return snapshot_bundle(self.model_id, self.latest, self.history, len(self._kept.all))
 
     def _ipython_display_(self) -> None:
         display = _ipython("display")
@@ -276,79 +338,19 @@ class ImageGenWidget(anywidget.AnyWidget):
 
     # -- messages from the page -----------------------------------------------------------------
 
-    def _handle_message(self, _widget: object, content: Any, _buffers: object) -> None:
-        """Custom messages from the page; errors go to the ``error`` trait, never raised."""
+    def _handle_message(self, _widget: object, content: Any, buffers: object) -> None:
+        """Custom messages from the page (:mod:`.messages`); errors become the ``error`` trait."""
         try:
-            kind = content.get("type") if isinstance(content, dict) else None
-            if kind == "generate":
-                # The page sends its inputs along: ipywidgets holds back state updates while one
-                # is in flight, so a custom message can overtake the prompt's own sync.
-                for name in ("prompt", "model", "aspect_ratio", "image_size"):
-                    if isinstance(content.get(name), str):
-                        setattr(self, name, content[name])
-                if isinstance(content.get("n"), int):
-                    self.n = max(1, content["n"])
-                if "seed" in content:
-                    seed = content["seed"]
-                    self.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
-                self.generate()
-            elif kind == "cancel":
-                self.cancel()
-            elif kind == "clear":
-                self.clear_history()
-            elif kind == "refresh-models":
-                self.refresh_models()
-            elif kind == "prices":  # the picker's page of matches: priced there, not all at once
-                threading.Thread(target=self._price, args=(content.get("ids"),), daemon=True,
-                                 name="imagegen-widget-prices").start()
-            elif kind == "drop":
-                self._take_drop(content, _buffers)
-            elif kind in ("full", "download"):
-                key, index = str(content.get("key")), int(content.get("index", 0))
-                reply, buffers = wd.image_reply(self._by_key.get(key), kind, key, index)
-                self.send(reply, buffers=buffers)
-        except Exception as exc:
+            handler = messages.HANDLERS.get(str(content.get("type"))) if isinstance(content, dict) else None
+            if handler is not None:
+                handler(self, content, [bytes(b) for b in buffers]
+                        if isinstance(buffers, (list, tuple)) else [])
+        except Exception as exc:  # never raised into the comm: the page would wait for ever
             self.error = wd.error_text(exc)
-
-    def _take_drop(self, content: dict[str, Any], buffers: object) -> None:
-        """Files dropped on the page: a kit-written image (or sidecar) restores its settings.
-
-        Anything else that is an image becomes the input image, as a drop always did.
-        """
-        names = content.get("names")
-        blobs = [bytes(b) for b in buffers] if isinstance(buffers, (list, tuple)) else []
-        if not isinstance(names, list) or len(names) != len(blobs) or not blobs:
-            return
-        files = [(str(n), b) for n, b in zip(names, blobs, strict=True) if len(b) <= wd.MAX_DROP_BYTES]
-        found = wd.dropped_recipe(files)
-        if found is None:
-            image = next(((n, b) for n, b in files if not n.lower().endswith(".json")), None)
-            if image is None:
-                self.error = "That file is not an image, nor the .json sidecar of one the kit saved."
-                return
-            data, mime = wd.input_image(image[1])
-            with self.hold_sync():  # the name first: the page draws the thumbnail on the image
-                self.input_name = Path(image[0]).name or "image"
-                self.input_mime = mime
-                self.input_image = data
-            return
-        settings, source = found
-        with self.hold_sync():
-            for name, value in settings.items():
-                setattr(self, name, value)
-            if "seed" not in settings:
-                self.seed = None
-            self.clear_input_image()
-            self.error = ""
-            shown = [settings.get("model", ""), settings.get("aspect_ratio", ""),
-                     settings.get("image_size", ""),
-                     f"seed {settings['seed']}" if "seed" in settings else ""]
-            self.status_text = (f"Settings restored from {Path(source).name or 'the dropped file'}: "
-                                f"{', '.join(p for p in shown if p)}.")
 
     # -- worker threads -------------------------------------------------------------------------
 
-    def _price(self, ids: Any) -> None:
+    def load_prices(self, ids: object) -> None:
         """Price the models ``ids`` names (at most a page) and sync what they cost."""
         with contextlib.suppress(Exception):  # a price that cannot be read stays as listed
             wanted = [i for i in ids if isinstance(i, str) and i not in self.prices] \
@@ -359,48 +361,17 @@ class ImageGenWidget(anywidget.AnyWidget):
                     self.prices = {**self.prices, **found}
 
     def _load_models(self) -> None:
-        try:
-            entries = wd.model_choices(self._client, prices=False)  # no endpoints record read
-        except Exception as exc:  # shown in the page; never raised into the comm
-            self.models = []
-            self.notice = f"Could not list image models: {wd.error_text(exc)} {wd.HOW_TO_GET_MODELS}"
-            self.models_status = "error"
+        messages.set_traits(self, wd.listing(self._client, self.model))  # never raises
+        if self.models_status != "ready":
             return
-        ids = [m["id"] for m in entries]
-        self.models = entries
-        if not self.model:
-            default = self._client.default_model
-            self.model = default if default in ids else (ids[0] if ids else "")
-        self.notice = (f"No image model is available. {wd.HOW_TO_GET_MODELS}" if not ids else
-                       f"{self.model!r} is not in the image model listing; pick one from the list."
-                       if self.model not in ids else "")
-        self.models_status = "ready"
         self.key_left = wd.key_left(self._client)
-        self._price([self.model])  # the one beside the box; the page asks for what it shows
+        self.load_prices([self.model])  # the one beside the box; the page asks for what it shows
 
-    def _run(self, cancel: threading.Event, future: Future[ImageResult]) -> None:
+    def _run(self, cancel: threading.Event, future: Future[T],
+             work: Callable[[threading.Event], T]) -> None:
         started = time.perf_counter()
-
-        def on_event(event: StreamEvent) -> None:
-            self.elapsed = round(event.elapsed, 1)
-            if event.kind in ("text", "reasoning"):
-                self.stream_text += event.text
-            elif event.kind == "retry":
-                self.status_text = f"The service is busy; trying again in {event.delay:.0f} s..."
-            elif event.kind in ("image", "partial"):
-                self.status_text = "Receiving the image..."
-
         try:
-            if not self.model:
-                self.wait_for_models(timeout=60)  # generate() right after construction
-            if not self.model:
-                raise ImageGenError(f"No image model is selected. {wd.HOW_TO_GET_MODELS}")
-            entry = next((m for m in self.models if m["id"] == self.model), None)
-            result = self._client.generate(
-                self.prompt, self.model, images=[self.input_image] if self.input_image else None,
-                aspect_ratio=self.aspect_ratio or None, image_size=self.image_size or None,
-                on_event=on_event, cancel=cancel, **wd.request_options(entry, self.n, self.seed))
-            self._publish(result)
+            value = work(cancel)
         except CancelledError as exc:
             self._finish("cancelled", "Cancelled.", started)
             self._resolve(future, error=exc)
@@ -411,11 +382,37 @@ class ImageGenWidget(anywidget.AnyWidget):
         else:
             self._finish("done", "Done in {:.1f} s.", started)  # the caption is on the figure
             self.key_left = wd.key_left(self._client)
-            self._notify(result)
+            if isinstance(value, ImageResult):
+                self._notify(value)
             self._refresh_snapshot()
-            self._resolve(future, result=result)
+            self._resolve(future, value)
 
-    def _resolve(self, future: Future[ImageResult], result: ImageResult | None = None,
+    def _generate_work(self, cancel: threading.Event) -> ImageResult:
+        def on_event(event: StreamEvent) -> None:
+            self.elapsed = round(event.elapsed, 1)
+            if event.kind in ("text", "reasoning"):
+                self.stream_text += event.text
+            elif event.kind == "retry":
+                self.status_text = f"The service is busy; trying again in {event.delay:.0f} s..."
+            elif event.kind in ("image", "partial"):
+                self.status_text = "Receiving the image..."
+
+        result = self._client.generate(self.prompt, self.model, on_event=on_event, cancel=cancel,
+                                       **self._options())
+        return self._published(result)
+
+    def _options(self) -> dict[str, Any]:
+        """The request options the controls hold, for the picked model (waits for the listing)."""
+        if not self.model:
+            self.wait_for_models(timeout=60)  # generate() right after construction
+        if not self.model:
+            raise ImageGenError(f"No image model is selected. {wd.HOW_TO_GET_MODELS}")
+        entry = next((m for m in self.models if m["id"] == self.model), None)
+        return {"images": [self.input_image] if self.input_image else None,
+                "aspect_ratio": self.aspect_ratio or None, "image_size": self.image_size or None,
+                **wd.request_options(entry, self.n, self.seed)}
+
+    def _resolve(self, future: Future[T], result: T | None = None,
                  error: BaseException | None = None) -> None:
         self._busy = False
         if error is not None:
@@ -423,16 +420,28 @@ class ImageGenWidget(anywidget.AnyWidget):
         elif result is not None:
             future.set_result(result)
 
-    def _publish(self, result: ImageResult) -> None:
-        key = f"r{len(self._results) + 1}"
+    # -- results, keys and the grid (what explore's jobs use) -----------------------------------
+
+    @property
+    def kept(self) -> KeptResults:
+        """The results of this widget by the keys the page names them by."""
+        return self._kept
+
+    def show_grid(self, grid: explore.Grid | None, comparison: Comparison | None = None) -> None:
+        """Draw ``grid`` in the page (``None`` removes it); remember its comparison."""
+        self.grid = grid.state() if grid is not None else {}
+        if comparison is not None:
+            self._comparison = comparison
+
+    def _published(self, result: ImageResult) -> ImageResult:
+        key = self._kept.keep(result)
         entry, latest, note = wd.published(key, result)  # one display: one decode budget
-        self._results.append(result)
-        self._by_key[key] = result
         with self.hold_sync():
             self.latest = latest
             self.history = [entry, *self.history][:MAX_HISTORY]
             if note:
                 self.notice = note
+        return result
 
     def _finish(self, status: str, text: str, started: float) -> None:
         with self.hold_sync():
