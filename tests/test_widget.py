@@ -386,7 +386,7 @@ def test_widget_notebook_goes_online_unchanged(
                  if r.method == "POST" and isinstance(r.json, dict)}
     assert not [o for o in outputs if o["output_type"] == "error"]
     text = "".join(o.get("text", "") for o in outputs)
-    assert "offline: False 3" in text  # all three generations answered, online
+    assert "offline: False 8" in text  # all eight answered online (3, a 2x2 grid, an edit)
     assert asked and not [m for m in asked if m.startswith("offline/")]
     assert KEY not in text
 
