@@ -181,7 +181,8 @@ def test_help_names_every_option_and_wraps_between_words(ip: InteractiveShell) -
 def test_unknown_commands(ip: InteractiveShell, line: str, expected: str) -> None:
     message = run(ip, f"%imagegen {line}").error_message()
     assert expected in message
-    assert "models, config, offline, online, key, widget, help" in message or "cannot parse" in message
+    listed = "models, config, offline, online, key, widget, more, star, picks, help"
+    assert listed in message or "cannot parse" in message
 
 
 def test_models_error_is_short(ip: InteractiveShell) -> None:

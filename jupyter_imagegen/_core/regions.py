@@ -145,9 +145,13 @@ def edit_result(client: Client, result: ImageResult, prompt: str, model: str | N
 def _send_edit(client: Client, result: ImageResult, prompt: str, model: str,
                inputs: list[object], options: dict[str, Any]) -> ImageResult:
     cancel = options.pop("cancel", None)  # how the call is run, not what is asked
+    on_event = options.pop("on_event", None)
     if isinstance(result.request, Request):
+        stream = bool(options.pop("stream", False))
         return client.send(result.request.with_options(prompt=prompt, model=model, images=inputs,
-                                                       **options), cancel=cancel)
+                                                       **options),
+                           stream=stream, cancel=cancel, on_event=on_event)
     kept = {k: v for k, v in result.params.items()
             if k in ("aspect_ratio", "size", "seed", "provider") and k not in options}
-    return client.generate(prompt, model, images=inputs, cancel=cancel, **kept, **options)
+    return client.generate(prompt, model, images=inputs, cancel=cancel, on_event=on_event,
+                           **kept, **options)

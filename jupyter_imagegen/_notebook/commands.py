@@ -1,4 +1,4 @@
-"""The ``%imagegen COMMAND`` line commands: models, config, offline, online, key, widget, help.
+"""The ``%imagegen COMMAND`` line commands (models, config, widget, more, star, picks, ...).
 
 Each command is a small function of the magics object and its arguments, so adding one is a
 function and a ``COMMANDS`` entry, not a new magic. Anything that goes wrong becomes a short
@@ -26,7 +26,9 @@ from .._results.labels import is_offline_client, money, price_label, prices_simu
 from .status import GroupedTable, Table
 
 if TYPE_CHECKING:
+    from .._core.batch import BatchResult, Comparison
     from .._core.client import Client
+    from .._results.result import ImageResult
     from .._widget.widget import ImageGenWidget
     from .magic import ImageGenMagics
 
@@ -174,6 +176,57 @@ def _widget(magics: ImageGenMagics, words: list[str]) -> ImageGenWidget:
     return ImageGenWidget(client=magics.client(), model=magics.default_model or None)
 
 
+def _named_result(magics: ImageGenMagics, word: str, command: str) -> ImageResult:
+    """The result a notebook name (or expression) holds, or a usage error that says what to give."""
+    from .._results.result import ImageResult
+
+    try:
+        value = eval(word, magics.ip.user_ns)  # noqa: S307 (the user's own code, as -i is)
+    except Exception:
+        value = None
+    if not isinstance(value, ImageResult):
+        raise usage_error(f"%imagegen {command} {word}: not a result in this notebook; name one "
+                          "the kit made (e.g. %%imagegen --as NAME)")
+    return value
+
+
+def _more(magics: ImageGenMagics, words: list[str]) -> Comparison:
+    """``N`` more like a result: its request again with new recorded seeds, beside it as a strip."""
+    if not words or len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+        raise usage_error("Usage: %imagegen more NAME [N] (N more like the result NAME, default 4)")
+    result = _named_result(magics, words[0], "more")
+    try:
+        return magics.client().variations(result, int(words[1]) if len(words) == 2 else 4)
+    except ImageGenError as exc:
+        raise magics.error(exc) from None
+
+
+def _star(magics: ImageGenMagics, words: list[str]) -> None:
+    """Star (``off``: unstar) a result; the client's store, when it has one, keeps the star."""
+    if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() != "off"):
+        raise usage_error("Usage: %imagegen star NAME [off]")
+    result = _named_result(magics, words[0], "star")
+    starred = len(words) == 1
+    picks = magics.picks
+    picks[:] = [r for r in picks if r is not result] + ([result] if starred else [])
+    store = magics.client().store
+    if store is not None:
+        for entry in store.add(result):  # already kept: its entries, not a second copy
+            store.star(entry, starred)
+    print(f"jupyter_imagegen: {'starred' if starred else 'unstarred'} {words[0]}; "
+          f"{len(picks)} pick(s) this session (%imagegen picks)")
+
+
+def _picks(magics: ImageGenMagics, words: list[str]) -> BatchResult:
+    """The results starred this session, as a grid (also the cell's value)."""
+    from .._core.batch import BatchItem, BatchResult
+
+    if words:
+        raise usage_error("Usage: %imagegen picks (star results with %imagegen star NAME)")
+    return BatchResult([BatchItem(i, r.prompt, r.model, result=r)
+                        for i, r in enumerate(magics.picks)])
+
+
 HELP = """\
 Generate: write the prompt under %%imagegen (the result is the cell's value, also _)
 
@@ -192,7 +245,12 @@ Generate: write the prompt under %%imagegen (the result is the cell's value, als
 
     %%imagegen -i poster                   edit: send an image (variable or file) back
 
-Options: -m MODEL, -a RATIO, -s SIZE, -n N (images per request), --seed N, -i IMAGE, -o DIR,
+    %%imagegen -i poster --mask 100,400,300,700
+    a red door                             (edit only that box; every other pixel is kept)
+
+    a {red|blue} fox at {dawn|dusk}        (under %%imagegen: a prompt matrix, one labelled grid)
+
+Options: -m MODEL, -a RATIO, -s SIZE, -n N (images per request), --seed N, -i IMAGE, --mask BOX, -o DIR,
          --as NAME, --no-display, --each-line, --concurrency N, --timeout S, --api API,
          --stream (default) or --no-stream, --no-interpolate
 
@@ -202,6 +260,9 @@ Commands:
     %imagegen offline | online  the built-in offline renderer, or OpenRouter
     %imagegen key               enter the API key without echo
     %imagegen widget            the interactive widget
+    %imagegen more NAME [N]     N more like the result NAME (new recorded seeds), as a strip
+    %imagegen star NAME [off]   star a result (the client's store keeps it); picks lists them
+    %imagegen picks             the starred results of this session, as a grid
     %imagegen help              this help
 
 Settings: %config ImageGenMagics (e.g. .default_model, .preview_size = 768, .preview_format = "full")
@@ -231,7 +292,7 @@ def _help(magics: ImageGenMagics, words: list[str]) -> Help:
 
 COMMANDS: dict[str, Callable[[ImageGenMagics, list[str]], object]] = {
     "models": _models, "config": _config, "offline": _offline, "online": _online, "key": _key,
-    "widget": _widget, "help": _help,
+    "widget": _widget, "more": _more, "star": _star, "picks": _picks, "help": _help,
 }
 
 

@@ -207,6 +207,35 @@ def input_images(expressions: list[str], namespace: dict[str, Any]) -> list[Any]
     return images
 
 
+def region_edit(mask: str | None, inputs: list[str],
+                namespace: dict[str, Any]) -> tuple[ImageResult | None, object]:
+    """``--mask``'s result and region: ``-i`` must name one result; the mask is a box or a name.
+
+    ``L,T,R,B`` is a box in the image's pixels; anything else is evaluated in the notebook (a PIL
+    mask, white = change). Without ``--mask``: ``(None, None)``, an ordinary cell.
+    """
+    if mask is None:
+        return None, None
+    if len(inputs) != 1:
+        raise usage_error("--mask edits a region of one result: give it with -i NAME "
+                          "(a result, e.g. from --as NAME)")
+    try:
+        source = eval(inputs[0], namespace)  # noqa: S307 (the user's own code, as for -i)
+    except Exception:
+        source = None
+    if not isinstance(source, ImageResult):
+        raise usage_error(f"-i {inputs[0]}: --mask needs a result the kit made (from --as NAME "
+                          "or a variable), not a file or a plain image")
+    box = [part.strip() for part in mask.split(",")]
+    if len(box) == 4 and all(re.fullmatch(r"-?\d+(\.\d+)?", part) for part in box):
+        return source, tuple(round(float(part)) for part in box)
+    try:
+        return source, eval(mask, namespace)  # noqa: S307
+    except Exception:
+        raise usage_error(f"--mask {mask}: neither a box L,T,R,B in pixels (e.g. 100,200,300,400) "
+                          "nor a notebook variable holding a mask image") from None
+
+
 @dataclass(frozen=True)
 class CellCommand:
     """One ``%%imagegen`` cell, read once: its options, prompt and inputs, defaults filled in.
@@ -235,6 +264,9 @@ class CellCommand:
     no_display: bool
     #: The body marks a prompt matrix (``{red|blue}``): one grid, priced whole.
     matrix: bool = False
+    #: ``--mask``: a region edit of ``source`` (the one ``-i`` result) with the body as the change.
+    mask: object = None
+    source: ImageResult | None = None
 
     @property
     def is_batch(self) -> bool:
@@ -320,6 +352,14 @@ class ImageGenMagics(Magics, Configurable):
     # Configurable.__init__ is still running.
     _own_client: Client | None = None
     _lift_pending = False
+    _picks: list[ImageResult] | None = None
+
+    @property
+    def picks(self) -> list[ImageResult]:
+        """The results starred this session (``%imagegen star NAME``), in the order starred."""
+        if self._picks is None:
+            self._picks = []
+        return self._picks
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -437,6 +477,8 @@ class ImageGenMagics(Magics, Configurable):
     @argument("-i", "--input", dest="inputs", action="append", metavar="EXPR",
               help="input image(s) to edit: a variable (PIL image, result, list) or a file path; "
                    "repeatable")
+    @argument("--mask", metavar="BOX|EXPR",
+              help="edit one region of the -i result: L,T,R,B in pixels, or a PIL mask variable")
     @argument("-o", "--out", metavar="DIR", help="save the images (with metadata) into DIR")
     @argument("--as", dest="as_name", type=identifier, metavar="NAME",
               help="also store the ImageResult in the variable NAME")
@@ -490,7 +532,8 @@ class ImageGenMagics(Magics, Configurable):
         use_variables = self.interpolate if args.interpolate is None else args.interpolate
         variables = PublicVariables(self.ip.user_ns, self.ip.user_ns_hidden) if use_variables else None
         prompt = cell_prompt(cell, variables)
-        images = input_images(args.inputs or [], self.ip.user_ns)
+        source, mask = region_edit(args.mask, args.inputs or [], self.ip.user_ns)
+        images = input_images(args.inputs or [], self.ip.user_ns) if source is None else []
         models = tuple(args.model or ())
         command = CellCommand(
             prompt=prompt, models=models,
@@ -500,7 +543,10 @@ class ImageGenMagics(Magics, Configurable):
             stream=self.stream if args.stream is None else args.stream,
             timeout=args.timeout or self.timeout, each_line=args.each_line,
             concurrency=args.concurrency, as_name=args.as_name, out=args.out or self.output_dir,
-            no_display=args.no_display, matrix=matrix_cell(cell))
+            no_display=args.no_display, matrix=matrix_cell(cell), mask=mask, source=source)
+        if source is not None and command.is_batch:
+            raise usage_error("--mask edits one region of one result: no matrix, --each-line "
+                              "or several -m with it")
         if command.is_batch and command.concurrency < 1:
             raise usage_error("--concurrency must be at least 1")
         if command.matrix and (len(models) > 1 or command.each_line):
@@ -538,11 +584,15 @@ class ImageGenMagics(Magics, Configurable):
                             enabled=self.live_status and self._rich_frontend())
         status.start()
         options = {**command.options(), "stream": command.stream}
+        source = command.source
         try:
             result = run_with_status(
-                lambda on_event, cancel: client.generate(command.prompt, command.model,
-                                                         on_event=on_event, cancel=cancel,
-                                                         **options), status)
+                (lambda on_event, cancel: source.edit(command.prompt, command.model, mask=command.mask,
+                                                      on_event=on_event, cancel=cancel))
+                if source is not None else
+                (lambda on_event, cancel: client.generate(command.prompt, command.model,
+                                                          on_event=on_event, cancel=cancel,
+                                                          **options)), status)
         except CancelledError as exc:
             note = caption_bundle(f"Stopped ({exc.message}). Run the cell again to retry.")
             if not status.replace(note):
