@@ -88,11 +88,14 @@ def _boxes(kinds: Sequence[str], rng: random.Random,
             continue
         slot = (seen_land + 0.5) / max(len(land), 1) if kind != "hat" else rng.random()
         seen_land += kind != "hat"
-        x = width * slot + rng.uniform(-0.08, 0.08) * width / max(len(land), 1)
-        r = unit * max(0.07, 0.16 / max(len(land), 1) ** 0.5)
+        # The seed moves and sizes each figure within its slot, so "4 more like this" (new
+        # seeds) gives four visibly different compositions, as a real model's seeds do.
+        x = width * slot + rng.uniform(-0.3, 0.3) * width / max(len(land), 1)
+        r = unit * max(0.07, 0.16 / max(len(land), 1) ** 0.5) * rng.uniform(0.8, 1.15)
         tall, wide = {"lighthouse": (4.2, 0.9), "tree": (2.2, 1.0), "house": (2.0, 1.0),
                       "car": (1.0, 2.2), "boat": (1.6, 1.8), "fish": (0.7, 1.2),
                       "flower": (1.4, 0.5), "hat": (0.8, 0.8)}.get(kind, (1.4, 1.8))
+        x = min(max(x, r * wide), width - r * wide)  # never off the picture
         base = ground_y + (unit * 0.12 if kind == "fish" else 0) - (
             unit * 0.04 if kind == "boat" else 0)
         boxes.append((x - r * wide, base - r * tall, x + r * wide, base))
