@@ -232,6 +232,22 @@ def test_the_local_servers_limits_hold_at_the_gateway(upstream: LocalServer, led
     assert "/api/v1/chat/completions" not in upstream_paths(upstream)
 
 
+def test_only_json_bodies_are_taken_as_the_local_server_takes_them(upstream: LocalServer,
+                                                                   ledger: Ledger) -> None:
+    token = ledger.add_student("ivy", 5.0)
+    with running_gateway(upstream, ledger) as gw:
+        answers = [httpx.post(f"{gw.base_url}/chat/completions", content=json.dumps(CHAT_BODY),
+                              headers={**auth(token), **({"Content-Type": kind} if kind else {})})
+                   for kind in ("text/plain", "application/x-www-form-urlencoded", None)]
+        fine = httpx.post(f"{gw.base_url}/chat/completions", content=json.dumps(CHAT_BODY),
+                          headers={**auth(token), "Content-Type": "application/json; charset=utf-8"},
+                          timeout=30)
+    assert [a.status_code for a in answers] == [415, 415, 415]
+    assert "application/json" in answers[0].json()["error"]["message"]
+    assert fine.status_code == 200, fine.text
+    assert upstream_paths(upstream).count("/api/v1/chat/completions") == 1  # only the JSON one
+
+
 def test_connections_over_the_cap_get_a_json_503(ledger: Ledger) -> None:
     token = ledger.add_student("ivy", 5.0)
     with LocalServer(api_key=UPSTREAM_KEY, latency=1.0) as upstream, \

@@ -136,6 +136,11 @@ async def generate(request: Request, api: str) -> Response:
     student = await state.authenticate(request)
     if isinstance(student, Response):
         return student
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        # As the local server: a page's cross-origin "simple" POST (text/plain, a form) needs no
+        # preflight, a JSON one does; every client the gateway serves sends JSON.
+        return error(415, f"POST {request.url.path} takes a JSON body: send Content-Type: "
+                     "application/json")
     body_bytes = await read_body(request, state.config.max_body_bytes, state.config.read_timeout)
     if isinstance(body_bytes, Response):
         return body_bytes
