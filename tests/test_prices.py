@@ -257,3 +257,27 @@ def test_bill_is_exact_for_known_counts() -> None:
     assert bill(GPT_IMAGE_2, order("1K", "low", prompt="x" * 40), 196) == pytest.approx(
         196 * 3e-05 + 10 * 5e-06)
     assert bill((), order(), 1290) == 0.0
+
+
+def test_input_sizes_come_from_headers_even_far_into_the_file() -> None:
+    """An edit's inputs are sized from the header: a prefix first, the whole file if it is further."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from jupyter_imagegen._core.request import _input_size
+
+    def url(image: Image.Image, fmt: str, **save: object) -> str:
+        out = io.BytesIO()
+        image.save(out, fmt, **save)
+        return f"data:image/{fmt.lower()};base64," + base64.b64encode(out.getvalue()).decode()
+
+    noisy = Image.effect_noise((900, 700), 60).convert("RGB")  # megabytes of base64
+    assert _input_size(url(noisy, "PNG")) == (900, 700)
+    assert _input_size(url(noisy, "WEBP")) == (900, 700)
+    # A JPEG whose frame header comes after a 200 KB ICC profile: past the first prefix.
+    far = url(Image.new("RGB", (640, 480)), "JPEG", icc_profile=b"x" * 200_000)
+    assert far.index(",") + 64 * 1024 < len(far) and _input_size(far) == (640, 480)
+    assert _input_size("data:image/png;base64,AAAA") is None  # junk: unknown, never a guess
+    assert _input_size("https://example.org/a.png") is None
