@@ -509,7 +509,11 @@ class ImageGenMagics(Magics, Configurable):
             %imagegen online            use OpenRouter (OPENROUTER_API_KEY)
             %imagegen key               enter the API key without echo, then go online
             %imagegen widget            open the interactive widget
+            %imagegen more NAME [N]     N more like the result NAME (new seeds), as a strip
+            %imagegen star NAME [off]   star a result; %imagegen picks lists the starred
             %imagegen help              this help
+
+        A region edit: %%imagegen -i NAME --mask L,T,R,B with the change as the body.
 
         Defaults: %config ImageGenMagics.default_model = "..." (see %config ImageGenMagics).
         A kernel interrupt cancels a running request. (Plain text, not reStructuredText: this is
