@@ -83,7 +83,7 @@ def test_a_reply_that_quotes_the_key_keeps_it_nowhere(server: LocalServer, tmp_p
                    store=tmp_path / "store") as client:
         result = client.generate(f"a fox named {key}", "google/gemini-2.5-flash-image")
         widget = ig.ImageGenWidget(client=client)
-        widget._publish(result)
+        widget._published(result)  # as a generation in the widget shows it
         state = json.dumps(widget.get_state(), default=str)
     assert "[redacted]" in result.text and key not in result.text
     assert key not in json.dumps(result.metadata())
