@@ -23,6 +23,7 @@ from .._wire.errors import error_body
 from ._config import GatewayConfig
 from ._ledger import Ledger, Reservation, Student
 from ._listings import PriceBook
+from ._stream import widen_reads
 from ._usage import Bill
 
 __all__ = ["GatewayState", "bearer"]
@@ -50,6 +51,7 @@ class GatewayState:
                  client: httpx.AsyncClient | None = None) -> None:
         self.config = config
         self.ledger = ledger
+        widen_reads()  # fewer, larger reads of the upstream's multi-megabyte answers
         self.client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(config.deadline, connect=15.0, pool=30.0),
             limits=httpx.Limits(max_connections=config.max_connections,
