@@ -260,13 +260,14 @@ def test_bill_is_exact_for_known_counts() -> None:
 
 
 def test_input_sizes_come_from_headers_even_far_into_the_file() -> None:
-    """An edit's inputs are sized from the header: a prefix first, the whole file if it is further."""
+    """An edit's inputs are sized from the header (client and gateway alike): a prefix first, the
+    whole file when the header is further in."""
     import base64
     import io
 
     from PIL import Image
 
-    from jupyter_imagegen._core.request import _input_size
+    from jupyter_imagegen._wire.dataurl import image_size as _input_size
 
     def url(image: Image.Image, fmt: str, **save: object) -> str:
         out = io.BytesIO()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._exceptions import InvalidInputError, ModelCapabilityError
-from .._wire.dataurl import decode_data_url
+from .._wire.dataurl import image_size
 from .._wire.prices import Order
 from .._wire.sizes import parse_size, spell_ratio, spell_tier
 from .inputs import ImageURLs, to_image_urls
@@ -300,38 +300,12 @@ def order_for(request: Request, model: Model | None, api: str | None = None) -> 
     images = request.n or (model.max_images if model is not None and api != "images" else 1)
     pixels = parse_size(request.pixels) if request.pixels else None
     width, height = pixels or largest_area(request.aspect_ratio, request.size)
-    inputs = tuple(_input_size(url) for url in request.images)  # headers only: cheap
+    inputs = tuple(image_size(url) for url in request.images)  # headers only: cheap
     text = request.prompt + "".join(str(message.get("content", "")) for message in request.messages)
     return Order(images=images, tier=request.size, width=width, height=height,
                  quality=request.quality, inputs=inputs, prompt_chars=len(text),
                  prompt_bytes=len(text.encode("utf-8", "replace")), sized=pixels is not None,
                  likely=request.n or 1)
-
-
-def _input_size(url: str) -> tuple[int, int] | None:
-    """The pixel size of an input image given as a data URL; ``None`` for a URL or junk."""
-    if not url.startswith("data:"):
-        return None
-    import io
-
-    from PIL import Image
-
-    # A header sits in the first bytes (PNG, WebP, GIF; JPEG's frame after any EXIF/ICC): decode
-    # a 48 KB prefix of the base64 first, the whole image only when its header lies further in.
-    comma = url.find(",", 0, 4096)
-    for end in (comma + 1 + _HEAD_CHARS, len(url)) if comma > 0 else (len(url),):
-        try:
-            _, data = decode_data_url(url[:end] if end < len(url) else url)
-            with Image.open(io.BytesIO(data)) as image:  # the header only: nothing is decoded
-                width, height = image.size
-                return int(width), int(height)
-        except Exception:  # noqa: S112 (a cut header: the whole image next)
-            continue
-    return None  # an unreadable input is refused elsewhere; here its area is unknown
-
-
-#: How much base64 :func:`_input_size` decodes first (48 KB of image, a multiple of 4 chars).
-_HEAD_CHARS = 64 * 1024
 
 
 def _parameters(extra: Mapping[str, Any]) -> dict[str, Any] | None:

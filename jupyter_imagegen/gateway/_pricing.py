@@ -16,12 +16,11 @@ a text-writing model with none of them is unknown. Unknown means refused under a
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._wire.dataurl import decode_data_url
+from .._wire.dataurl import image_size
 from .._wire.image_tokens import image_tokens
 from .._wire.listings import EndpointsRecord, ImageModelInfo, ModelInfo
 from .._wire.prices import Order, Part, listing_quote, quote
@@ -106,7 +105,7 @@ def order_of(body: Mapping[str, Any], api: str, image: ImageModelInfo | None) ->
     quality = knobs.get("quality") if isinstance(knobs.get("quality"), str) else None
     text, urls = _prompt(body, api)
     return Order(images=n or max(1, most), tier=tier, width=width, height=height,
-                 quality=quality, inputs=tuple(_input_size(u) for u in urls),
+                 quality=quality, inputs=tuple(image_size(u) for u in urls),
                  prompt_chars=len(text), prompt_bytes=len(text.encode("utf-8", "replace")),
                  sized=pixels is not None, likely=n or 1)
 
@@ -166,21 +165,6 @@ def _url_of(part: Any) -> str | None:
     inner = part.get("image_url", part.get("url"))
     url = inner.get("url") if isinstance(inner, Mapping) else inner
     return url if isinstance(url, str) else ""  # an image part without a readable URL: unknown
-
-
-def _input_size(url: str) -> tuple[int, int] | None:
-    """An input image's pixel size from its data URL's header (nothing is decoded)."""
-    if not url.startswith("data:"):
-        return None
-    from PIL import Image
-
-    try:
-        _, data = decode_data_url(url)
-        with Image.open(io.BytesIO(data)) as picture:
-            width, height = picture.size
-            return int(width), int(height)
-    except Exception:  # unreadable: its area is unknown (the upstream will refuse it anyway)
-        return None
 
 
 def _wants_images(body: Mapping[str, Any], chat: ModelInfo | None) -> bool:
