@@ -16,7 +16,7 @@ import itertools
 import re
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +27,12 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from .._results.result import ImageResult
+    from .._wire.prices import Quote
     from .client import Client
+    from .request import Request
 
-__all__ = ["MAX_CELLS", "PromptMatrix", "expand", "price_before", "run_matrix", "run_variations"]
+__all__ = ["MAX_CELLS", "PromptMatrix", "expand", "price_before", "run_matrix", "run_variations",
+           "worst_case"]
 
 #: The most prompts one matrix may expand to (a typo like ``{a|b|...}`` x 5 groups is refused).
 MAX_CELLS = 64
@@ -82,6 +85,29 @@ def expand(prompt: str) -> PromptMatrix | None:
     return PromptMatrix(prompt, tuple(axes), tuple(prompts))
 
 
+def _uncached_quotes(client: Client, prompts: Sequence[str], model: str | None,
+                     options: dict[str, Any]) -> Iterator[tuple[str, Request, Quote]]:
+    """Each prompt not in the replay cache, with its request and quote (a cached cell is free)."""
+    request_options = {k: v for k, v in options.items() if k not in ("stream", "timeout")}
+    for prompt in prompts:
+        request = client.request(prompt, model, **request_options)
+        if client._keepers.lookup(client._keepers.key(request, request.api or client.api,
+                                                      client.base_url)) is not None:
+            continue  # a cached cell replays for free
+        yield prompt, request, client.quote(prompt, model, **request_options)
+
+
+def worst_case(client: Client, prompts: Sequence[str], model: str | None,
+               options: dict[str, Any]) -> float | None:
+    """The most the prompts not in the replay cache may bill; ``None`` when a price is unknown."""
+    total = 0.0
+    for _prompt, _request, quote in _uncached_quotes(client, prompts, model, options):
+        if quote.worst is None:
+            return None
+        total += quote.worst
+    return total
+
+
 def price_before(client: Client, prompts: Sequence[str], model: str | None,
                  options: dict[str, Any]) -> float:
     """The worst case of every prompt not in the replay cache; refused if it cannot fit the limit."""
@@ -89,13 +115,7 @@ def price_before(client: Client, prompts: Sequence[str], model: str | None,
     if limit is None:
         return 0.0
     total = 0.0
-    request_options = {k: v for k, v in options.items() if k not in ("stream", "timeout")}
-    for prompt in prompts:
-        request = client.request(prompt, model, **request_options)
-        if client._keepers.lookup(client._keepers.key(request, request.api or client.api,
-                                                      client.base_url)) is not None:
-            continue  # a cached cell replays for free
-        quote = client.quote(prompt, model, **request_options)
+    for prompt, request, quote in _uncached_quotes(client, prompts, model, options):
         if quote.worst is None:
             raise SpendLimitError(f"the price of {request.model!r} is unknown for {prompt!r} "
                                   f"({quote.detail}); nothing was sent. Tell the client its price "

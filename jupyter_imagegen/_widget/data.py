@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -350,14 +351,13 @@ def page_inputs(content: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def dropped(content: dict[str, Any], buffers: object) -> dict[str, Any]:
-    """Files dropped on the page, as traits to set (in order).
+def dropped(content: dict[str, Any], blobs: Sequence[bytes]) -> dict[str, Any]:
+    """Files dropped on the page (``blobs``: their bytes, in order), as traits to set (in order).
 
     A kit-written image (or its sidecar) restores the settings it was made with; anything else
     that is an image becomes the input image, as a drop always did; the rest is an error line.
     """
     names = content.get("names")
-    blobs = [bytes(b) for b in buffers] if isinstance(buffers, (list, tuple)) else []
     if not isinstance(names, list) or len(names) != len(blobs) or not blobs:
         return {}
     files = [(str(n), b) for n, b in zip(names, blobs, strict=True) if len(b) <= MAX_DROP_BYTES]

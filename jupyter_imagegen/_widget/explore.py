@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, UnidentifiedImageError
 
-from .._core.matrix import expand
+from .._core.matrix import expand, worst_case
 from .._exceptions import CancelledError, InvalidInputError
 from .._results.labels import money, prices_simulated
 from . import data as wd
@@ -71,18 +71,12 @@ class Grid:
 
 def matrix_price(client: Client, prompts: Sequence[str], model: str | None,
                  options: dict[str, Any]) -> str:
-    """"up to $0.24" for the whole matrix (the worst case of every prompt), "" when unknown."""
-    total = 0.0
-    asked = {k: v for k, v in options.items() if k not in ("stream", "timeout")}
+    """"up to $0.24" for the whole matrix (cached cells free), "" when a price is unknown."""
     try:
-        for prompt in prompts:
-            worst = client.quote(prompt, model, **asked).worst
-            if worst is None:
-                return ""
-            total += worst
+        total = worst_case(client, prompts, model, options)
     except Exception:  # the matrix call itself says what is wrong, with its typed error
         return ""
-    return f"up to {money(total)}"
+    return "" if total is None else f"up to {money(total)}"
 
 
 def run_matrix(widget: ImageGenWidget, cancel: threading.Event,
@@ -123,8 +117,6 @@ def run_variations(widget: ImageGenWidget, key: str, count: int,
                    cancel: threading.Event) -> Comparison:
     """"N more like this": the result's request again with new seeds, a strip beside it."""
     result = widget.kept.named(key)
-    if result.request is None:  # refused here, before the strip is drawn
-        raise InvalidInputError("this result has no request to vary (it was not made by a client)")
     grid = Grid("variations", result.prompt, [result.prompt],
                 ["original", *(f"seed {i}" for i in range(1, count + 1))])
     grid.fill(0, key, result, None)
@@ -143,7 +135,7 @@ def run_variations(widget: ImageGenWidget, key: str, count: int,
     try:
         comparison = widget.client.variations(result, count, cancel=cancel, on_result=landed)
     except Exception:
-        if not any(grid.cells[1:]):  # refused before sending (a model without seeds): no strip
+        if not any(grid.cells[1:]):  # refused before sending (no seeds, no request): no strip
             widget.show_grid(None)
         raise
     grid.columns = list(comparison.models)
@@ -178,7 +170,7 @@ def mask_from_page(content: dict[str, Any], buffers: Sequence[bytes]) -> object:
         return tuple(round(v) for v in box)
     if buffers and 0 < len(buffers[0]) <= MAX_MASK_BYTES:
         with contextlib.suppress(UnidentifiedImageError, OSError, ValueError):
-            painted = Image.open(io.BytesIO(bytes(buffers[0])))
+            painted = Image.open(io.BytesIO(buffers[0]))
             painted.load()
             # Painted strokes are opaque where drawn: alpha is the mask (white = change).
             return painted.getchannel("A") if "A" in painted.getbands() else painted.convert("L")

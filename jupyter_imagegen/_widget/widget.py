@@ -397,8 +397,9 @@ class ImageGenWidget(anywidget.AnyWidget):
             elif event.kind in ("image", "partial"):
                 self.status_text = "Receiving the image..."
 
+        options = self._options()  # first: it waits for the listing that may pick the model
         result = self._client.generate(self.prompt, self.model, on_event=on_event, cancel=cancel,
-                                       **self._options())
+                                       **options)
         return self._published(result)
 
     def _options(self) -> dict[str, Any]:
