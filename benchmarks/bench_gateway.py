@@ -41,13 +41,12 @@ N = 16
 SEQUENTIAL = 40
 MODEL = "offline/sketch"
 KEY = "sk-or-v1-bench-upstream-key"
-BODY = {"model": MODEL, "modalities": ["image", "text"], "seed": 7,  # rendered once, as SEED
-        "messages": [{"role": "user", "content": "a red lighthouse on blue waves"}]}
-
-
 #: A fixed seed: the server renders once (an unseeded request is a new picture each time,
 #: as online), so the figures measure the client and the transport, not the offline renderer.
 SEED = 7
+BODY = {"model": MODEL, "modalities": ["image", "text"], "seed": SEED,
+        "messages": [{"role": "user", "content": "a red lighthouse on blue waves"}]}
+
 
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "jupyter_imagegen._cli", *args]
