@@ -39,7 +39,7 @@ Settle = Callable[[Bill, str], Awaitable[None]]
 #: What one read from the upstream socket may return. httpcore reads 64 KiB at a time, and each
 #: read costs the event loop a timeout scope and an h11 event: a 2.4 MB image was ~40 of them,
 #: most of the gateway's time per call. The gateway process reads up to 1 MiB instead
-#: (:func:`widen_reads`); a read of that size means more bytes are waiting.
+#: (:func:`widen_reads`), and each read goes on to the student as it came.
 FULL_READ = 1024 * 1024
 
 
