@@ -308,3 +308,19 @@ def test_picks_are_kept_in_the_store(tmp_path: Path, server: LocalServer) -> Non
     assert len(again) == 3  # a star record is not an entry
     with pytest.raises(ig.InvalidInputError, match="not an image in this store"):
         store.star(tmp_path / "elsewhere.png")
+
+
+def test_a_result_is_starred_by_its_images_without_a_second_copy(tmp_path: Path,
+                                                                 server: LocalServer) -> None:
+    store = ig.ImageStore(tmp_path / "store")
+    with ig.Client(base_url=server.base_url, api_key="k", store=store) as c:
+        kept = c.generate("a kept fox", "offline/sketch")
+    with ig.Client(base_url=server.base_url, api_key="k") as c:  # made without the store
+        loose = c.generate("a loose owl", "offline/sketch")
+    store.star(kept)
+    store.star(loose)
+    assert len(store) == 2  # the kept one was not stored again; the loose one was added once
+    assert sorted(e.prompt for e in ig.ImageStore(tmp_path / "store").picks()) == \
+        ["a kept fox", "a loose owl"]
+    store.star(kept, starred=False)
+    assert [e.prompt for e in ig.ImageStore(tmp_path / "store").picks()] == ["a loose owl"]

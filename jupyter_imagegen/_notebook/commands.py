@@ -211,8 +211,7 @@ def _star(magics: ImageGenMagics, words: list[str]) -> None:
     picks[:] = [r for r in picks if r is not result] + ([result] if starred else [])
     store = magics.client().store
     if store is not None:
-        for entry in store.add(result):  # already kept: its entries, not a second copy
-            store.star(entry, starred)
+        store.star(result, starred)
     print(f"jupyter_imagegen: {'starred' if starred else 'unstarred'} {words[0]}; "
           f"{len(picks)} pick(s) this session (%imagegen picks)")
 

@@ -503,12 +503,18 @@ class ImageStore:
         # An unterminated last line is either being written or torn: read it, but not for good.
         return self._records + parse_lines([tail])
 
-    def star(self, entry: StoreEntry | str | os.PathLike[str], starred: bool = True) -> None:
+    def star(self, entry: StoreEntry | ImageResult | str | os.PathLike[str],
+             starred: bool = True) -> None:
         """Star (or unstar) an entry: a pick, kept in the index so a session ends with a short list.
 
         Appended like every record (so concurrent kernels never tear the index); the latest
-        star record of a file wins.
+        star record of a file wins. A result stars each of its images: added first if the
+        store does not hold them yet (never a second copy: :meth:`add` dedupes).
         """
+        if isinstance(entry, ImageResult):
+            for kept in self.add(entry):
+                self.star(kept, starred)
+            return
         path = Path(entry.path if isinstance(entry, StoreEntry) else entry)
         path = path if path.is_absolute() else self.directory / path
         if not self._inside_store(path) or not path.is_file():

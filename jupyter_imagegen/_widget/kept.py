@@ -70,8 +70,7 @@ class KeptResults:
         if starred:
             self._stars[key] = result
         if store is not None:
-            for entry in store.add(result):  # already kept: its entries, not a second copy
-                store.star(entry, starred)
+            store.star(result, starred)
         return list(self._stars)
 
     @property
