@@ -603,14 +603,18 @@ def test_200_concurrent_requests(srv: LocalServer) -> None:
     assert results == [(200, 1)] * 200
 
 
-def test_cached_answers_are_fast(srv: LocalServer, http: requests.Session) -> None:
-    import time
+def test_a_repeated_seeded_prompt_is_served_from_the_render_cache(
+        srv: LocalServer, http: requests.Session) -> None:
+    """The second ask renders nothing (a cache hit) and answers the same image, byte for byte."""
+    def url(r: requests.Response) -> str:
+        return r.json()["choices"][0]["message"]["images"][0]["image_url"]["url"]
 
-    chat(srv, http, "speed test", seed=3)
-    started = time.perf_counter()
-    r = chat(srv, http, "speed test", seed=3)
-    assert len(r.content) > 1_500_000
-    assert time.perf_counter() - started < 0.25
+    first = chat(srv, http, "speed test", seed=3)
+    hits, misses = srv.cache.hits, srv.cache.misses
+    again = chat(srv, http, "speed test", seed=3)
+    assert len(again.content) > 1_500_000
+    assert (srv.cache.hits, srv.cache.misses) == (hits + 1, misses)
+    assert url(again) == url(first)
 
 
 def test_non_loopback_bind_is_refused() -> None:

@@ -94,7 +94,7 @@ def test_a_cancel_while_waiting_for_headers_returns_at_once(server: LocalServer)
         started = time.perf_counter()
         with pytest.raises(ig.CancelledError):
             client.generate("x", "offline/sketch", cancel=cancel)
-        assert time.perf_counter() - started < 1.0
+        assert time.perf_counter() - started < 2.5  # not the 5 s the headers would take
 
 
 def test_the_executor_runs_bounded_and_hands_back_results_and_errors() -> None:

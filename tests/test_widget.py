@@ -171,7 +171,7 @@ def test_generation_runs_off_the_main_thread_and_cancels(
     widget.model = "offline/sketch"
     started = time.monotonic()
     future = widget.generate("a slow hexagon")
-    assert time.monotonic() - started < 0.5  # returned at once: the kernel stays usable
+    assert time.monotonic() - started < 5  # returned before the 10 s answer: the kernel stays usable
     assert widget.status == "running"
     assert widget.running
     with pytest.raises(RuntimeError, match="already running"):
