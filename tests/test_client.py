@@ -300,25 +300,25 @@ class TestStreaming:
         assert sum(e.kind == "keepalive" for e in events) >= 2
 
     def test_cancel_stops_a_slow_generation(self, client: ig.Client, server: LocalServer) -> None:
-        server.faults.push(Fault("slow", delay=5))
+        server.faults.push(Fault("slow", delay=30))
         client.models()
         cancel = threading.Event()
         threading.Timer(0.3, cancel.set).start()
         started = time.perf_counter()
         with pytest.raises(ig.CancelledError):
             client.generate("x", model="offline/sketch", cancel=cancel)
-        assert time.perf_counter() - started < 2.0
+        assert time.perf_counter() - started < 10  # at the cancel, not after the 30 s answer
 
     @pytest.mark.parametrize("stream", [False, True])
     def test_cancel_before_headers(self, client: ig.Client, server: LocalServer, stream: bool) -> None:
-        server.faults.push(Fault("slow", delay=5))
+        server.faults.push(Fault("slow", delay=30))
         client.models()
         cancel = threading.Event()
         threading.Timer(0.3, cancel.set).start()
         started = time.perf_counter()
         with pytest.raises(ig.CancelledError):
             client.generate("x", model="offline/sketch", cancel=cancel, stream=stream)
-        assert time.perf_counter() - started < 2.0
+        assert time.perf_counter() - started < 10  # at the cancel, not after the 30 s answer
 
 
 class TestSecrets:

@@ -93,7 +93,7 @@ def test_deadline_ends_an_endless_keepalive_stream(server: LocalServer) -> None:
         started = time.perf_counter()
         with pytest.raises(ig.RequestTimeoutError, match="deadline"):
             c.generate("x", "offline/sketch", stream=True)
-    assert time.perf_counter() - started < 3
+    assert time.perf_counter() - started < 10  # the 1 s deadline, not the 30 s answer
 
 
 def test_deadline_ends_a_wait_for_headers(server: LocalServer) -> None:
@@ -102,7 +102,7 @@ def test_deadline_ends_a_wait_for_headers(server: LocalServer) -> None:
         started = time.perf_counter()
         with pytest.raises(ig.RequestTimeoutError):
             c.generate("x", "offline/sketch")
-    assert time.perf_counter() - started < 3
+    assert time.perf_counter() - started < 10  # the 1 s deadline, not the 30 s answer
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def test_deadline_ends_a_one_byte_a_second_body(raw_server: Callable[..., str]) 
         started = time.perf_counter()
         with pytest.raises(ig.RequestTimeoutError, match="deadline"):
             c.generate("x", "any/model")
-    assert time.perf_counter() - started < 3
+    assert time.perf_counter() - started < 10  # the 1 s deadline, not the 30 s answer
 
 
 @pytest.mark.parametrize(("api", "model"), [("chat", "offline/sketch"), ("images", "offline/poster")])
@@ -257,3 +257,59 @@ def test_offline_image_api_results_say_their_price_is_simulated(client: ig.Clien
     assert "simulated $" in result.caption()
     real_id = client.generate("x", "google/gemini-2.5-flash-image", api="images")
     assert not real_id.offline  # a real model id on an unmarked client: nothing to claim
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_the_watchdog_cuts_a_blocked_read_without_closing_it_under_the_reader(
+        raw_server: Callable[..., str], streamed: bool) -> None:
+    """The watchdog fires in its own thread while the reader is inside ``http.client``.
+
+    It used to close the response under the reader too, and now and then (on a loaded CI run)
+    the reader, between a chunk's size line and its data, died of ``AttributeError: 'NoneType'
+    object has no attribute 'read'``. It now only shuts the socket down: the reader's file
+    stays whole, its blocked read returns at once, and it ends in the kit's own error.
+    """
+    import requests
+
+    from jupyter_imagegen._core.reading import _shutdown, iter_events, read_body
+
+    def drip(conn: socket.socket) -> None:  # 30 s of body unless the read is cut
+        head = (b"Transfer-Encoding: chunked\r\nContent-Type: text/event-stream" if streamed
+                else b"Content-Length: 999999\r\nContent-Type: application/json")
+        conn.sendall(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n\r\n")
+        for _ in range(3000):
+            conn.sendall(b"5\r\n: ka\n\r\n" if streamed else b" " * 64)
+            time.sleep(0.01)
+
+    base = raw_server(drip)
+    with requests.Session() as session:
+        for attempt in range(4):
+            response = session.get(f"{base}/x", stream=True, timeout=10)
+            failures: list[BaseException] = []
+
+            def read(response: requests.Response = response,
+                     failures: list[BaseException] = failures) -> None:
+                try:
+                    if streamed:
+                        list(iter_events(response, 1 << 20))
+                    else:
+                        read_body(response, 1 << 20)
+                except BaseException as exc:  # checked below
+                    failures.append(exc)
+
+            closers: list[threading.Thread] = []
+
+            def close(close: Callable[[], None] = response.close,
+                      closers: list[threading.Thread] = closers) -> None:
+                closers.append(threading.current_thread())
+                close()
+
+            response.close = close  # type: ignore[method-assign]
+            reader = threading.Thread(target=read)
+            reader.start()
+            time.sleep(0.05 + attempt * 0.013)  # cut at a different point of the drip each time
+            _shutdown(response)  # on this thread, standing in for the watchdog's
+            reader.join(5)
+            assert threading.current_thread() not in closers  # not closed under the reader
+            assert not reader.is_alive()  # the cut ended the blocked read (the drip lasts 30 s)
+            assert len(failures) == 1 and isinstance(failures[0], ig.IncompleteStreamError), failures

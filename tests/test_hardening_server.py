@@ -78,10 +78,10 @@ def test_connections_over_the_cap_get_a_quick_503(tight: LocalServer) -> None:
             sock.sendall(b"GET /api/v1/models HTTP/1.1\r\n")
         time.sleep(0.3)
         started = time.monotonic()
-        answer = requests.get(f"{tight.base_url}/models", timeout=5)
+        answer = requests.get(f"{tight.base_url}/models", timeout=30)
         assert answer.status_code == 503
         assert answer.json()["error"]["code"] == 503
-        assert time.monotonic() - started < 4.0  # before the cap: held until the 5 s timeout
+        assert time.monotonic() - started < 10  # quick: not queued behind the held connections
     finally:
         for sock in held:
             sock.close()

@@ -169,7 +169,7 @@ def test_connection_refused(ip: InteractiveShell) -> None:
 
 
 def test_kernel_interrupt_cancels_cleanly(ip: InteractiveShell, server: LocalServer) -> None:
-    server.faults.push(Fault("slow", delay=5))
+    server.faults.push(Fault("slow", delay=30))
     timer = threading.Timer(0.5, _thread.interrupt_main)
     started = time.monotonic()
     timer.start()
@@ -183,14 +183,14 @@ def test_kernel_interrupt_cancels_cleanly(ip: InteractiveShell, server: LocalSer
     (note,) = cell.outputs
     assert note.data["text/plain"].startswith("Stopped (cancelled after")
     assert "Run the cell again" in note.data["text/plain"]
-    assert elapsed < 3
+    assert elapsed < 10  # at the interrupt, not after the 30 s answer
     assert "never" not in ip.user_ns
     # The shell is fine afterwards.
     assert run(ip, "%%imagegen -m offline/sketch --no-stream\nagain").result.success
 
 
 def test_interrupt_cancels_non_streamed_requests_too(ip: InteractiveShell, server: LocalServer) -> None:
-    server.faults.push(Fault("slow", delay=5))
+    server.faults.push(Fault("slow", delay=30))
     timer = threading.Timer(0.5, _thread.interrupt_main)
     started = time.monotonic()
     timer.start()
@@ -199,7 +199,7 @@ def test_interrupt_cancels_non_streamed_requests_too(ip: InteractiveShell, serve
     finally:
         timer.cancel()
     assert cell.result.success and "Stopped (cancelled after" in cell.outputs[-1].data["text/plain"]
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10
 
 
 def test_key_never_appears_anywhere(ip: InteractiveShell, server: LocalServer) -> None:

@@ -50,16 +50,25 @@ class Watchdog:
 
 
 def _shutdown(response: requests.Response) -> None:
+    """End a blocked read from the watchdog's thread.
+
+    Shutting the socket down makes the reader's ``recv`` return, and the reader then fails in
+    its own thread with the error ``read_body``/``iter_events`` turn into a typed one. Closing
+    the response from here instead raced the reader: ``http.client`` sets ``fp = None`` under
+    it, and the read escaped as ``AttributeError: 'NoneType' object has no attribute 'read'``.
+    Only when no socket can be found is the response closed from here.
+    """
     conn = getattr(response.raw, "_connection", None)
     sock = getattr(conn, "sock", None)
     if sock is None:
         fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
         sock = getattr(getattr(fp, "raw", None), "_sock", None)
-    try:
-        if sock is not None:
+    if sock is not None:
+        try:
             sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
+            return
+        except OSError:
+            pass  # already closed: closing the response below is harmless
     response.close()
 
 
