@@ -75,6 +75,34 @@ class TestGenerateMany:
         inside = [t for t in times[1:] if t < times[0] + 0.5]
         assert len(inside) <= 1
 
+    def test_a_cancel_that_ends_the_last_calls_first_still_marks_the_batch_interrupted(
+            self, server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The cancel can end every call in flight before the loop looks at it again (a loaded
+        machine: the widget's matrix once came back "done" after its Stop). The batch must say
+        it was interrupted."""
+        import concurrent.futures as cf
+
+        real_wait = cf.wait
+        cancel = threading.Event()
+
+        def slow_loop(futures: list, timeout: float | None = None, **kwargs: object) -> object:
+            waited = real_wait(futures, timeout=timeout, **kwargs)  # type: ignore[arg-type]
+            if cancel.is_set():  # the loop wakes only after the cancelled calls have all ended
+                return real_wait(futures, timeout=30)
+            return waited
+
+        server.faults.push(Fault("slow", delay=30), times=None)
+        monkeypatch.setattr("jupyter_imagegen._core.batch.cf.wait", slow_loop)
+        with ig.Client(base_url=server.base_url) as c:
+            c.models()
+            threading.Timer(0.5, cancel.set).start()
+            batch = generate_many(c, ["a", "b"], "offline/sketch", concurrency=2,
+                                  progress=False, cancel=cancel)
+        assert batch.interrupted
+        assert len(batch.errors) == 2 and all(isinstance(i.error, ig.CancelledError)
+                                              for i in batch.errors)
+        assert len(chat_posts(server)) == 2
+
     def test_interrupt_returns_what_finished(self, server: LocalServer,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
         import concurrent.futures as cf
@@ -245,11 +273,14 @@ def test_batch_display_is_one_grid_with_the_summary_once(client: ig.Client) -> N
 def test_batch_progress_ticks_before_the_first_image(monkeypatch: pytest.MonkeyPatch) -> None:
     """In a notebook the line's time moves while every request is still running (issue 22)."""
     from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import get_ipython
     from IPython.utils.capture import capture_output
 
     from jupyter_imagegen._core import batch as batch_module
 
-    shell = InteractiveShell.instance()
+    # The suite's one shell (globalipapp's), whichever test makes it first: a plain
+    # InteractiveShell.instance() here would clash with it when this file runs first.
+    shell = get_ipython() or InteractiveShell.instance()
     monkeypatch.setattr(batch_module, "_shell", lambda: shell)
     with LocalServer(port=0, latency=1.6) as slow, \
             ig.Client(api_key="", base_url=slow.base_url) as c, capture_output() as cap:

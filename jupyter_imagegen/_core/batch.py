@@ -274,8 +274,10 @@ def generate_many(
                     bar.update(item.result is not None)
                 if on_result is not None:
                     on_result(item)
-                if remaining:
+                if remaining and not cancel.is_set():
                     submit(remaining.pop(0))
+        if cancel.is_set() and (remaining or any(isinstance(i.error, CancelledError) for i in items)):
+            raise KeyboardInterrupt  # the cancel ended the last calls in flight before the check
     except KeyboardInterrupt:
         interrupted = True
         cancel.set()
