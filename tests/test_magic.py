@@ -14,7 +14,8 @@ from magic_helpers import KEY, decode, run, shell_bound_to
 from PIL import Image
 
 import jupyter_imagegen as ig
-from jupyter_imagegen._notebook.magic import CellCommand, ImageGenMagics
+from jupyter_imagegen._notebook.cell import CellCommand
+from jupyter_imagegen._notebook.magic import ImageGenMagics
 from jupyter_imagegen._results.display import forget_shown
 from jupyter_imagegen.server import Fault, LocalServer
 
