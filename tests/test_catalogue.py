@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -278,3 +279,25 @@ def test_reading_every_endpoints_record_merges_each_model_once_more_not_all() ->
     assert catalogue.require("a/m1999").has_endpoints
     assert catalogue.require("a/m7").last_billed == pytest.approx(0.05)
     assert merges <= 2 * count + 1  # one merge per model, one more per record, one per lesson
+
+
+def test_pricing_some_models_reads_their_records_only_and_keeps_their_order() -> None:
+    """The widget prices the page it shows: a subset, in its order, and no other record read."""
+    asked: list[str] = []
+
+    def fetch(path: str, params: object) -> object:
+        if path in ("models", "images/models"):
+            return {"data": [{"id": f"a/m{i}", "name": f"M{i}", "supported_parameters": {},
+                              "architecture": {"input_modalities": ["text"],
+                                               "output_modalities": ["image"]}} for i in range(6)]}
+        asked.append(path)
+        cost = 0.01 * (1 + int(re.search(r"a/m(\d+)", path).group(1)))  # type: ignore[union-attr]
+        return {"id": path, "endpoints": [{"provider_slug": "p", "pricing": [
+            {"billable": "output_image", "unit": "image", "cost_usd": cost}]}]}
+
+    catalogue = Catalogue(fetch)
+    page = [catalogue.require("a/m4"), catalogue.require("a/m1")]
+    priced = catalogue.models_with_prices(page, workers=2)
+    assert [m.id for m in priced] == ["a/m4", "a/m1"]
+    assert [m.price().usd for m in priced] == [pytest.approx(0.05), pytest.approx(0.02)]
+    assert sorted(re.search(r"a/m\d+", p).group(0) for p in asked) == ["a/m1", "a/m4"]  # type: ignore[union-attr]

@@ -21,7 +21,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -302,13 +302,18 @@ class Catalogue:
         self._refresh(model.id)
         return self.get(model.id) or model
 
-    def models_with_prices(self, *, workers: int = 8) -> list[Model]:
-        """Every model with its price lines, the endpoints records fetched in parallel."""
+    def models_with_prices(self, models: Iterable[Model] | None = None, *,
+                           workers: int = 8) -> list[Model]:
+        """``models`` (default: every model) with their price lines, in the same order.
+
+        The service has no bulk price listing: each model's endpoints record is its own request,
+        so they are fetched in parallel (``workers`` at a time) and cached for the next caller.
+        """
         from concurrent.futures import ThreadPoolExecutor
 
-        models = self.models()
+        chosen = self.models() if models is None else list(models)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(self.with_prices, models))
+            return list(pool.map(self.with_prices, chosen))
 
     # -- what answers taught --------------------------------------------------------------------
 

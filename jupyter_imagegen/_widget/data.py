@@ -126,17 +126,13 @@ def price_fields(client: Client, model: Model) -> dict[str, Any]:
 def model_prices(client: Client, ids: Any) -> dict[str, dict[str, Any]]:
     """:func:`price_fields` of at most :data:`MAX_PRICED` of ``ids``, on demand (the page shown).
 
-    Each model's endpoints record is read once (in parallel here, cached by the catalogue);
-    unknown ids and anything that is not a string are left out.
+    Each model's endpoints record is read once (in parallel, cached by the catalogue); unknown
+    ids and anything that is not a string are left out.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     wanted = list(dict.fromkeys(i for i in ids if isinstance(i, str)))[:MAX_PRICED] \
         if isinstance(ids, (list, tuple)) else []
     records = [m for m in map(client.catalogue.get, wanted) if m is not None]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        priced = list(pool.map(client.catalogue.with_prices, records))
-    return {m.id: price_fields(client, m) for m in priced}
+    return {m.id: price_fields(client, m) for m in client.catalogue.models_with_prices(records)}
 
 
 def request_options(entry: dict[str, Any] | None, n: int, seed: int | None) -> dict[str, Any]:
