@@ -25,8 +25,8 @@ from .._core.matrix import expand
 from .._exceptions import ImageGenError, InvalidInputError
 from .._results.result import ImageResult
 from .._wire.sizes import spell_ratio, spell_tier
-from .commands import usage_error
 from .interpolate import interpolate
+from .tracebacks import usage_error
 
 __all__ = [
     "CellCommand", "PublicVariables", "cell_prompt", "identifier", "input_images", "matrix_cell",

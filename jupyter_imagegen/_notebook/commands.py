@@ -18,12 +18,11 @@ import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from IPython.core.error import UsageError
-
 from .._api import offline, online
 from .._exceptions import ImageGenError
 from .._results.labels import is_offline_client, money, price_label, prices_simulated
 from .status import GroupedTable, Table
+from .tracebacks import usage_error
 
 if TYPE_CHECKING:
     from .._core.batch import BatchResult, Comparison
@@ -32,18 +31,7 @@ if TYPE_CHECKING:
     from .._widget.widget import ImageGenWidget
     from .magic import ImageGenMagics
 
-__all__ = ["COMMANDS", "run_command", "usage_error"]
-
-
-def usage_error(message: str, error_type: str = "UsageError") -> UsageError:
-    """A ``UsageError`` (IPython shows it without a traceback) tagged with the kind of error.
-
-    Subclassing ``UsageError`` breaks IPython's check for it (ipython/ipython#14024), so the kind
-    goes into an ``error_type`` attribute instead, as jupysql does.
-    """
-    error = UsageError(message)
-    error.error_type = error_type  # type: ignore[attr-defined]
-    return error
+__all__ = ["COMMANDS", "run_command"]
 
 
 def _models(magics: ImageGenMagics, words: list[str]) -> Table:

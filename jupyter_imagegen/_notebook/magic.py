@@ -54,9 +54,9 @@ from .cell import (
     region_edit,
     seconds,
 )
-from .commands import run_command, usage_error
+from .commands import run_command
 from .status import StatusLine, run_with_status
-from .tracebacks import advise
+from .tracebacks import advise, usage_error
 from .tracebacks import install as install_short_errors
 from .tracebacks import uninstall as uninstall_short_errors
 

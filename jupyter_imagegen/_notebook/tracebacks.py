@@ -17,6 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from IPython.core.error import UsageError
+
 from .._core.policies import CLASS_BUDGET
 from .._exceptions import (
     APIConnectionError,
@@ -30,7 +32,7 @@ from .._exceptions import (
     SpendLimitError,
 )
 
-__all__ = ["advise", "install", "render_traceback", "uninstall"]
+__all__ = ["advise", "install", "render_traceback", "uninstall", "usage_error"]
 
 #: Frames in the package (all of it, not just this folder) are the kit's own, never the user's line.
 _PACKAGE = str(Path(__file__).resolve().parents[1])
@@ -55,6 +57,17 @@ _POPULAR = {
     "midjourney": ("black-forest-labs/flux.2-pro", "google/gemini-2.5-flash-image",
                    "qwen/qwen-image-3"),
 }
+
+
+def usage_error(message: str, error_type: str = "UsageError") -> UsageError:
+    """A ``UsageError`` (IPython shows it without a traceback) tagged with the kind of error.
+
+    Subclassing ``UsageError`` breaks IPython's check for it (ipython/ipython#14024), so the kind
+    goes into an ``error_type`` attribute instead, as jupysql does.
+    """
+    error = UsageError(message)
+    error.error_type = error_type  # type: ignore[attr-defined]
+    return error
 
 
 def popular_alternatives(model: str) -> list[str]:
