@@ -282,7 +282,11 @@ def test_reading_every_endpoints_record_merges_each_model_once_more_not_all() ->
 
 
 def test_pricing_some_models_reads_their_records_only_and_keeps_their_order() -> None:
-    """The widget prices the page it shows: a subset, in its order, and no other record read."""
+    """The widget prices the page it shows: a subset, in its order, and no other record read.
+
+    The record's ``pricing[]`` entries are OpenRouter's ``ImagePricingEntry`` ``{billable, unit,
+    cost_usd}`` (OpenAPI, docs commit c9878752; shared/reference/openrouter-changes-2026.md).
+    """
     asked: list[str] = []
 
     def fetch(path: str, params: object) -> object:
