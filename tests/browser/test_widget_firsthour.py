@@ -7,6 +7,7 @@ marimo renders widgets) and a static export. Contrast is measured in real Jupyte
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -166,7 +167,10 @@ def test_a_static_export_says_it_is_static(widget_page: Page, artifact: Any) -> 
 
 # -- contrast in the real themes -------------------------------------------------------------------
 
-_CONTRAST = """el => {
+# The function finds the highlighted row itself: the list is redrawn when prices arrive, and a row
+# found by one call and measured by a later one may by then be detached (its computed colours "").
+_CONTRAST = """root => {
+  const el = root.querySelector(".ig-model-option[aria-selected='true']");
   const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
   const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92
     : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
@@ -192,6 +196,7 @@ def test_highlighted_model_is_readable_in_both_themes(
     widget.locator("input.ig-model-search").click()
     row = widget.locator(".ig-model-option[aria-selected='true']")
     expect(row).to_have_attribute("data-id", "offline/sketch")
-    ratios = row.evaluate(_CONTRAST)
+    expect(row.locator(".ig-option-price")).to_have_text(re.compile(r"\S"))
+    ratios = widget.evaluate(_CONTRAST)
     assert len(ratios) == 3 and min(ratios) >= 4.5, ratios  # name, id and price
     artifact(page, theme.split()[-1].lower())
